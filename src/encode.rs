@@ -1,0 +1,150 @@
+//! Turning a batch of observations into a tensor on a device.
+//!
+//! Environments step on plain values; learners want tensors. An [`ObservationEncoder`] is the
+//! one place that conversion happens, once per batch.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::tensor_ops::index_tensor;
+
+/// Encodes a batch of observations of type `O` as a tensor.
+pub trait ObservationEncoder<O> {
+    /// The batched tensor type.
+    type Output;
+
+    /// Encodes `observations` (one per batch row) on `device`.
+    ///
+    /// # Errors
+    ///
+    /// When an observation cannot be encoded (out of range, wrong length).
+    fn encode(&self, observations: &[O], device: &Device) -> Result<Self::Output>;
+}
+
+/// Discrete states as a `[batch]` integer tensor of indices: the input of tabular value
+/// functions.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::encode::{ObservationEncoder, StateIndex};
+///
+/// let device = valuefn::device::default_device();
+/// let states = StateIndex::new(5).encode(&[0, 4, 2], &device).unwrap();
+/// assert_eq!(states.dims(), [3]);
+/// assert!(StateIndex::new(5).encode(&[5], &device).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateIndex {
+    num_states: usize,
+}
+
+impl StateIndex {
+    /// An encoder for states `0..num_states`.
+    pub fn new(num_states: usize) -> Self {
+        Self { num_states }
+    }
+}
+
+impl ObservationEncoder<usize> for StateIndex {
+    type Output = Tensor<1, Int>;
+
+    fn encode(&self, observations: &[usize], device: &Device) -> Result<Tensor<1, Int>> {
+        check_states(observations, self.num_states)?;
+        Ok(index_tensor(observations, device))
+    }
+}
+
+/// Discrete states as one-hot rows, `[batch, num_states]`: the input of a neural value
+/// function on a tabular problem.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::encode::{ObservationEncoder, OneHot};
+///
+/// let device = valuefn::device::default_device();
+/// let x = OneHot::new(3).encode(&[2, 0], &device).unwrap();
+/// assert_eq!(valuefn::tensor_ops::to_vec_f32(x), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OneHot {
+    num_states: usize,
+}
+
+impl OneHot {
+    /// An encoder for states `0..num_states`.
+    pub fn new(num_states: usize) -> Self {
+        Self { num_states }
+    }
+}
+
+impl ObservationEncoder<usize> for OneHot {
+    type Output = Tensor<2>;
+
+    fn encode(&self, observations: &[usize], device: &Device) -> Result<Tensor<2>> {
+        check_states(observations, self.num_states)?;
+        let mut data = vec![0.0f32; observations.len() * self.num_states];
+        for (row, &s) in observations.iter().enumerate() {
+            data[row * self.num_states + s] = 1.0;
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(data, [observations.len(), self.num_states]),
+            device,
+        ))
+    }
+}
+
+/// Feature vectors (anything that is a `&[f32]`) as rows of a `[batch, dim]` tensor.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::encode::{Features, ObservationEncoder};
+///
+/// let device = valuefn::device::default_device();
+/// let x = Features::new(2).encode(&[[0.5, 1.0], [2.0, 3.0]], &device).unwrap();
+/// assert_eq!(x.dims(), [2, 2]);
+/// assert!(Features::new(3).encode(&[[0.5, 1.0]], &device).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    dim: usize,
+}
+
+impl Features {
+    /// An encoder for vectors of length `dim`.
+    pub fn new(dim: usize) -> Self {
+        Self { dim }
+    }
+}
+
+impl<O: AsRef<[f32]>> ObservationEncoder<O> for Features {
+    type Output = Tensor<2>;
+
+    fn encode(&self, observations: &[O], device: &Device) -> Result<Tensor<2>> {
+        let mut data = Vec::with_capacity(observations.len() * self.dim);
+        for o in observations {
+            let row = o.as_ref();
+            if row.len() != self.dim {
+                return Err(Error::ShapeMismatch {
+                    what: "observation features",
+                    expected: vec![self.dim],
+                    actual: vec![row.len()],
+                });
+            }
+            data.extend_from_slice(row);
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(data, [observations.len(), self.dim]),
+            device,
+        ))
+    }
+}
+
+fn check_states(observations: &[usize], num_states: usize) -> Result<()> {
+    match observations.iter().find(|&&s| s >= num_states) {
+        Some(&state) => Err(Error::InvalidState { state, num_states }),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,166 @@
+//! The crate's error type.
+//!
+//! Every public function that a user can call with bad input returns [`Result`], and each kind
+//! of mistake has its own variant, so callers (and tests) can match on what went wrong instead
+//! of parsing a message.
+
+use std::fmt;
+
+/// Everything that can go wrong when calling `valuefn` with bad input.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::prelude::*;
+///
+/// let err = SolverConfig::new().with_gamma(1.5).validate().unwrap_err();
+/// assert!(matches!(err, Error::InvalidConfig { field: "gamma", .. }));
+/// assert_eq!(err.to_string(), "invalid config: gamma must be in [0, 1], got 1.5");
+/// ```
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An action outside the environment's (or table's) action space.
+    #[error("action {action} is outside the action space {space}")]
+    InvalidAction {
+        /// The offending action, formatted.
+        action: String,
+        /// The action space, formatted.
+        space: String,
+    },
+
+    /// A state index outside the state space.
+    #[error("state {state} is outside the state space of {num_states} states")]
+    InvalidState {
+        /// The offending state index.
+        state: usize,
+        /// How many states there are.
+        num_states: usize,
+    },
+
+    /// `step` was called on an episode that has ended (terminated or truncated) or was never
+    /// started.
+    #[error("step called before reset or after the episode ended; call reset first")]
+    EpisodeFinished,
+
+    /// A configuration value outside its valid range.
+    #[error("invalid config: {field} must be {expected}, got {value}")]
+    InvalidConfig {
+        /// Name of the field, as spelled in the config struct.
+        field: &'static str,
+        /// The valid range, in words (`"in [0, 1]"`).
+        expected: &'static str,
+        /// The value that was given, formatted.
+        value: String,
+    },
+
+    /// A tensor (or slice) argument whose shape does not match what the function needs.
+    #[error("shape mismatch for {what}: expected {expected:?}, got {actual:?}")]
+    ShapeMismatch {
+        /// Which argument.
+        what: &'static str,
+        /// The expected shape (dimensions of size 0 mean "any").
+        expected: Vec<usize>,
+        /// The shape that was given.
+        actual: Vec<usize>,
+    },
+
+    /// A number that must be finite (a reward, a probability, a value) was NaN or infinite.
+    #[error("{what} must be finite, got {value}")]
+    NonFinite {
+        /// What the number was.
+        what: &'static str,
+        /// The value, as given.
+        value: f64,
+    },
+
+    /// A transition model that is not a valid MDP (probabilities that do not sum to one, a next
+    /// state out of range, a state-action pair with no transitions, ...).
+    #[error("invalid MDP: {0}")]
+    InvalidMdp(String),
+
+    /// An iterative solver hit its iteration cap before the residual fell below the tolerance.
+    #[error(
+        "{solver} did not converge in {iterations} iterations (residual {residual:e} > tolerance {tolerance:e})"
+    )]
+    NotConverged {
+        /// Which solver.
+        solver: &'static str,
+        /// Iterations run.
+        iterations: usize,
+        /// Residual after the last iteration.
+        residual: f64,
+        /// The tolerance asked for.
+        tolerance: f64,
+    },
+
+    /// The Bellman linear system `(I - gamma P) v = r` has no unique solution: with `gamma = 1`
+    /// the policy never reaches a terminal transition from some state.
+    #[error(
+        "policy evaluation system is singular: with gamma = 1 some state never reaches a terminal transition"
+    )]
+    SingularSystem,
+
+    /// A device string that names no backend compiled into this build.
+    #[error("unknown or unavailable device {name:?}: {reason}")]
+    UnknownDevice {
+        /// The string that was given.
+        name: String,
+        /// Why it cannot be used, and what can.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Builds [`Error::InvalidConfig`] from any displayable value.
+    pub(crate) fn config(field: &'static str, expected: &'static str, value: impl fmt::Display) -> Self {
+        Error::InvalidConfig {
+            field,
+            expected,
+            value: value.to_string(),
+        }
+    }
+
+    /// Builds [`Error::InvalidAction`] from displayable parts.
+    pub(crate) fn action(action: impl fmt::Debug, space: impl fmt::Debug) -> Self {
+        Error::InvalidAction {
+            action: format!("{action:?}"),
+            space: format!("{space:?}"),
+        }
+    }
+}
+
+/// Shorthand for `std::result::Result<T, valuefn::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Checks that `gamma` is a discount factor in `[0, 1]`.
+pub(crate) fn check_gamma(gamma: f64) -> Result<()> {
+    check_unit_interval("gamma", gamma)
+}
+
+/// Checks that `value` lies in `[0, 1]` (NaN fails).
+pub(crate) fn check_unit_interval(field: &'static str, value: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::config(field, "in [0, 1]", value))
+    }
+}
+
+/// Checks that `value` is finite and strictly positive.
+pub(crate) fn check_positive(field: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config(field, "finite and > 0", value))
+    }
+}
+
+/// Checks that a number is finite.
+pub(crate) fn check_finite(what: &'static str, value: f64) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite { what, value })
+    }
+}

@@ -1,0 +1,58 @@
+//! Small conversions between Rust slices and burn tensors, used across the crate.
+//!
+//! Each is one host-device transfer; callers use them at batch boundaries, never per element.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+
+/// A 1-D integer tensor of indices.
+pub fn index_tensor(indices: &[usize], device: &Device) -> Tensor<1, Int> {
+    let data: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    Tensor::from_data(TensorData::new(data, [indices.len()]), device)
+}
+
+/// A float tensor of the given shape from `f64` values (stored as the backend's float type).
+pub fn float_tensor<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
+    let data: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// Reads a float tensor back as `f32`, in row-major order.
+pub fn to_vec_f32<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor.into_data().iter::<f32>().collect()
+}
+
+/// Reads an integer tensor back as indices; negative entries become `usize::MAX` so that
+/// range checks reject them.
+pub fn to_indices(tensor: Tensor<1, Int>) -> Vec<usize> {
+    tensor
+        .into_data()
+        .iter::<i64>()
+        .map(|i| usize::try_from(i).unwrap_or(usize::MAX))
+        .collect()
+}
+
+/// Checks that every index in `indices` is below `bound`, reading the tensor back once.
+pub(crate) fn check_state_indices(indices: &Tensor<1, Int>, bound: usize) -> Result<()> {
+    match to_indices(indices.clone()).into_iter().find(|&i| i >= bound) {
+        Some(state) => Err(Error::InvalidState {
+            state,
+            num_states: bound,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Checks a tensor's shape against `expected`.
+pub(crate) fn check_shape<const D: usize>(what: &'static str, actual: [usize; D], expected: [usize; D]) -> Result<()> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            what,
+            expected: expected.to_vec(),
+            actual: actual.to_vec(),
+        })
+    }
+}

@@ -1,0 +1,32 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use proptest::test_runner::{Config, RngSeed};
+
+/// Property-test settings: a capped case count and a fixed seed, so the suite is fast and a
+/// failure reproduces on every machine.
+pub fn proptest_config(cases: u32) -> Config {
+    Config {
+        cases,
+        rng_seed: RngSeed::Fixed(0x7661_6c75_6566_6e),
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// Largest absolute difference between two slices of equal length.
+pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len(), "length mismatch");
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+}
+
+/// Asserts every cell of `computed` rounds to the published one-decimal `printed` value.
+pub fn assert_matches_printed_table(name: &str, computed: &[f64], printed: &[f64]) {
+    assert_eq!(computed.len(), printed.len());
+    for (cell, (c, p)) in computed.iter().zip(printed).enumerate() {
+        assert!(
+            (c - p).abs() <= 0.05 + 1e-9,
+            "{name}: cell {cell} is {c:.4}, the book prints {p:.1}"
+        );
+    }
+}
