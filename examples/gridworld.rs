@@ -23,7 +23,8 @@ fn main() -> Result<()> {
     // The greedy policy read through the tensor interface, on the chosen device: this is the
     // call a learner makes on its own Q-table.
     let q = QTable::from_q_values(&best.q_values, &args.device);
-    let greedy = to_indices(q.greedy_actions(index_tensor(&(0..n).collect::<Vec<_>>(), &args.device))?);
+    let greedy =
+        to_indices(q.greedy_actions(index_tensor(&(0..n).collect::<Vec<_>>(), &args.device))?);
     assert!((0..n).all(|s| best.q_values.best_actions(s).contains(&greedy[s])));
 
     let layout = grid.grid();

@@ -44,6 +44,7 @@ pub fn default_device() -> Device {
 /// assert!(!names.is_empty());
 /// ```
 #[allow(deprecated)] // burn-ndarray and burn-tch are deprecated upstream; this is the one place that names them
+#[allow(clippy::vec_init_then_push)] // each push is behind its own feature gate
 pub fn cpu_devices() -> Vec<(&'static str, Device)> {
     let mut devices = Vec::new();
     #[cfg(feature = "ndarray")]
@@ -111,9 +112,11 @@ pub fn parse_device(name: &str) -> Result<Device> {
                 rest => rest
                     .strip_prefix(':')
                     .and_then(|n| n.parse::<usize>().ok())
-                    .ok_or_else(|| unknown("expected tch-cuda or tch-cuda:N with N a GPU index".into()))?,
+                    .ok_or_else(|| {
+                        unknown("expected tch-cuda or tch-cuda:N with N a GPU index".into())
+                    })?,
             };
-            cuda_device(index).map_err(|reason| unknown(reason))
+            cuda_device(index).map_err(unknown)
         }
         _ => Err(unknown(format!(
             "expected one of: {}",

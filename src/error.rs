@@ -113,7 +113,11 @@ pub enum Error {
 
 impl Error {
     /// Builds [`Error::InvalidConfig`] from any displayable value.
-    pub(crate) fn config(field: &'static str, expected: &'static str, value: impl fmt::Display) -> Self {
+    pub(crate) fn config(
+        field: &'static str,
+        expected: &'static str,
+        value: impl fmt::Display,
+    ) -> Self {
         Error::InvalidConfig {
             field,
             expected,

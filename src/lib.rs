@@ -40,7 +40,7 @@
 //!
 //! ## Map
 //!
-//! - [`env`]: [`Environment`](env::Environment), [`Step`](env::Step) (`terminated` apart from
+//! - [`env`](mod@env): [`Environment`](env::Environment), [`Step`](env::Step) (`terminated` apart from
 //!   `truncated`), [`TimeLimit`](env::TimeLimit), [`TabularEnv`](env::TabularEnv), and the book
 //!   environments in [`env::tabular`].
 //! - [`space`]: [`Discrete`](space::Discrete) and [`BoxSpace`](space::BoxSpace).
@@ -72,8 +72,8 @@ pub mod prelude {
     pub use crate::policy::{Policy, TabularPolicy};
     pub use crate::space::{Discrete, Space};
     pub use crate::tabular::{
-        FiniteMdp, PolicyTable, QValues, SolverConfig, Sweep, evaluate_policy, evaluate_policy_exact,
-        policy_iteration, q_from_v, value_iteration,
+        FiniteMdp, PolicyTable, QValues, SolverConfig, Sweep, evaluate_policy,
+        evaluate_policy_exact, policy_iteration, q_from_v, value_iteration,
     };
     pub use crate::value::{QFunction, QFunctionExt, QTable, VFunction, VTable};
 }

@@ -118,7 +118,11 @@ impl BoxSpace {
         }
         for (l, h) in low.iter().zip(&high) {
             if l.is_nan() || h.is_nan() || l > h {
-                return Err(Error::config("low/high", "non-NaN with low <= high", format!("[{l}, {h}]")));
+                return Err(Error::config(
+                    "low/high",
+                    "non-NaN with low <= high",
+                    format!("[{l}, {h}]"),
+                ));
             }
         }
         Ok(Self { low, high })
@@ -201,7 +205,10 @@ mod tests {
     #[test]
     fn check_action_names_the_action_and_space() {
         let err = Discrete::new(3).unwrap().check_action(7).unwrap_err();
-        assert_eq!(err.to_string(), "action 7 is outside the action space Discrete { n: 3 }");
+        assert_eq!(
+            err.to_string(),
+            "action 7 is outside the action space Discrete { n: 3 }"
+        );
     }
 
     #[test]
@@ -212,12 +219,21 @@ mod tests {
         assert!(xs.iter().all(|x| space.contains(x)));
         let mean: f32 = xs.iter().map(|x| x[1]).sum::<f32>() / 2000.0;
         let var: f32 = xs.iter().map(|x| (x[1] - mean).powi(2)).sum::<f32>() / 2000.0;
-        assert!(mean.abs() < 0.1 && (var - 1.0).abs() < 0.15, "mean {mean} var {var}");
+        assert!(
+            mean.abs() < 0.1 && (var - 1.0).abs() < 0.15,
+            "mean {mean} var {var}"
+        );
     }
 
     #[test]
     fn box_rejects_mismatched_or_inverted_bounds() {
-        assert!(matches!(BoxSpace::new(vec![0.0], vec![1.0, 2.0]), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(BoxSpace::new(vec![f32::NAN], vec![1.0]), Err(Error::InvalidConfig { .. })));
+        assert!(matches!(
+            BoxSpace::new(vec![0.0], vec![1.0, 2.0]),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            BoxSpace::new(vec![f32::NAN], vec![1.0]),
+            Err(Error::InvalidConfig { .. })
+        ));
     }
 }

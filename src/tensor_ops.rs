@@ -13,7 +13,11 @@ pub fn index_tensor(indices: &[usize], device: &Device) -> Tensor<1, Int> {
 }
 
 /// A float tensor of the given shape from `f64` values (stored as the backend's float type).
-pub fn float_tensor<const D: usize>(values: &[f64], shape: [usize; D], device: &Device) -> Tensor<D> {
+pub fn float_tensor<const D: usize>(
+    values: &[f64],
+    shape: [usize; D],
+    device: &Device,
+) -> Tensor<D> {
     let data: Vec<f32> = values.iter().map(|&x| x as f32).collect();
     Tensor::from_data(TensorData::new(data, shape), device)
 }
@@ -35,7 +39,10 @@ pub fn to_indices(tensor: Tensor<1, Int>) -> Vec<usize> {
 
 /// Checks that every index in `indices` is below `bound`, reading the tensor back once.
 pub(crate) fn check_state_indices(indices: &Tensor<1, Int>, bound: usize) -> Result<()> {
-    match to_indices(indices.clone()).into_iter().find(|&i| i >= bound) {
+    match to_indices(indices.clone())
+        .into_iter()
+        .find(|&i| i >= bound)
+    {
         Some(state) => Err(Error::InvalidState {
             state,
             num_states: bound,
@@ -45,7 +52,11 @@ pub(crate) fn check_state_indices(indices: &Tensor<1, Int>, bound: usize) -> Res
 }
 
 /// Checks a tensor's shape against `expected`.
-pub(crate) fn check_shape<const D: usize>(what: &'static str, actual: [usize; D], expected: [usize; D]) -> Result<()> {
+pub(crate) fn check_shape<const D: usize>(
+    what: &'static str,
+    actual: [usize; D],
+    expected: [usize; D],
+) -> Result<()> {
     if actual == expected {
         Ok(())
     } else {

@@ -45,7 +45,10 @@ fn example_3_5_random_policy_matches_figure_3_2() {
     assert_matches_printed_table("Figure 3.2", &exact.values, &FIGURE_3_2);
     for sweep in [Sweep::Synchronous, Sweep::InPlace] {
         let iterative = evaluate_policy(&grid, &random, &config(0.9).with_sweep(sweep)).unwrap();
-        assert!(max_abs_diff(&iterative.values, &exact.values) < 1e-8, "{sweep:?}");
+        assert!(
+            max_abs_diff(&iterative.values, &exact.values) < 1e-8,
+            "{sweep:?}"
+        );
     }
 }
 
@@ -58,7 +61,10 @@ fn example_3_5_optimal_values_match_figure_3_5() {
     assert_matches_printed_table("Figure 3.5 (policy iteration)", &pi.values, &FIGURE_3_5);
     // Figure 3.5 (right): in A every action is optimal; in the bottom-left cell up and right tie.
     assert_eq!(vi.q_values.best_actions(1), vec![0, 1, 2, 3]);
-    assert_eq!(vi.q_values.best_actions(20), vec![GridWorld::UP, GridWorld::RIGHT]);
+    assert_eq!(
+        vi.q_values.best_actions(20),
+        vec![GridWorld::UP, GridWorld::RIGHT]
+    );
 }
 
 #[test]
@@ -66,10 +72,17 @@ fn example_4_1_random_policy_matches_figure_4_1() {
     let grid = GridWorld::example_4_1();
     let random = PolicyTable::uniform(16, 4);
     let exact = evaluate_policy_exact(&grid, &random, 1.0).unwrap();
-    assert!(max_abs_diff(&exact.values, &FIGURE_4_1) < 1e-9, "{:?}", exact.values);
+    assert!(
+        max_abs_diff(&exact.values, &FIGURE_4_1) < 1e-9,
+        "{:?}",
+        exact.values
+    );
     for sweep in [Sweep::Synchronous, Sweep::InPlace] {
         let iterative = evaluate_policy(&grid, &random, &config(1.0).with_sweep(sweep)).unwrap();
-        assert!(max_abs_diff(&iterative.values, &FIGURE_4_1) < 1e-6, "{sweep:?}");
+        assert!(
+            max_abs_diff(&iterative.values, &FIGURE_4_1) < 1e-6,
+            "{sweep:?}"
+        );
     }
 }
 
@@ -79,8 +92,14 @@ fn in_place_sweeps_converge_in_fewer_iterations_on_example_4_1() {
     let grid = GridWorld::example_4_1();
     let random = PolicyTable::uniform(16, 4);
     let sync = evaluate_policy(&grid, &random, &config(1.0)).unwrap();
-    let in_place = evaluate_policy(&grid, &random, &config(1.0).with_sweep(Sweep::InPlace)).unwrap();
-    assert!(in_place.iterations < sync.iterations, "{} vs {}", in_place.iterations, sync.iterations);
+    let in_place =
+        evaluate_policy(&grid, &random, &config(1.0).with_sweep(Sweep::InPlace)).unwrap();
+    assert!(
+        in_place.iterations < sync.iterations,
+        "{} vs {}",
+        in_place.iterations,
+        sync.iterations
+    );
 }
 
 #[test]
@@ -113,9 +132,15 @@ fn cliff_walking_optimal_return_is_minus_13_along_the_edge() {
             best.policy[s]
         })
         .unwrap();
-    assert_eq!((stats.episode_return, stats.length, stats.terminated), (-13.0, 13, true));
+    assert_eq!(
+        (stats.episode_return, stats.length, stats.terminated),
+        (-13.0, 13, true)
+    );
     // The optimal path runs along row 2, right above the cliff.
-    assert!(visited[1..].iter().all(|&s| (24..36).contains(&s)), "{visited:?}");
+    assert!(
+        visited[1..].iter().all(|&s| (24..36).contains(&s)),
+        "{visited:?}"
+    );
 }
 
 #[test]

@@ -18,22 +18,37 @@ fn q_table_matches_the_exact_solution_on_every_device() {
         let states = StateIndex::new(25).encode(&all, &device).unwrap();
         let max_q = to_vec_f32(q.max_q(states.clone()).unwrap());
         for (s, (got, want)) in max_q.iter().zip(&best.values).enumerate() {
-            assert!((*got as f64 - want).abs() < 1e-4, "{name}: state {s}: {got} vs {want}");
+            assert!(
+                (*got as f64 - want).abs() < 1e-4,
+                "{name}: state {s}: {got} vs {want}"
+            );
         }
         // Greedy actions are optimal actions (f32 rounding may pick another of a tie).
         let greedy = to_indices(q.greedy_actions(states.clone()).unwrap());
         for (s, a) in greedy.into_iter().enumerate() {
-            assert!(best.q_values.best_actions(s).contains(&a), "{name}: state {s} action {a}");
+            assert!(
+                best.q_values.best_actions(s).contains(&a),
+                "{name}: state {s} action {a}"
+            );
         }
         let round_trip = q.to_q_values();
-        assert!(round_trip.as_slice().iter().zip(best.q_values.as_slice()).all(|(a, b)| (a - b).abs() < 1e-4));
+        assert!(
+            round_trip
+                .as_slice()
+                .iter()
+                .zip(best.q_values.as_slice())
+                .all(|(a, b)| (a - b).abs() < 1e-4)
+        );
     }
 }
 
 #[test]
 fn greedy_ties_go_to_the_lowest_action_on_every_device() {
     for (name, device) in cpu_devices() {
-        let q = QTable::from_q_values(&QValues::new(2, 4, vec![1., 3., 3., 0., 2., 2., 2., 2.]).unwrap(), &device);
+        let q = QTable::from_q_values(
+            &QValues::new(2, 4, vec![1., 3., 3., 0., 2., 2., 2., 2.]).unwrap(),
+            &device,
+        );
         let greedy = to_indices(q.greedy_actions(index_tensor(&[0, 1], &device)).unwrap());
         assert_eq!(greedy, vec![1, 0], "{name}");
     }
@@ -62,7 +77,11 @@ fn expected_q_is_the_value_of_the_policy() {
 fn v_table_reads_values_by_index() {
     for (name, device) in cpu_devices() {
         let v = VTable::from_values(&[1.5, -2.0, 0.25], &device);
-        assert_eq!(to_vec_f32(v.values(index_tensor(&[2, 0, 0, 1], &device)).unwrap()), vec![0.25, 1.5, 1.5, -2.0], "{name}");
+        assert_eq!(
+            to_vec_f32(v.values(index_tensor(&[2, 0, 0, 1], &device)).unwrap()),
+            vec![0.25, 1.5, 1.5, -2.0],
+            "{name}"
+        );
         assert_eq!(v.to_vec(), vec![1.5, -2.0, 0.25]);
     }
 }
@@ -88,7 +107,10 @@ fn sampled_actions_follow_the_policy_probabilities() {
 fn one_hot_rows_select_table_entries() {
     // A one-hot batch times the Q matrix is the same as indexing the table.
     for (name, device) in cpu_devices() {
-        let q = QTable::from_q_values(&QValues::new(3, 2, vec![1., 2., 3., 4., 5., 6.]).unwrap(), &device);
+        let q = QTable::from_q_values(
+            &QValues::new(3, 2, vec![1., 2., 3., 4., 5., 6.]).unwrap(),
+            &device,
+        );
         let x = OneHot::new(3).encode(&[2, 0], &device).unwrap();
         let via_matmul = to_vec_f32(x.matmul(q.tensor().clone()));
         let via_index = to_vec_f32(q.q_values(index_tensor(&[2, 0], &device)).unwrap());

@@ -6,8 +6,8 @@
 //! cheap and lets the same environment feed any backend.
 
 mod episode;
-mod tabular_env;
 pub mod tabular;
+mod tabular_env;
 mod time_limit;
 
 pub use episode::{EnvironmentExt, EpisodeStats};

@@ -86,7 +86,9 @@ fn choose<'a, T>(rng: &mut StdRng, outcomes: &'a [T], probability: impl Fn(&T) -
         }
     }
     // Rounding can leave u a hair above zero: the last outcome takes the remainder.
-    outcomes.last().expect("validated MDPs have no empty outcome lists")
+    outcomes
+        .last()
+        .expect("validated MDPs have no empty outcome lists")
 }
 
 impl<M: FiniteMdp> Environment for TabularEnv<M> {
@@ -120,7 +122,9 @@ impl<M: FiniteMdp> Environment for TabularEnv<M> {
             reward,
             terminal,
             ..
-        } = choose(&mut self.rng, self.mdp.transitions(state, action), |t| t.probability);
+        } = choose(&mut self.rng, self.mdp.transitions(state, action), |t| {
+            t.probability
+        });
         self.state = (!terminal).then_some(next_state);
         Ok(Step {
             observation: next_state,

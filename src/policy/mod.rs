@@ -35,7 +35,11 @@ pub trait Policy {
     /// # Errors
     ///
     /// As [`Policy::action_probabilities`].
-    fn sample_actions<R: Rng + ?Sized>(&self, states: Self::Input, rng: &mut R) -> Result<Vec<usize>> {
+    fn sample_actions<R: Rng + ?Sized>(
+        &self,
+        states: Self::Input,
+        rng: &mut R,
+    ) -> Result<Vec<usize>> {
         let probabilities = self.action_probabilities(states)?;
         let [_, num_actions] = probabilities.dims();
         let flat = to_vec_f32(probabilities);

@@ -31,14 +31,22 @@ impl TabularPolicy {
     /// The equiprobable random policy.
     pub fn uniform(num_states: usize, num_actions: usize, device: &Device) -> Self {
         Self {
-            probabilities: Tensor::full([num_states, num_actions], 1.0 / num_actions as f64, device),
+            probabilities: Tensor::full(
+                [num_states, num_actions],
+                1.0 / num_actions as f64,
+                device,
+            ),
         }
     }
 
     /// Copies an exact [`PolicyTable`] onto `device`.
     pub fn from_table(table: &PolicyTable, device: &Device) -> Self {
         Self {
-            probabilities: float_tensor(table.as_slice(), [table.num_states(), table.num_actions()], device),
+            probabilities: float_tensor(
+                table.as_slice(),
+                [table.num_states(), table.num_actions()],
+                device,
+            ),
         }
     }
 

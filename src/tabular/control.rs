@@ -23,7 +23,12 @@ pub struct OptimalSolution {
 }
 
 impl OptimalSolution {
-    fn from_values<M: FiniteMdp + ?Sized>(mdp: &M, values: Vec<f64>, gamma: f64, iterations: usize) -> Self {
+    fn from_values<M: FiniteMdp + ?Sized>(
+        mdp: &M,
+        values: Vec<f64>,
+        gamma: f64,
+        iterations: usize,
+    ) -> Self {
         let q_values = q_from_v_unchecked(mdp, &values, gamma);
         let policy = q_values.greedy_actions();
         let residual = residual_against(&values, &q_values);
@@ -95,7 +100,11 @@ fn residual_against(values: &[f64], q: &QValues) -> f64 {
 /// # Errors
 ///
 /// As [`q_from_v`].
-pub fn bellman_optimality_residual<M: FiniteMdp + ?Sized>(mdp: &M, values: &[f64], gamma: f64) -> Result<f64> {
+pub fn bellman_optimality_residual<M: FiniteMdp + ?Sized>(
+    mdp: &M,
+    values: &[f64],
+    gamma: f64,
+) -> Result<f64> {
     Ok(residual_against(values, &q_from_v(mdp, values, gamma)?))
 }
 
@@ -121,7 +130,10 @@ pub fn bellman_optimality_residual<M: FiniteMdp + ?Sized>(mdp: &M, values: &[f64
 /// let best = value_iteration(&cliff, &SolverConfig::new().with_gamma(1.0)).unwrap();
 /// assert_eq!(best.values[cliff.start()], -13.0);
 /// ```
-pub fn value_iteration<M: FiniteMdp + ?Sized>(mdp: &M, config: &SolverConfig) -> Result<OptimalSolution> {
+pub fn value_iteration<M: FiniteMdp + ?Sized>(
+    mdp: &M,
+    config: &SolverConfig,
+) -> Result<OptimalSolution> {
     let gamma = config.gamma;
     let m = mdp.num_actions();
     let solution = sweep_to_fixed_point(mdp, config, "value iteration", |s, v| {
@@ -144,7 +156,10 @@ pub fn value_iteration<M: FiniteMdp + ?Sized>(mdp: &M, config: &SolverConfig) ->
 ///
 /// As [`policy_iteration_from`]; with `gamma = 1` action 0 everywhere may never terminate, which
 /// gives [`Error::SingularSystem`]: start from a proper policy instead.
-pub fn policy_iteration<M: FiniteMdp + ?Sized>(mdp: &M, config: &SolverConfig) -> Result<OptimalSolution> {
+pub fn policy_iteration<M: FiniteMdp + ?Sized>(
+    mdp: &M,
+    config: &SolverConfig,
+) -> Result<OptimalSolution> {
     policy_iteration_from(mdp, config, vec![0; mdp.num_states()])
 }
 

@@ -51,7 +51,10 @@ mod tests {
     fn solves_a_system_that_needs_pivoting() {
         // 0x + 2y = 4 ; 3x + 1y = 5  ->  x = 1, y = 2
         let x = solve_dense(vec![0.0, 2.0, 3.0, 1.0], vec![4.0, 5.0]).unwrap();
-        assert!((x[0] - 1.0).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12, "{x:?}");
+        assert!(
+            (x[0] - 1.0).abs() < 1e-12 && (x[1] - 2.0).abs() < 1e-12,
+            "{x:?}"
+        );
     }
 
     #[test]

@@ -166,7 +166,11 @@ impl TabularMdp {
         for (index, list) in transitions.iter().enumerate() {
             let (s, a) = (index / num_actions, index % num_actions);
             let what = format!("state {s}, action {a}");
-            check_distribution(&what, list.iter().map(|t| (t.next_state, t.probability)), num_states)?;
+            check_distribution(
+                &what,
+                list.iter().map(|t| (t.next_state, t.probability)),
+                num_states,
+            )?;
             for t in list {
                 if !t.reward.is_finite() {
                     return Err(Error::NonFinite {
@@ -222,7 +226,9 @@ fn check_distribution(
             )));
         }
         if !(0.0..=1.0).contains(&p) {
-            return Err(Error::InvalidMdp(format!("{what}: probability {p} is outside [0, 1]")));
+            return Err(Error::InvalidMdp(format!(
+                "{what}: probability {p} is outside [0, 1]"
+            )));
         }
         total += p;
     }
@@ -230,7 +236,9 @@ fn check_distribution(
         return Err(Error::InvalidMdp(format!("{what}: no outcomes")));
     }
     if (total - 1.0).abs() > PROBABILITY_SUM_TOLERANCE {
-        return Err(Error::InvalidMdp(format!("{what}: probabilities sum to {total}, not 1")));
+        return Err(Error::InvalidMdp(format!(
+            "{what}: probabilities sum to {total}, not 1"
+        )));
     }
     Ok(())
 }
@@ -248,15 +256,27 @@ mod tests {
         let init = || vec![(0, 1.0)];
         let cases: Vec<(Result<TabularMdp>, &str)> = vec![
             (TabularMdp::new(0, 1, vec![], init()), "at least one state"),
-            (TabularMdp::new(2, 1, vec![stay(0)], init()), "expected 2 transition lists"),
+            (
+                TabularMdp::new(2, 1, vec![stay(0)], init()),
+                "expected 2 transition lists",
+            ),
             (TabularMdp::new(1, 1, vec![vec![]], init()), "no outcomes"),
-            (TabularMdp::new(1, 1, vec![stay(3)], init()), "state 3 is out of range"),
-            (TabularMdp::new(1, 1, vec![stay(0)], vec![(0, 0.7)]), "sum to 0.7"),
+            (
+                TabularMdp::new(1, 1, vec![stay(3)], init()),
+                "state 3 is out of range",
+            ),
+            (
+                TabularMdp::new(1, 1, vec![stay(0)], vec![(0, 0.7)]),
+                "sum to 0.7",
+            ),
             (
                 TabularMdp::new(
                     1,
                     1,
-                    vec![vec![Transition { probability: -0.5, ..Transition::certain(0, 0.0, false) }]],
+                    vec![vec![Transition {
+                        probability: -0.5,
+                        ..Transition::certain(0, 0.0, false)
+                    }]],
                     init(),
                 ),
                 "outside [0, 1]",
@@ -266,7 +286,12 @@ mod tests {
             let message = result.unwrap_err().to_string();
             assert!(message.contains(needle), "{message:?} lacks {needle:?}");
         }
-        let nan = TabularMdp::new(1, 1, vec![vec![Transition::certain(0, f64::NAN, false)]], init());
+        let nan = TabularMdp::new(
+            1,
+            1,
+            vec![vec![Transition::certain(0, f64::NAN, false)]],
+            init(),
+        );
         assert!(matches!(nan, Err(Error::NonFinite { .. })));
     }
 
@@ -274,8 +299,14 @@ mod tests {
     fn backup_skips_bootstrap_on_terminal_transitions() {
         let mdp = TabularMdp::from_fn(2, 1, vec![(0, 1.0)], |s, _| {
             Ok(vec![
-                Transition { probability: 0.25, ..Transition::certain(1, 4.0, true) },
-                Transition { probability: 0.75, ..Transition::certain(1 - s, 2.0, false) },
+                Transition {
+                    probability: 0.25,
+                    ..Transition::certain(1, 4.0, true)
+                },
+                Transition {
+                    probability: 0.75,
+                    ..Transition::certain(1 - s, 2.0, false)
+                },
             ])
         })
         .unwrap();

@@ -22,8 +22,8 @@ mod tables;
 
 pub use config::{SolverConfig, Sweep};
 pub use control::{
-    OptimalSolution, bellman_optimality_residual, policy_iteration, policy_iteration_from, q_from_v,
-    value_iteration,
+    OptimalSolution, bellman_optimality_residual, policy_iteration, policy_iteration_from,
+    q_from_v, value_iteration,
 };
 pub use evaluation::{Solution, evaluate_policy, evaluate_policy_exact};
 pub use mdp::{FiniteMdp, TabularMdp, Transition};

@@ -64,7 +64,11 @@ impl RandomMdpConfig {
         check_finite("reward_low", self.reward_low)?;
         check_finite("reward_high", self.reward_high)?;
         if self.reward_low > self.reward_high {
-            return Err(Error::config("reward_high", ">= reward_low", self.reward_high));
+            return Err(Error::config(
+                "reward_high",
+                ">= reward_low",
+                self.reward_high,
+            ));
         }
         Ok(())
     }
@@ -79,7 +83,9 @@ impl RandomMdpConfig {
         let n = self.num_states;
         TabularMdp::from_fn(n, self.num_actions, uniform_start(n), |_, _| {
             let successors = rng.random_range(1..=self.branching.min(n));
-            let weights: Vec<f64> = (0..successors).map(|_| rng.random_range(0.05..1.0)).collect();
+            let weights: Vec<f64> = (0..successors)
+                .map(|_| rng.random_range(0.05..1.0))
+                .collect();
             let total: f64 = weights.iter().sum();
             let next_states = sample(rng, n, successors);
             Ok(next_states

@@ -83,14 +83,21 @@ impl QValues {
     /// `max_a q(s, a)` for every state.
     pub fn max_values(&self) -> Vec<f64> {
         (0..self.num_states)
-            .map(|s| self.row(s).iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            .map(|s| {
+                self.row(s)
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max)
+            })
             .collect()
     }
 
     /// The greedy action of every state; among actions within a relative `1e-9` of the
     /// maximum, the lowest index wins, so the result is deterministic.
     pub fn greedy_actions(&self) -> Vec<usize> {
-        (0..self.num_states).map(|s| greedy_action(self.row(s))).collect()
+        (0..self.num_states)
+            .map(|s| greedy_action(self.row(s)))
+            .collect()
     }
 
     /// All actions within a relative `1e-9` of the maximum of `state`: the optimal actions when
@@ -179,7 +186,11 @@ impl PolicyTable {
         for row in probabilities.chunks(num_actions) {
             let sum: f64 = row.iter().sum();
             if row.iter().any(|p| !(0.0..=1.0).contains(p)) || (sum - 1.0).abs() > 1e-9 {
-                return Err(Error::config("policy row", "a probability distribution", format!("{row:?}")));
+                return Err(Error::config(
+                    "policy row",
+                    "a probability distribution",
+                    format!("{row:?}"),
+                ));
             }
         }
         Ok(Self {

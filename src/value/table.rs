@@ -39,7 +39,10 @@ impl QTable {
     /// Reads the table back as [`QValues`], to compare with the exact solvers.
     pub fn to_q_values(&self) -> QValues {
         let [n, m] = self.table.dims();
-        let values = to_vec_f32(self.table.clone()).into_iter().map(f64::from).collect();
+        let values = to_vec_f32(self.table.clone())
+            .into_iter()
+            .map(f64::from)
+            .collect();
         QValues::new(n, m, values).expect("tensor has n * m entries")
     }
 
@@ -95,7 +98,10 @@ impl VTable {
 
     /// Reads the table back.
     pub fn to_vec(&self) -> Vec<f64> {
-        to_vec_f32(self.table.clone()).into_iter().map(f64::from).collect()
+        to_vec_f32(self.table.clone())
+            .into_iter()
+            .map(f64::from)
+            .collect()
     }
 
     /// The underlying tensor.

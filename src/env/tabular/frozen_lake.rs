@@ -70,15 +70,27 @@ impl FrozenLake {
     pub fn from_map(rows: &[&str], slippery: bool) -> Result<Self> {
         let cols = rows.first().map_or(0, |r| r.len());
         if cols == 0 || rows.iter().any(|r| r.len() != cols) {
-            return Err(Error::config("map", "non-empty rows of equal length", format!("{rows:?}")));
+            return Err(Error::config(
+                "map",
+                "non-empty rows of equal length",
+                format!("{rows:?}"),
+            ));
         }
         let tiles: Vec<u8> = rows.iter().flat_map(|r| r.bytes()).collect();
         if let Some(bad) = tiles.iter().find(|t| !b"SFHG".contains(t)) {
-            return Err(Error::config("map", "made of S, F, H and G tiles", char::from(*bad)));
+            return Err(Error::config(
+                "map",
+                "made of S, F, H and G tiles",
+                char::from(*bad),
+            ));
         }
         let starts: Vec<usize> = (0..tiles.len()).filter(|&s| tiles[s] == b'S').collect();
         if starts.is_empty() {
-            return Err(Error::config("map", "with at least one S tile", format!("{rows:?}")));
+            return Err(Error::config(
+                "map",
+                "with at least one S tile",
+                format!("{rows:?}"),
+            ));
         }
         let grid = Grid::new(rows.len(), cols);
         let start_p = 1.0 / starts.len() as f64;

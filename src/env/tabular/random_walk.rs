@@ -42,7 +42,10 @@ impl RandomWalk {
         check_finite("right_reward", right_reward)?;
         let n = num_states;
         let mdp = TabularMdp::from_fn(n, 1, vec![(n / 2, 1.0)], |s, _| {
-            let half = |t: Transition| Transition { probability: 0.5, ..t };
+            let half = |t: Transition| Transition {
+                probability: 0.5,
+                ..t
+            };
             let left = match s.checked_sub(1) {
                 Some(next) => Transition::certain(next, 0.0, false),
                 None => Transition::certain(s, left_reward, true),
@@ -75,7 +78,10 @@ impl RandomWalk {
     pub fn true_values(&self) -> Vec<f64> {
         let n = crate::tabular::FiniteMdp::num_states(&self.mdp);
         (0..n)
-            .map(|i| self.left_reward + (self.right_reward - self.left_reward) * (i + 1) as f64 / (n + 1) as f64)
+            .map(|i| {
+                self.left_reward
+                    + (self.right_reward - self.left_reward) * (i + 1) as f64 / (n + 1) as f64
+            })
             .collect()
     }
 }
