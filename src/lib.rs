@@ -57,6 +57,7 @@ pub mod encode;
 pub mod env;
 pub mod error;
 pub mod policy;
+pub mod returns;
 pub mod space;
 pub mod tabular;
 pub mod tensor_ops;

@@ -1,0 +1,171 @@
+//! One-step bootstrap targets for Q-learning, double Q-learning and expected SARSA.
+//!
+//! These run as tensor ops on the batch's device: no recursion over time, one kernel each.
+
+use burn::tensor::{Bool, Tensor};
+
+use crate::error::{Error, Result, check_gamma};
+use crate::tensor_ops::check_shape;
+
+/// Checks `[B]` rewards and terminated flags against `[B, A]` next-state values, and that the
+/// rewards are finite (one scalar read-back).
+pub(crate) fn check_batch(
+    rewards: &Tensor<1>,
+    terminated: &Tensor<1, Bool>,
+    next: &Tensor<2>,
+    gamma: f64,
+) -> Result<()> {
+    check_gamma(gamma)?;
+    let [batch, _] = next.dims();
+    check_shape("rewards", rewards.dims(), [batch])?;
+    check_shape("terminated", terminated.dims(), [batch])?;
+    let total = rewards.clone().sum().into_scalar::<f32>();
+    if !total.is_finite() {
+        return Err(Error::NonFinite {
+            what: "rewards (some entry)",
+            value: f64::from(total),
+        });
+    }
+    Ok(())
+}
+
+/// `r + gamma * (1 - terminated) * next`, the common tail of every one-step target.
+pub(crate) fn bootstrap(
+    rewards: Tensor<1>,
+    terminated: Tensor<1, Bool>,
+    next: Tensor<1>,
+    gamma: f64,
+) -> Tensor<1> {
+    rewards + next.mask_fill(terminated, 0.0) * gamma
+}
+
+/// Q-learning targets `r + gamma max_a' Q(s', a')`, without the bootstrap where the transition
+/// terminated (a truncated transition bootstraps from the true next state, as passed).
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`: `[B]`; `next_q`: `[B, A]`; output `[B]`.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for a bad gamma, [`Error::ShapeMismatch`], [`Error::NonFinite`]
+/// for a NaN or infinite reward.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor};
+/// use valuefn::returns::q_learning_targets;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let rewards = Tensor::<1>::from_floats([1.0, 1.0], &device);
+/// let next_q = Tensor::<2>::from_floats([[2.0, 4.0], [2.0, 4.0]], &device);
+/// let terminated = Tensor::<1, Bool>::from_bool(burn::tensor::TensorData::from([false, true]), &device);
+/// let y = q_learning_targets(rewards, next_q, terminated, 0.5)?;
+/// assert_eq!(to_vec_f32(y), vec![3.0, 1.0]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn q_learning_targets(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    gamma: f64,
+) -> Result<Tensor<1>> {
+    check_batch(&rewards, &terminated, &next_q, gamma)?;
+    let best = next_q.max_dim(1).squeeze_dim(1);
+    Ok(bootstrap(rewards, terminated, best, gamma))
+}
+
+/// Double Q-learning targets (van Hasselt et al. 2016): the online network picks
+/// `a* = argmax_a' Q_online(s', a')`, the target network evaluates it:
+/// `r + gamma Q_target(s', a*)`, no bootstrap where terminated.
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`: `[B]`; `next_q_online`, `next_q_target`: `[B, A]`; output `[B]`.
+///
+/// # Errors
+///
+/// As [`q_learning_targets`], and [`Error::ShapeMismatch`] when the two Q tensors differ.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor};
+/// use valuefn::returns::double_q_targets;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let online = Tensor::<2>::from_floats([[1.0, 0.0]], &device); // picks action 0
+/// let target = Tensor::<2>::from_floats([[5.0, 9.0]], &device); // evaluates it at 5
+/// let y = double_q_targets(
+///     Tensor::from_floats([0.0], &device),
+///     online,
+///     target,
+///     Tensor::from_bool(burn::tensor::TensorData::from([false]), &device),
+///     1.0,
+/// )?;
+/// assert_eq!(to_vec_f32(y), vec![5.0]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn double_q_targets(
+    rewards: Tensor<1>,
+    next_q_online: Tensor<2>,
+    next_q_target: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    gamma: f64,
+) -> Result<Tensor<1>> {
+    check_batch(&rewards, &terminated, &next_q_target, gamma)?;
+    check_shape("next_q_online", next_q_online.dims(), next_q_target.dims())?;
+    let chosen = next_q_online.argmax(1);
+    let evaluated = next_q_target.gather(1, chosen).squeeze_dim(1);
+    Ok(bootstrap(rewards, terminated, evaluated, gamma))
+}
+
+/// Expected SARSA targets `r + gamma sum_a' pi(a'|s') Q(s', a')` under the given action
+/// probabilities, no bootstrap where terminated.
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`: `[B]`; `next_q`, `next_probabilities`: `[B, A]`; output `[B]`.
+///
+/// # Errors
+///
+/// As [`q_learning_targets`], and [`Error::ShapeMismatch`] when the probabilities' shape
+/// differs from `next_q`'s.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor};
+/// use valuefn::returns::expected_sarsa_targets;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let y = expected_sarsa_targets(
+///     Tensor::from_floats([1.0], &device),
+///     Tensor::from_floats([[2.0, 4.0]], &device),
+///     Tensor::from_floats([[0.75, 0.25]], &device),
+///     Tensor::from_bool(burn::tensor::TensorData::from([false]), &device),
+///     1.0,
+/// )?;
+/// assert_eq!(to_vec_f32(y), vec![3.5]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn expected_sarsa_targets(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    next_probabilities: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    gamma: f64,
+) -> Result<Tensor<1>> {
+    check_batch(&rewards, &terminated, &next_q, gamma)?;
+    check_shape(
+        "next_probabilities",
+        next_probabilities.dims(),
+        next_q.dims(),
+    )?;
+    let expected = (next_q * next_probabilities).sum_dim(1).squeeze_dim(1);
+    Ok(bootstrap(rewards, terminated, expected, gamma))
+}

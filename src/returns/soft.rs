@@ -1,0 +1,102 @@
+//! Soft (entropy-regularised) Bellman backups.
+
+use burn::tensor::{Bool, Tensor};
+
+use crate::error::{Result, check_positive};
+use crate::returns::one_step::{bootstrap, check_batch};
+use crate::tensor_ops::check_shape;
+
+/// The soft value `V(s) = tau * log sum_a pi_ref(a|s) exp(Q(s, a) / tau)`.
+///
+/// `log_reference` holds `log pi_ref(a|s)`; `None` means the uniform reference
+/// `pi_ref = 1/|A|`. It is computed with the max-shift (`m + log sum exp(x - m)`), so Q values
+/// of `1e4` with a small `tau` do not overflow.
+///
+/// Limits, with the uniform reference: `V -> max_a Q` as `tau -> 0` and `V -> mean_a Q` as
+/// `tau -> infinity`, and always `mean <= V <= max`. The *unweighted* log-sum-exp
+/// `tau * log sum_a exp(Q / tau)` (pass `log_reference` of zeros) is the uniform value plus
+/// `tau * log |A|`, which grows without bound in `tau`.
+///
+/// # Shapes
+///
+/// - `q`, `log_reference`: `[B, A]`; output `[B]`.
+///
+/// # Errors
+///
+/// [`crate::Error::InvalidConfig`] for `tau <= 0` (or not finite);
+/// [`crate::Error::ShapeMismatch`] when `log_reference` differs from `q` in shape.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use valuefn::returns::soft_values;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let q = Tensor::<2>::from_floats([[1e4, 0.0]], &device);
+/// let v = to_vec_f32(soft_values(q.clone(), 0.01, None)?);
+/// assert!((v[0] - 1e4).abs() < 1.0); // close to the max, no overflow
+/// let v = to_vec_f32(soft_values(Tensor::from_floats([[1.0, 3.0]], &device), 1e3, None)?);
+/// assert!((v[0] - 2.0).abs() < 1e-2); // close to the mean
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn soft_values(q: Tensor<2>, tau: f64, log_reference: Option<Tensor<2>>) -> Result<Tensor<1>> {
+    check_positive("tau", tau)?;
+    let [_, actions] = q.dims();
+    let scaled = q / tau;
+    let logits = match log_reference {
+        Some(log_pi) => {
+            check_shape("log_reference", log_pi.dims(), scaled.dims())?;
+            scaled + log_pi
+        }
+        None => scaled - (actions as f64).ln(),
+    };
+    let max = logits.clone().max_dim(1);
+    let log_sum = (logits - max.clone()).exp().sum_dim(1).log() + max;
+    Ok(log_sum.squeeze_dim(1) * tau)
+}
+
+/// Soft Q targets `r + gamma V_soft(s')`, no bootstrap where the transition terminated; see
+/// [`soft_values`] for `tau` and `log_reference`.
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`: `[B]`; `next_q`, `log_reference`: `[B, A]`; output `[B]`.
+///
+/// # Errors
+///
+/// As [`soft_values`], plus [`crate::Error::InvalidConfig`] for a bad gamma,
+/// [`crate::Error::ShapeMismatch`] and [`crate::Error::NonFinite`] for bad rewards.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use valuefn::returns::soft_q_targets;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let y = soft_q_targets(
+///     Tensor::from_floats([1.0], &device),
+///     Tensor::from_floats([[0.0, 0.0]], &device),
+///     Tensor::from_bool(burn::tensor::TensorData::from([false]), &device),
+///     0.5,
+///     1.0,
+///     None,
+/// )?;
+/// assert_eq!(to_vec_f32(y), vec![1.0]); // uniform reference, equal Q: V_soft = 0
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn soft_q_targets(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    gamma: f64,
+    tau: f64,
+    log_reference: Option<Tensor<2>>,
+) -> Result<Tensor<1>> {
+    check_batch(&rewards, &terminated, &next_q, gamma)?;
+    let next = soft_values(next_q, tau, log_reference)?;
+    Ok(bootstrap(rewards, terminated, next, gamma))
+}
