@@ -52,6 +52,7 @@
 
 #![warn(missing_docs)]
 
+pub mod algo;
 pub mod device;
 pub mod encode;
 pub mod env;

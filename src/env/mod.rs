@@ -9,10 +9,12 @@ mod episode;
 pub mod tabular;
 mod tabular_env;
 mod time_limit;
+mod vec_env;
 
 pub use episode::{EnvironmentExt, EpisodeStats};
 pub use tabular_env::TabularEnv;
 pub use time_limit::TimeLimit;
+pub use vec_env::{SyncVecEnv, VecStep};
 
 use serde::{Deserialize, Serialize};
 

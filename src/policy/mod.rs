@@ -1,7 +1,9 @@
 //! Policies: a batch of states in, an action distribution (and sampled actions) out.
 
+mod selector;
 mod tabular;
 
+pub use selector::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 pub use tabular::TabularPolicy;
 
 use burn::tensor::Tensor;
@@ -51,7 +53,7 @@ pub trait Policy {
 }
 
 /// Inverse CDF: the first action whose cumulative probability exceeds `u`.
-fn sample_row(row: &[f32], u: f32) -> usize {
+pub(crate) fn sample_row(row: &[f32], u: f32) -> usize {
     let mut cumulative = 0.0;
     for (action, p) in row.iter().enumerate() {
         cumulative += p;

@@ -55,6 +55,17 @@ impl QTable {
     pub fn num_states(&self) -> usize {
         self.table.dims()[0]
     }
+
+    /// The table flattened to `[num_states * num_actions]`, entry `s * num_actions + a`.
+    pub(crate) fn flat(&self) -> Tensor<1> {
+        self.table.clone().flatten(0, 1)
+    }
+
+    /// Replaces the table with a flat tensor of the same size.
+    pub(crate) fn set_flat(&mut self, flat: Tensor<1>) {
+        let dims = self.table.dims();
+        self.table = flat.reshape(dims);
+    }
 }
 
 impl QFunction for QTable {
@@ -112,6 +123,11 @@ impl VTable {
     /// Number of states.
     pub fn num_states(&self) -> usize {
         self.table.dims()[0]
+    }
+
+    /// Replaces the table with a tensor of the same size.
+    pub(crate) fn set(&mut self, table: Tensor<1>) {
+        self.table = table;
     }
 }
 

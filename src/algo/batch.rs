@@ -1,0 +1,162 @@
+//! A batch of tabular transitions, as the tabular updaters read it.
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+use crate::error::{Error, Result};
+use crate::tensor_ops::index_tensor;
+
+/// `B` transitions `(s, a, r, s', terminated)` of a tabular problem, on the host.
+///
+/// `next_states` must be the state each transition actually reached; a transition cut by a
+/// time limit is *not* terminated (its target bootstraps from `next_states`), so there is no
+/// `truncated` field here: truncation only matters to whoever decides when to reset.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::TabularBatch;
+///
+/// let batch = TabularBatch::new(vec![0, 1], vec![1, 0], vec![0.0, 1.0], vec![1, 2], vec![false, true]).unwrap();
+/// assert_eq!(batch.len(), 2);
+/// assert!(batch.check(3, 2).is_ok());
+/// assert!(batch.check(2, 2).is_err()); // next state 2 is out of range
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct TabularBatch {
+    /// `s`.
+    pub states: Vec<usize>,
+    /// `a`.
+    pub actions: Vec<usize>,
+    /// `r`.
+    pub rewards: Vec<f64>,
+    /// `s'`.
+    pub next_states: Vec<usize>,
+    /// Whether the transition ended the episode in a terminal state (no bootstrap).
+    pub terminated: Vec<bool>,
+}
+
+impl TabularBatch {
+    /// A batch from its columns.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the columns differ in length; [`Error::NonFinite`] for a
+    /// NaN or infinite reward.
+    pub fn new(
+        states: Vec<usize>,
+        actions: Vec<usize>,
+        rewards: Vec<f64>,
+        next_states: Vec<usize>,
+        terminated: Vec<bool>,
+    ) -> Result<Self> {
+        let n = states.len();
+        for (what, len) in [
+            ("actions", actions.len()),
+            ("rewards", rewards.len()),
+            ("next_states", next_states.len()),
+            ("terminated", terminated.len()),
+        ] {
+            if len != n {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: vec![n],
+                    actual: vec![len],
+                });
+            }
+        }
+        if let Some(&bad) = rewards.iter().find(|r| !r.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "reward",
+                value: bad,
+            });
+        }
+        Ok(Self {
+            states,
+            actions,
+            rewards,
+            next_states,
+            terminated,
+        })
+    }
+
+    /// A batch of one transition.
+    ///
+    /// # Errors
+    ///
+    /// As [`TabularBatch::new`].
+    pub fn single(
+        state: usize,
+        action: usize,
+        reward: f64,
+        next_state: usize,
+        terminated: bool,
+    ) -> Result<Self> {
+        Self::new(
+            vec![state],
+            vec![action],
+            vec![reward],
+            vec![next_state],
+            vec![terminated],
+        )
+    }
+
+    /// Number of transitions.
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+
+    /// Checks every index against a table of `num_states x num_actions` (`num_actions = 1`
+    /// for state-value tables, whose batches carry action 0).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidState`] or [`Error::InvalidAction`] for the first index out of range.
+    pub fn check(&self, num_states: usize, num_actions: usize) -> Result<()> {
+        if let Some(&state) = self
+            .states
+            .iter()
+            .chain(&self.next_states)
+            .find(|&&s| s >= num_states)
+        {
+            return Err(Error::InvalidState { state, num_states });
+        }
+        if let Some(&action) = self.actions.iter().find(|&&a| a >= num_actions) {
+            return Err(Error::action(action, format!("0..{num_actions}")));
+        }
+        Ok(())
+    }
+
+    /// The batch as tensors on `device`: flat `s * num_actions + a` indices, rewards,
+    /// next states and terminated flags.
+    pub(crate) fn tensors(&self, num_actions: usize, device: &Device) -> BatchTensors {
+        let flat: Vec<usize> = self
+            .states
+            .iter()
+            .zip(&self.actions)
+            .map(|(s, a)| s * num_actions + a)
+            .collect();
+        let rewards: Vec<f32> = self.rewards.iter().map(|&r| r as f32).collect();
+        BatchTensors {
+            flat_indices: index_tensor(&flat, device),
+            rewards: Tensor::from_data(TensorData::new(rewards, [self.len()]), device),
+            next_states: index_tensor(&self.next_states, device),
+            terminated: Tensor::from_data(
+                TensorData::new(self.terminated.clone(), [self.len()]),
+                device,
+            ),
+        }
+    }
+}
+
+/// A [`TabularBatch`] moved to a device.
+pub(crate) struct BatchTensors {
+    pub flat_indices: Tensor<1, Int>,
+    pub rewards: Tensor<1>,
+    pub next_states: Tensor<1, Int>,
+    pub terminated: Tensor<1, Bool>,
+}

@@ -1,0 +1,199 @@
+//! Tabular control: Q-learning, SARSA and expected SARSA.
+
+use burn::tensor::{Int, Tensor};
+
+use crate::algo::TabularTdConfig;
+use crate::algo::batch::{BatchTensors, TabularBatch};
+use crate::algo::step_size::StepSizes;
+use crate::algo::update::move_toward;
+use crate::error::{Error, Result};
+use crate::policy::ActionSelector;
+use crate::returns::{expected_sarsa_targets, q_learning_targets};
+use crate::tensor_ops::index_tensor;
+use crate::value::QTable;
+
+/// What the three control updaters share: gamma and the step sizes.
+#[derive(Debug, Clone)]
+struct Core {
+    gamma: f64,
+    step_sizes: StepSizes,
+}
+
+impl Core {
+    fn new(config: &TabularTdConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            gamma: config.gamma,
+            step_sizes: StepSizes::new(config.step_size),
+        })
+    }
+
+    /// Checks the batch, moves it to the table's device, lets `targets` compute the targets
+    /// from the next-state Q rows, and applies the update.
+    fn update(
+        &mut self,
+        q: &mut QTable,
+        batch: &TabularBatch,
+        targets: impl FnOnce(&BatchTensors, Tensor<2>, f64) -> Result<Tensor<1>>,
+    ) -> Result<Tensor<1>> {
+        let (num_states, num_actions) = (q.num_states(), q.tensor().dims()[1]);
+        batch.check(num_states, num_actions)?;
+        let t = batch.tensors(num_actions, &q.tensor().device());
+        let next_q = q.tensor().clone().select(0, t.next_states.clone());
+        let targets = targets(&t, next_q, self.gamma)?;
+        let (table, td_errors) =
+            move_toward(q.flat(), t.flat_indices, targets, &mut self.step_sizes);
+        q.set_flat(table);
+        Ok(td_errors)
+    }
+}
+
+/// Q-learning (Watkins 1989; Sutton and Barto section 6.5):
+/// `Q(s, a) <- Q(s, a) + alpha [r + gamma max_a' Q(s', a') - Q(s, a)]`.
+///
+/// See [`crate::algo`] for the batch semantics.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::{QLearning, TabularBatch, TabularTdConfig, StepSize};
+/// use valuefn::prelude::*;
+///
+/// let device = valuefn::device::default_device();
+/// let mut q = QTable::from_q_values(&QValues::new(2, 2, vec![0.0, 0.0, 1.0, 3.0])?, &device);
+/// let config = TabularTdConfig::new().with_gamma(0.5).with_step_size(StepSize::Constant { alpha: 0.5 });
+/// let td = QLearning::new(&config)?.update(&mut q, &TabularBatch::single(0, 1, 1.0, 1, false)?)?;
+/// // target 1 + 0.5 * 3 = 2.5, so Q(0, 1) moves halfway from 0
+/// assert_eq!(valuefn::tensor_ops::to_vec_f32(td), vec![2.5]);
+/// assert_eq!(q.to_q_values().get(0, 1), 1.25);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct QLearning {
+    core: Core,
+}
+
+impl QLearning {
+    /// A Q-learning updater.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a bad config.
+    pub fn new(config: &TabularTdConfig) -> Result<Self> {
+        Ok(Self {
+            core: Core::new(config)?,
+        })
+    }
+
+    /// Applies one batched update and returns the TD errors `[B]`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidState`] or [`Error::InvalidAction`] for an index outside the table (the
+    /// table is left unchanged).
+    pub fn update(&mut self, q: &mut QTable, batch: &TabularBatch) -> Result<Tensor<1>> {
+        self.core.update(q, batch, |t, next_q, gamma| {
+            q_learning_targets(t.rewards.clone(), next_q, t.terminated.clone(), gamma)
+        })
+    }
+}
+
+/// SARSA (Sutton and Barto section 6.4):
+/// `Q(s, a) <- Q(s, a) + alpha [r + gamma Q(s', a') - Q(s, a)]` with `a'` the action actually
+/// taken next (ignored where the transition terminated).
+#[derive(Debug, Clone)]
+pub struct Sarsa {
+    core: Core,
+}
+
+impl Sarsa {
+    /// A SARSA updater.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a bad config.
+    pub fn new(config: &TabularTdConfig) -> Result<Self> {
+        Ok(Self {
+            core: Core::new(config)?,
+        })
+    }
+
+    /// Applies one batched update with the next actions `a'` and returns the TD errors `[B]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`QLearning::update`], and [`Error::ShapeMismatch`] when `next_actions` is not one per
+    /// transition.
+    pub fn update(
+        &mut self,
+        q: &mut QTable,
+        batch: &TabularBatch,
+        next_actions: &[usize],
+    ) -> Result<Tensor<1>> {
+        let num_actions = q.tensor().dims()[1];
+        if next_actions.len() != batch.len() {
+            return Err(Error::ShapeMismatch {
+                what: "next_actions",
+                expected: vec![batch.len()],
+                actual: vec![next_actions.len()],
+            });
+        }
+        if let Some(&a) = next_actions.iter().find(|&&a| a >= num_actions) {
+            return Err(Error::action(a, format!("0..{num_actions}")));
+        }
+        self.core.update(q, batch, |t, next_q, gamma| {
+            let device = next_q.device();
+            let chosen: Tensor<2, Int> = index_tensor(next_actions, &device).unsqueeze_dim(1);
+            let next = next_q
+                .gather(1, chosen)
+                .squeeze_dim(1)
+                .mask_fill(t.terminated.clone(), 0.0);
+            Ok(t.rewards.clone() + next * gamma)
+        })
+    }
+}
+
+/// Expected SARSA (Sutton and Barto section 6.6):
+/// `Q(s, a) <- Q(s, a) + alpha [r + gamma sum_a' pi(a'|s') Q(s', a') - Q(s, a)]`, under the
+/// acting policy `pi`.
+#[derive(Debug, Clone)]
+pub struct ExpectedSarsa {
+    core: Core,
+}
+
+impl ExpectedSarsa {
+    /// An expected-SARSA updater.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a bad config.
+    pub fn new(config: &TabularTdConfig) -> Result<Self> {
+        Ok(Self {
+            core: Core::new(config)?,
+        })
+    }
+
+    /// Applies one batched update, with `policy` (greedy, epsilon-greedy, Boltzmann, ... over
+    /// the same table) giving `pi(.|s')`, and returns the TD errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`QLearning::update`].
+    pub fn update(
+        &mut self,
+        q: &mut QTable,
+        batch: &TabularBatch,
+        policy: &impl ActionSelector,
+    ) -> Result<Tensor<1>> {
+        self.core.update(q, batch, |t, next_q, gamma| {
+            let probabilities = policy.probabilities(next_q.clone());
+            expected_sarsa_targets(
+                t.rewards.clone(),
+                next_q,
+                probabilities,
+                t.terminated.clone(),
+                gamma,
+            )
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! TD(0) prediction of state values.
+
+use crate::algo::TabularTdConfig;
+use crate::algo::batch::TabularBatch;
+use crate::algo::step_size::StepSizes;
+use crate::algo::update::move_toward;
+use crate::error::Result;
+use burn::tensor::Tensor;
+
+use crate::value::VTable;
+
+/// TD(0) prediction (Sutton and Barto section 6.1):
+/// `V(s) <- V(s) + alpha [r + gamma V(s') - V(s)]`, with no `gamma V(s')` where the transition
+/// terminated. The policy is whatever generated the transitions; `actions` are ignored.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::{TabularBatch, TabularTdConfig, TdZero, StepSize};
+/// use valuefn::prelude::*;
+///
+/// let device = valuefn::device::default_device();
+/// let mut v = VTable::from_values(&[0.5, 0.5], &device);
+/// let config = TabularTdConfig::new().with_gamma(1.0).with_step_size(StepSize::Constant { alpha: 0.1 });
+/// let mut td = TdZero::new(&config)?;
+/// // Exercise 6.3: after the first episode only V(A) changed, by alpha * (0 + 0 - 0.5) = -0.05.
+/// td.update(&mut v, &TabularBatch::single(0, 0, 0.0, 0, true)?)?;
+/// assert!((v.to_vec()[0] - 0.45).abs() < 1e-6);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TdZero {
+    gamma: f64,
+    step_sizes: StepSizes,
+}
+
+impl TdZero {
+    /// A TD(0) updater.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidConfig`] for a bad config.
+    pub fn new(config: &TabularTdConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            gamma: config.gamma,
+            step_sizes: StepSizes::new(config.step_size),
+        })
+    }
+
+    /// Applies one batched update and returns the TD errors `[B]`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::InvalidState`] for a state outside the table (the table is unchanged).
+    pub fn update(&mut self, v: &mut VTable, batch: &TabularBatch) -> Result<Tensor<1>> {
+        batch.check(v.num_states(), 1)?;
+        let device = v.tensor().device();
+        let t = batch.tensors(1, &device);
+        let next = v
+            .tensor()
+            .clone()
+            .select(0, t.next_states)
+            .mask_fill(t.terminated, 0.0);
+        let targets = t.rewards + next * self.gamma;
+        let (table, td_errors) = move_toward(
+            v.tensor().clone(),
+            t.flat_indices,
+            targets,
+            &mut self.step_sizes,
+        );
+        v.set(table);
+        Ok(td_errors)
+    }
+}
