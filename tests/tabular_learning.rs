@@ -366,3 +366,97 @@ proptest! {
         prop_assert!(error < 0.1 * scale, "max error {error} (scale {scale})");
     }
 }
+
+proptest! {
+    #![proptest_config(proptest_config(4))]
+
+    #[test]
+    fn sarsa_and_expected_sarsa_with_vanishing_epsilon_find_an_optimal_policy(seed in any::<u64>()) {
+        let mdp = RandomMdpConfig::new(4, 2).with_terminal_probability(0.2)
+            .generate(&mut StdRng::seed_from_u64(seed)).unwrap();
+        let gamma = 0.8;
+        let truth = value_iteration(&mdp, &SolverConfig::new().with_gamma(gamma)).unwrap();
+        let scale = 1.0 + truth.values.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        for algorithm in [TabularControl::Sarsa, TabularControl::ExpectedSarsa] {
+            let mut env = TimeLimit::new(TabularEnv::new(mdp.clone()), 20).unwrap();
+            let mut q = QTable::zeros(4, 2, &device());
+            let td = TabularTdConfig::new().with_gamma(gamma).with_step_size(StepSize::VisitCount { power: 0.7 });
+            let config = TabularControlConfig::new(algorithm, td)
+                .with_exploration(EpsilonSchedule::Linear { start: 0.6, end: 0.0, steps: 1500 })
+                .with_episodes(2000)
+                .with_seed(seed);
+            train_tabular(&mut env, &mut q, &config).unwrap();
+            // The greedy policy of the learned table, evaluated exactly, is (near-)optimal.
+            let greedy = PolicyTable::greedy(&q.to_q_values());
+            let v = evaluate_policy_exact(&mdp, &greedy, gamma).unwrap();
+            let regret = truth.values.iter().zip(&v.values).map(|(best, got)| best - got).fold(0.0f64, f64::max);
+            prop_assert!(regret < 0.02 * scale, "{algorithm:?}: regret {regret} (scale {scale})");
+        }
+    }
+
+    #[test]
+    fn td_zero_on_a_fixed_policy_reaches_v_pi(seed in any::<u64>()) {
+        use rand::RngExt;
+        let mdp = RandomMdpConfig::new(5, 2).with_terminal_probability(0.2)
+            .generate(&mut StdRng::seed_from_u64(seed)).unwrap();
+        let gamma = 0.8;
+        let policy = PolicyTable::new(5, 2, vec![0.3, 0.7, 0.5, 0.5, 0.9, 0.1, 0.2, 0.8, 0.6, 0.4]).unwrap();
+        let truth = evaluate_policy_exact(&mdp, &policy, gamma).unwrap();
+        let mut env = TimeLimit::new(TabularEnv::new(mdp), 20).unwrap();
+        let mut v = VTable::zeros(5, &device());
+        let td_config = TabularTdConfig::new().with_gamma(gamma).with_step_size(StepSize::VisitCount { power: 0.6 });
+        let mut td = TdZero::new(&td_config).unwrap();
+        let mut rng = StdRng::seed_from_u64(seed);
+        for episode in 0..12000 {
+            let mut s = env.reset((episode == 0).then_some(seed));
+            loop {
+                let a = usize::from(rng.random::<f64>() >= policy.probability(s, 0));
+                let step = env.step(a).unwrap();
+                td.update(&mut v, &TabularBatch::single(s, a, step.reward, step.observation, step.terminated).unwrap()).unwrap();
+                if step.done() {
+                    break;
+                }
+                s = step.observation;
+            }
+        }
+        let scale = 1.0 + truth.values.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let error = max_abs_diff(&v.to_vec(), &truth.values);
+        prop_assert!(error < 0.1 * scale, "max error {error} (scale {scale})");
+    }
+}
+
+#[test]
+fn vector_env_resets_finished_copies_and_keeps_the_final_observation() {
+    use valuefn::env::SyncVecEnv;
+    // Copy 0 terminates at once (a one-state walk); copy 1 is cut by a one-step time limit.
+    let walk =
+        |n| TimeLimit::new(TabularEnv::new(RandomWalk::new(n, 0.0, 1.0).unwrap()), 1).unwrap();
+    let mut envs = SyncVecEnv::new(vec![walk(1), walk(3)]).unwrap();
+    assert_eq!(envs.reset(Some(0)), vec![0, 1]);
+    let step = envs.step(&[0, 0]).unwrap();
+    assert_eq!(
+        (step.terminated.clone(), step.truncated.clone()),
+        (vec![true, false], vec![false, true])
+    );
+    let moved = step.final_observations[1].unwrap();
+    assert!(
+        moved == 0 || moved == 2,
+        "the truncated copy keeps where it got to"
+    );
+    assert_eq!(step.observations, vec![0, 1], "both copies were reset");
+    assert!(matches!(envs.step(&[0]), Err(Error::ShapeMismatch { .. })));
+    // One-step targets: the truncated copy bootstraps from its final observation, the
+    // terminated one does not.
+    let v = [0.0, 0.25, 0.5];
+    let next_values: Vec<f64> = (0..2)
+        .map(|i| {
+            if step.terminated[i] {
+                0.0
+            } else {
+                v[step.final_observations[i].unwrap()]
+            }
+        })
+        .collect();
+    assert_eq!(next_values[0], 0.0);
+    assert_eq!(next_values[1], v[moved]);
+}

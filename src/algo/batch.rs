@@ -110,8 +110,8 @@ impl TabularBatch {
         self.states.is_empty()
     }
 
-    /// Checks every index against a table of `num_states x num_actions` (`num_actions = 1`
-    /// for state-value tables, whose batches carry action 0).
+    /// Checks every index against a table of `num_states x num_actions` (state-value tables
+    /// pass `usize::MAX`: they ignore actions).
     ///
     /// # Errors
     ///
@@ -131,14 +131,20 @@ impl TabularBatch {
         Ok(())
     }
 
-    /// The batch as tensors on `device`: flat `s * num_actions + a` indices, rewards,
-    /// next states and terminated flags.
+    /// The batch as tensors on `device`: flat `s * num_actions + a` indices (just `s` when
+    /// `num_actions` is 0, for state-value tables), rewards, next states and terminated flags.
     pub(crate) fn tensors(&self, num_actions: usize, device: &Device) -> BatchTensors {
         let flat: Vec<usize> = self
             .states
             .iter()
             .zip(&self.actions)
-            .map(|(s, a)| s * num_actions + a)
+            .map(|(s, a)| {
+                if num_actions == 0 {
+                    *s
+                } else {
+                    s * num_actions + a
+                }
+            })
             .collect();
         let rewards: Vec<f32> = self.rewards.iter().map(|&r| r as f32).collect();
         BatchTensors {

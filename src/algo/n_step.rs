@@ -147,7 +147,7 @@ impl NStepTd {
     /// [`Error::InvalidState`] for a state outside the table, [`Error::ShapeMismatch`] for an
     /// empty segment.
     pub fn update(&mut self, v: &mut VTable, segment: &TabularBatch) -> Result<Tensor<1>> {
-        segment.check(v.num_states(), 1)?;
+        segment.check(v.num_states(), usize::MAX)?; // state values ignore the actions
         let device = v.tensor().device();
         let next_values = v
             .tensor()

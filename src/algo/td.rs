@@ -54,9 +54,9 @@ impl TdZero {
     ///
     /// [`crate::Error::InvalidState`] for a state outside the table (the table is unchanged).
     pub fn update(&mut self, v: &mut VTable, batch: &TabularBatch) -> Result<Tensor<1>> {
-        batch.check(v.num_states(), 1)?;
+        batch.check(v.num_states(), usize::MAX)?; // state values ignore the actions
         let device = v.tensor().device();
-        let t = batch.tensors(1, &device);
+        let t = batch.tensors(0, &device); // zero actions per state: the flat index is s
         let next = v
             .tensor()
             .clone()
