@@ -131,6 +131,29 @@ impl TabularBatch {
         Ok(())
     }
 
+    /// Checks next actions `a'` given alongside the batch: one per transition, each in range.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] or [`Error::InvalidAction`].
+    pub(crate) fn check_next_actions(
+        &self,
+        next_actions: &[usize],
+        num_actions: usize,
+    ) -> Result<()> {
+        if next_actions.len() != self.len() {
+            return Err(Error::ShapeMismatch {
+                what: "next_actions",
+                expected: vec![self.len()],
+                actual: vec![next_actions.len()],
+            });
+        }
+        match next_actions.iter().find(|&&a| a >= num_actions) {
+            Some(&a) => Err(Error::action(a, format!("0..{num_actions}"))),
+            None => Ok(()),
+        }
+    }
+
     /// The batch as tensors on `device`: flat `s * num_actions + a` indices (just `s` when
     /// `num_actions` is 0, for state-value tables), rewards, next states and terminated flags.
     pub(crate) fn tensors(&self, num_actions: usize, device: &Device) -> BatchTensors {

@@ -89,16 +89,7 @@ impl NStepSarsa {
     ) -> Result<Tensor<1>> {
         let num_actions = q.tensor().dims()[1];
         segment.check(q.num_states(), num_actions)?;
-        if next_actions.len() != segment.len() {
-            return Err(Error::ShapeMismatch {
-                what: "next_actions",
-                expected: vec![segment.len()],
-                actual: vec![next_actions.len()],
-            });
-        }
-        if let Some(&a) = next_actions.iter().find(|&&a| a >= num_actions) {
-            return Err(Error::action(a, format!("0..{num_actions}")));
-        }
+        segment.check_next_actions(next_actions, num_actions)?;
         let device = q.tensor().device();
         let next: Vec<usize> = segment
             .next_states

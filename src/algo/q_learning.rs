@@ -6,7 +6,7 @@ use crate::algo::TabularTdConfig;
 use crate::algo::batch::{BatchTensors, TabularBatch};
 use crate::algo::step_size::StepSizes;
 use crate::algo::update::move_toward;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::policy::ActionSelector;
 use crate::returns::{expected_sarsa_targets, q_learning_targets};
 use crate::tensor_ops::index_tensor;
@@ -78,7 +78,7 @@ impl QLearning {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a bad config.
+    /// [`crate::Error::InvalidConfig`] for a bad config.
     pub fn new(config: &TabularTdConfig) -> Result<Self> {
         Ok(Self {
             core: Core::new(config)?,
@@ -89,7 +89,7 @@ impl QLearning {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidState`] or [`Error::InvalidAction`] for an index outside the table (the
+    /// [`crate::Error::InvalidState`] or [`crate::Error::InvalidAction`] for an index outside the table (the
     /// table is left unchanged).
     pub fn update(&mut self, q: &mut QTable, batch: &TabularBatch) -> Result<Tensor<1>> {
         self.core.update(q, batch, |t, next_q, gamma| {
@@ -111,7 +111,7 @@ impl Sarsa {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a bad config.
+    /// [`crate::Error::InvalidConfig`] for a bad config.
     pub fn new(config: &TabularTdConfig) -> Result<Self> {
         Ok(Self {
             core: Core::new(config)?,
@@ -122,7 +122,7 @@ impl Sarsa {
     ///
     /// # Errors
     ///
-    /// As [`QLearning::update`], and [`Error::ShapeMismatch`] when `next_actions` is not one per
+    /// As [`QLearning::update`], and [`crate::Error::ShapeMismatch`] when `next_actions` is not one per
     /// transition.
     pub fn update(
         &mut self,
@@ -131,16 +131,7 @@ impl Sarsa {
         next_actions: &[usize],
     ) -> Result<Tensor<1>> {
         let num_actions = q.tensor().dims()[1];
-        if next_actions.len() != batch.len() {
-            return Err(Error::ShapeMismatch {
-                what: "next_actions",
-                expected: vec![batch.len()],
-                actual: vec![next_actions.len()],
-            });
-        }
-        if let Some(&a) = next_actions.iter().find(|&&a| a >= num_actions) {
-            return Err(Error::action(a, format!("0..{num_actions}")));
-        }
+        batch.check_next_actions(next_actions, num_actions)?;
         self.core.update(q, batch, |t, next_q, gamma| {
             let device = next_q.device();
             let chosen: Tensor<2, Int> = index_tensor(next_actions, &device).unsqueeze_dim(1);
@@ -166,7 +157,7 @@ impl ExpectedSarsa {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a bad config.
+    /// [`crate::Error::InvalidConfig`] for a bad config.
     pub fn new(config: &TabularTdConfig) -> Result<Self> {
         Ok(Self {
             core: Core::new(config)?,
