@@ -1,9 +1,9 @@
 //! # valuefn
 //!
 //! Value-function reinforcement learning on [burn]: Q-functions and V-functions, the exact
-//! tabular solvers that every learned value is checked against, the book environments, and (as
-//! the crate grows) TD learners and a token-level text-generation MDP in which a language model
-//! is the agent.
+//! tabular solvers that every learned value is checked against, the book environments, batched
+//! tabular TD learners, return estimators, and (as the crate grows) a token-level
+//! text-generation MDP in which a language model is the agent.
 //!
 //! The backend is a run-time [`burn::tensor::Device`]: the same code runs on burn-ndarray (the
 //! default), burn-flex, or LibTorch on CPU or CUDA (the `tch` feature). See [`device`].
@@ -46,7 +46,12 @@
 //! - [`space`]: [`Discrete`](space::Discrete) and [`BoxSpace`](space::BoxSpace).
 //! - [`tabular`]: finite MDPs and their exact solutions (policy evaluation, value iteration,
 //!   policy iteration), in `f64`.
-//! - [`value`], [`policy`]: the tensor-side traits and tables.
+//! - [`value`], [`policy`]: the tensor-side traits and tables; greedy, epsilon-greedy and
+//!   Boltzmann action selection.
+//! - [`algo`]: tabular TD(0), n-step TD, Q-learning, SARSA, expected SARSA, n-step SARSA, and
+//!   [`algo::train_tabular`].
+//! - [`returns`]: discounted, n-step and TD(lambda) returns, GAE, V-trace, one-step and soft
+//!   targets.
 //! - [`encode`]: observations to tensors.
 //! - [`error`]: one [`Error`] enum for everything a caller can get wrong.
 
