@@ -24,7 +24,13 @@ pub fn float_tensor<const D: usize>(
 
 /// Reads a float tensor back as `f32`, in row-major order.
 pub fn to_vec_f32<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
-    tensor.into_data().iter::<f32>().collect()
+    // `convert` is free when the backend already stores f32; `into_vec` then moves the buffer
+    // instead of converting element by element.
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("data converted to f32")
 }
 
 /// Reads an integer tensor back as indices; negative entries become `usize::MAX` so that
@@ -32,7 +38,10 @@ pub fn to_vec_f32<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
 pub fn to_indices(tensor: Tensor<1, Int>) -> Vec<usize> {
     tensor
         .into_data()
-        .iter::<i64>()
+        .convert::<i64>()
+        .try_into_vec::<i64>()
+        .expect("data converted to i64")
+        .into_iter()
         .map(|i| usize::try_from(i).unwrap_or(usize::MAX))
         .collect()
 }

@@ -3,6 +3,7 @@
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
+use crate::tensor_ops::to_vec_f32;
 
 /// Rewards and episode ends of `B` parallel trajectories over `T` steps, **time-major**:
 /// entry `(t, b)` is step `t` of trajectory `b`, stored at `t * B + b`.
@@ -107,7 +108,7 @@ impl Rollout {
             }
         }
         let device = rewards.device();
-        let rewards = rewards.into_data().iter::<f32>().collect();
+        let rewards = to_vec_f32(rewards);
         let flags = |t: Tensor<2, Bool>| t.into_data().iter::<bool>().collect();
         Self::new(
             steps,
@@ -150,7 +151,7 @@ impl Rollout {
                 actual: dims.to_vec(),
             });
         }
-        let values: Vec<f64> = tensor.into_data().iter::<f32>().map(f64::from).collect();
+        let values: Vec<f64> = to_vec_f32(tensor).into_iter().map(f64::from).collect();
         if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
             return Err(Error::NonFinite { what, value: bad });
         }
