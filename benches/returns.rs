@@ -1,12 +1,14 @@
-//! GAE and TD(lambda) returns through the crate's tensor API, beside a plain-Rust loop over
-//! `Vec<f32>` doing the same recursion (the hand-written limit).
+//! GAE and TD(lambda) returns through the crate's tensor API on every CPU backend compiled in,
+//! beside a plain-Rust loop over `Vec<f32>` doing the same recursion (the hand-written limit).
 //!
 //! ```text
-//! cargo bench --bench returns
+//! cargo bench --bench returns                    # ndarray
+//! cargo bench --features flex --bench returns    # ndarray and flex
 //! ```
 
 use std::hint::black_box;
 
+use burn::tensor::Device;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -81,55 +83,69 @@ fn plain_lambda(d: &Data, out: &mut [f32]) {
 }
 
 fn estimators(c: &mut Criterion) {
-    let device = valuefn::device::default_device();
     for (steps, envs) in [(128, 64), (2048, 8)] {
         let d = data(steps, envs);
         let label = format!("T{steps}xB{envs}");
-        let rollout = Rollout::new(
-            steps,
-            envs,
-            d.rewards.clone(),
-            d.terminated.clone(),
-            d.truncated.clone(),
-            &device,
-        )
-        .unwrap();
-        let as_tensor = |v: &[f32]| {
-            let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
-            float_tensor(&v, [steps, envs], &device)
-        };
-        let (values, next_values) = (as_tensor(&d.values), as_tensor(&d.next_values));
         let mut out = vec![0.0f32; steps * envs];
-
         let mut group = c.benchmark_group("gae");
         group.throughput(Throughput::Elements((steps * envs) as u64));
-        group.bench_function(BenchmarkId::new("valuefn_ndarray", &label), |b| {
-            b.iter(|| {
-                gae(
-                    black_box(&rollout),
-                    values.clone(),
-                    next_values.clone(),
-                    0.99,
-                    0.95,
-                )
-                .unwrap()
-            })
-        });
         group.bench_function(BenchmarkId::new("plain_rust_loop", &label), |b| {
             b.iter(|| plain_gae(black_box(&d), &mut out))
         });
         group.finish();
-
         let mut group = c.benchmark_group("td_lambda");
         group.throughput(Throughput::Elements((steps * envs) as u64));
-        group.bench_function(BenchmarkId::new("valuefn_ndarray", &label), |b| {
-            b.iter(|| lambda_returns(black_box(&rollout), next_values.clone(), 0.99, 0.95).unwrap())
-        });
         group.bench_function(BenchmarkId::new("plain_rust_loop", &label), |b| {
             b.iter(|| plain_lambda(black_box(&d), &mut out))
         });
         group.finish();
+        for (name, device) in valuefn::device::cpu_devices() {
+            on_device(c, &d, &label, name, &device);
+        }
     }
+}
+
+/// The crate's estimators on one device.
+fn on_device(c: &mut Criterion, d: &Data, label: &str, name: &str, device: &Device) {
+    let (steps, envs) = (d.steps, d.envs);
+    let rollout = Rollout::new(
+        steps,
+        envs,
+        d.rewards.clone(),
+        d.terminated.clone(),
+        d.truncated.clone(),
+        device,
+    )
+    .unwrap();
+    let as_tensor = |v: &[f32]| {
+        let v: Vec<f64> = v.iter().map(|&x| f64::from(x)).collect();
+        float_tensor(&v, [steps, envs], device)
+    };
+    let (values, next_values) = (as_tensor(&d.values), as_tensor(&d.next_values));
+    let id = BenchmarkId::new(format!("valuefn_{name}"), label);
+
+    let mut group = c.benchmark_group("gae");
+    group.throughput(Throughput::Elements((steps * envs) as u64));
+    group.bench_function(id.clone(), |b| {
+        b.iter(|| {
+            gae(
+                black_box(&rollout),
+                values.clone(),
+                next_values.clone(),
+                0.99,
+                0.95,
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("td_lambda");
+    group.throughput(Throughput::Elements((steps * envs) as u64));
+    group.bench_function(id, |b| {
+        b.iter(|| lambda_returns(black_box(&rollout), next_values.clone(), 0.99, 0.95).unwrap())
+    });
+    group.finish();
 }
 
 criterion_group!(benches, estimators);

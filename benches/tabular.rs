@@ -1,9 +1,10 @@
-//! Tabular Q-learning updates per second: the crate's batched tensor updater on ndarray
-//! (one transition, batches of 64 and 1024) beside a plain-Rust loop over a `Vec<f32>` table
+//! Tabular Q-learning updates per second: the crate's batched tensor updater on every CPU
+//! backend compiled in (one transition, batches of 64 and 1024) beside a plain-Rust loop over a `Vec<f32>` table
 //! doing the same update (the hand-written limit, like `peer-benchmarks/qmin`).
 //!
 //! ```text
-//! cargo bench --bench tabular
+//! cargo bench --bench tabular                    # ndarray
+//! cargo bench --features flex --bench tabular     # ndarray and flex
 //! ```
 
 use std::hint::black_box;
@@ -42,7 +43,6 @@ fn plain_loop(table: &mut [f32], b: &TabularBatch) {
 }
 
 fn updates(c: &mut Criterion) {
-    let device = valuefn::device::default_device();
     let config = TabularTdConfig::new()
         .with_gamma(f64::from(GAMMA))
         .with_step_size(StepSize::Constant {
@@ -53,11 +53,13 @@ fn updates(c: &mut Criterion) {
     for size in [1usize, 64, 1024] {
         let b = batch(size, &mut rng);
         group.throughput(Throughput::Elements(size as u64));
-        let mut q = QTable::zeros(STATES, ACTIONS, &device);
-        let mut learner = QLearning::new(&config).unwrap();
-        group.bench_function(BenchmarkId::new("valuefn_ndarray", size), |bench| {
-            bench.iter(|| learner.update(&mut q, black_box(&b)).unwrap())
-        });
+        for (name, device) in valuefn::device::cpu_devices() {
+            let mut q = QTable::zeros(STATES, ACTIONS, &device);
+            let mut learner = QLearning::new(&config).unwrap();
+            group.bench_function(BenchmarkId::new(format!("valuefn_{name}"), size), |bench| {
+                bench.iter(|| learner.update(&mut q, black_box(&b)).unwrap())
+            });
+        }
         let mut table = vec![0.0f32; STATES * ACTIONS];
         group.bench_function(BenchmarkId::new("plain_rust_loop", size), |bench| {
             bench.iter(|| plain_loop(&mut table, black_box(&b)))

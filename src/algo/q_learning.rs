@@ -8,7 +8,7 @@ use crate::algo::step_size::StepSizes;
 use crate::algo::update::move_toward;
 use crate::error::Result;
 use crate::policy::ActionSelector;
-use crate::returns::{expected_sarsa_targets, q_learning_targets};
+use crate::returns::{bootstrap, expected_sarsa_targets_unchecked, q_learning_targets_unchecked};
 use crate::tensor_ops::index_tensor;
 use crate::value::QTable;
 
@@ -29,18 +29,19 @@ impl Core {
     }
 
     /// Checks the batch, moves it to the table's device, lets `targets` compute the targets
-    /// from the next-state Q rows, and applies the update.
+    /// from the next-state Q rows, and applies the update. The batch was validated on the host
+    /// (indices in range, finite rewards), so the targets skip the public functions' checks.
     fn update(
         &mut self,
         q: &mut QTable,
         batch: &TabularBatch,
-        targets: impl FnOnce(&BatchTensors, Tensor<2>, f64) -> Result<Tensor<1>>,
+        targets: impl FnOnce(&BatchTensors, Tensor<2>, f64) -> Tensor<1>,
     ) -> Result<Tensor<1>> {
         let (num_states, num_actions) = (q.num_states(), q.tensor().dims()[1]);
         batch.check(num_states, num_actions)?;
         let t = batch.tensors(num_actions, &q.tensor().device());
         let next_q = q.tensor().clone().select(0, t.next_states.clone());
-        let targets = targets(&t, next_q, self.gamma)?;
+        let targets = targets(&t, next_q, self.gamma);
         let (table, td_errors) =
             move_toward(q.flat(), t.flat_indices, targets, &mut self.step_sizes);
         q.set_flat(table);
@@ -93,7 +94,7 @@ impl QLearning {
     /// table is left unchanged).
     pub fn update(&mut self, q: &mut QTable, batch: &TabularBatch) -> Result<Tensor<1>> {
         self.core.update(q, batch, |t, next_q, gamma| {
-            q_learning_targets(t.rewards.clone(), next_q, t.terminated.clone(), gamma)
+            q_learning_targets_unchecked(t.rewards.clone(), next_q, t.terminated.clone(), gamma)
         })
     }
 }
@@ -135,11 +136,8 @@ impl Sarsa {
         self.core.update(q, batch, |t, next_q, gamma| {
             let device = next_q.device();
             let chosen: Tensor<2, Int> = index_tensor(next_actions, &device).unsqueeze_dim(1);
-            let next = next_q
-                .gather(1, chosen)
-                .squeeze_dim(1)
-                .mask_fill(t.terminated.clone(), 0.0);
-            Ok(t.rewards.clone() + next * gamma)
+            let next = next_q.gather(1, chosen).squeeze_dim(1);
+            bootstrap(t.rewards.clone(), t.terminated.clone(), next, gamma)
         })
     }
 }
@@ -178,7 +176,7 @@ impl ExpectedSarsa {
     ) -> Result<Tensor<1>> {
         self.core.update(q, batch, |t, next_q, gamma| {
             let probabilities = policy.probabilities(next_q.clone());
-            expected_sarsa_targets(
+            expected_sarsa_targets_unchecked(
                 t.rewards.clone(),
                 next_q,
                 probabilities,

@@ -57,11 +57,18 @@ impl StepSizes {
         Self { rule, visits: None }
     }
 
-    /// Step sizes for the entries `indices` of a table with `len` entries, counting the visits.
-    pub fn next(&mut self, indices: Tensor<1, Int>, len: usize, device: &Device) -> Tensor<1> {
+    /// Scales the TD errors of the entries `indices` (of a table with `len` entries) by their
+    /// step sizes, counting the visits.
+    pub fn scale(
+        &mut self,
+        td_errors: Tensor<1>,
+        indices: Tensor<1, Int>,
+        len: usize,
+        device: &Device,
+    ) -> Tensor<1> {
         let [batch] = indices.dims();
         match self.rule {
-            StepSize::Constant { alpha } => Tensor::full([batch], alpha, device),
+            StepSize::Constant { alpha } => td_errors * alpha,
             StepSize::VisitCount { power } => {
                 let visits = self
                     .visits
@@ -76,7 +83,7 @@ impl StepSizes {
                 );
                 let counts = visits.clone().select(0, indices);
                 self.visits = Some(visits);
-                counts.powf_scalar(-power)
+                td_errors * counts.powf_scalar(-power)
             }
         }
     }

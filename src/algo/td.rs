@@ -5,6 +5,7 @@ use crate::algo::batch::TabularBatch;
 use crate::algo::step_size::StepSizes;
 use crate::algo::update::move_toward;
 use crate::error::Result;
+use crate::returns::bootstrap;
 use burn::tensor::Tensor;
 
 use crate::value::VTable;
@@ -57,12 +58,8 @@ impl TdZero {
         batch.check(v.num_states(), usize::MAX)?; // state values ignore the actions
         let device = v.tensor().device();
         let t = batch.tensors(0, &device); // zero actions per state: the flat index is s
-        let next = v
-            .tensor()
-            .clone()
-            .select(0, t.next_states)
-            .mask_fill(t.terminated, 0.0);
-        let targets = t.rewards + next * self.gamma;
+        let next = v.tensor().clone().select(0, t.next_states);
+        let targets = bootstrap(t.rewards, t.terminated, next, self.gamma);
         let (table, td_errors) = move_toward(
             v.tensor().clone(),
             t.flat_indices,

@@ -20,7 +20,7 @@ pub(crate) fn move_toward(
     let device = table.device();
     let [len] = table.dims();
     let td_errors = targets - table.clone().select(0, indices.clone());
-    let alpha = step_sizes.next(indices.clone(), len, &device);
-    let table = table.select_assign(0, indices, td_errors.clone() * alpha, IndexingUpdateOp::Add);
+    let increments = step_sizes.scale(td_errors.clone(), indices.clone(), len, &device);
+    let table = table.select_assign(0, indices, increments, IndexingUpdateOp::Add);
     (table, td_errors)
 }

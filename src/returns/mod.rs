@@ -32,6 +32,9 @@ mod vtrace;
 pub use gae::{Advantages, gae};
 pub use lambda_return::{discounted_returns, lambda_returns};
 pub use n_step::n_step_targets;
+pub(crate) use one_step::{
+    bootstrap, expected_sarsa_targets_unchecked, q_learning_targets_unchecked,
+};
 pub use one_step::{double_q_targets, expected_sarsa_targets, q_learning_targets};
 pub use rollout::Rollout;
 pub use soft::{soft_q_targets, soft_values};

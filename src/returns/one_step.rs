@@ -73,8 +73,19 @@ pub fn q_learning_targets(
     gamma: f64,
 ) -> Result<Tensor<1>> {
     check_batch(&rewards, &terminated, &next_q, gamma)?;
-    let best = next_q.max_dim(1).squeeze_dim(1);
-    Ok(bootstrap(rewards, terminated, best, gamma))
+    Ok(q_learning_targets_unchecked(
+        rewards, next_q, terminated, gamma,
+    ))
+}
+
+/// [`q_learning_targets`] for inputs the caller has already validated.
+pub(crate) fn q_learning_targets_unchecked(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    gamma: f64,
+) -> Tensor<1> {
+    bootstrap(rewards, terminated, next_q.max_dim(1).squeeze_dim(1), gamma)
 }
 
 /// Double Q-learning targets (van Hasselt et al. 2016): the online network picks
@@ -166,6 +177,23 @@ pub fn expected_sarsa_targets(
         next_probabilities.dims(),
         next_q.dims(),
     )?;
+    Ok(expected_sarsa_targets_unchecked(
+        rewards,
+        next_q,
+        next_probabilities,
+        terminated,
+        gamma,
+    ))
+}
+
+/// [`expected_sarsa_targets`] for inputs the caller has already validated.
+pub(crate) fn expected_sarsa_targets_unchecked(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    next_probabilities: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    gamma: f64,
+) -> Tensor<1> {
     let expected = (next_q * next_probabilities).sum_dim(1).squeeze_dim(1);
-    Ok(bootstrap(rewards, terminated, expected, gamma))
+    bootstrap(rewards, terminated, expected, gamma)
 }
