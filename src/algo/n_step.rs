@@ -39,11 +39,26 @@ fn segment_targets(
     Ok(n_step_targets(&rollout, next_values.reshape([steps, 1]), gamma, n)?.reshape([steps]))
 }
 
-fn check_n(n: usize) -> Result<()> {
-    if n == 0 {
-        return Err(Error::config("n", "at least 1", 0));
+/// What both n-step updaters hold: gamma, n and the step sizes.
+#[derive(Debug, Clone)]
+struct NStep {
+    gamma: f64,
+    n: usize,
+    step_sizes: StepSizes,
+}
+
+impl NStep {
+    fn new(config: &TabularTdConfig, n: usize) -> Result<Self> {
+        config.validate()?;
+        if n == 0 {
+            return Err(Error::config("n", "at least 1", 0));
+        }
+        Ok(Self {
+            gamma: config.gamma,
+            n,
+            step_sizes: StepSizes::new(config.step_size),
+        })
     }
-    Ok(())
 }
 
 /// n-step SARSA (Sutton and Barto section 7.2) applied to a segment of one trajectory at once:
@@ -54,9 +69,7 @@ fn check_n(n: usize) -> Result<()> {
 /// of one step, or with `n = 1` and distinct pairs, the two agree).
 #[derive(Debug, Clone)]
 pub struct NStepSarsa {
-    gamma: f64,
-    n: usize,
-    step_sizes: StepSizes,
+    core: NStep,
 }
 
 impl NStepSarsa {
@@ -66,12 +79,8 @@ impl NStepSarsa {
     ///
     /// [`Error::InvalidConfig`] for a bad config or `n = 0`.
     pub fn new(config: &TabularTdConfig, n: usize) -> Result<Self> {
-        config.validate()?;
-        check_n(n)?;
         Ok(Self {
-            gamma: config.gamma,
-            n,
-            step_sizes: StepSizes::new(config.step_size),
+            core: NStep::new(config, n)?,
         })
     }
 
@@ -98,9 +107,9 @@ impl NStepSarsa {
             .map(|(s, a)| s * num_actions + a)
             .collect();
         let next_values = q.flat().select(0, index_tensor(&next, &device));
-        let targets = segment_targets(segment, next_values, self.gamma, self.n)?;
+        let targets = segment_targets(segment, next_values, self.core.gamma, self.core.n)?;
         let indices: Tensor<1, Int> = segment.tensors(num_actions, &device).flat_indices;
-        let (table, td_errors) = move_toward(q.flat(), indices, targets, &mut self.step_sizes);
+        let (table, td_errors) = move_toward(q.flat(), indices, targets, &mut self.core.step_sizes);
         q.set_flat(table);
         Ok(td_errors)
     }
@@ -110,9 +119,7 @@ impl NStepSarsa {
 /// the same segment semantics as [`NStepSarsa`].
 #[derive(Debug, Clone)]
 pub struct NStepTd {
-    gamma: f64,
-    n: usize,
-    step_sizes: StepSizes,
+    core: NStep,
 }
 
 impl NStepTd {
@@ -122,12 +129,8 @@ impl NStepTd {
     ///
     /// [`Error::InvalidConfig`] for a bad config or `n = 0`.
     pub fn new(config: &TabularTdConfig, n: usize) -> Result<Self> {
-        config.validate()?;
-        check_n(n)?;
         Ok(Self {
-            gamma: config.gamma,
-            n,
-            step_sizes: StepSizes::new(config.step_size),
+            core: NStep::new(config, n)?,
         })
     }
 
@@ -144,10 +147,14 @@ impl NStepTd {
             .tensor()
             .clone()
             .select(0, index_tensor(&segment.next_states, &device));
-        let targets = segment_targets(segment, next_values, self.gamma, self.n)?;
+        let targets = segment_targets(segment, next_values, self.core.gamma, self.core.n)?;
         let indices = index_tensor(&segment.states, &device);
-        let (table, td_errors) =
-            move_toward(v.tensor().clone(), indices, targets, &mut self.step_sizes);
+        let (table, td_errors) = move_toward(
+            v.tensor().clone(),
+            indices,
+            targets,
+            &mut self.core.step_sizes,
+        );
         v.set(table);
         Ok(td_errors)
     }

@@ -22,6 +22,23 @@ pub enum TabularControl {
     ExpectedSarsa,
 }
 
+/// The updater [`train_tabular`] runs, built once from the config.
+enum Learner {
+    QLearning(QLearning),
+    Sarsa(Sarsa),
+    ExpectedSarsa(ExpectedSarsa),
+}
+
+impl Learner {
+    fn new(algorithm: TabularControl, td: &TabularTdConfig) -> Result<Self> {
+        Ok(match algorithm {
+            TabularControl::QLearning => Learner::QLearning(QLearning::new(td)?),
+            TabularControl::Sarsa => Learner::Sarsa(Sarsa::new(td)?),
+            TabularControl::ExpectedSarsa => Learner::ExpectedSarsa(ExpectedSarsa::new(td)?),
+        })
+    }
+}
+
 /// Settings of [`train_tabular`].
 #[derive(Config, Debug, PartialEq)]
 pub struct TabularControlConfig {
@@ -81,9 +98,7 @@ where
     if config.episodes == 0 {
         return Err(crate::Error::config("episodes", "at least 1", 0));
     }
-    let mut q_learning = QLearning::new(&config.td)?;
-    let mut sarsa = Sarsa::new(&config.td)?;
-    let mut expected = ExpectedSarsa::new(&config.td)?;
+    let mut learner = Learner::new(config.algorithm, &config.td)?;
     let device = q.tensor().device();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut stats = Vec::with_capacity(config.episodes);
@@ -111,10 +126,10 @@ where
                 step.terminated,
             )?;
             let next_action = act(q, step.observation, &mut rng)?;
-            match config.algorithm {
-                TabularControl::QLearning => q_learning.update(q, &batch)?,
-                TabularControl::Sarsa => sarsa.update(q, &batch, &[next_action])?,
-                TabularControl::ExpectedSarsa => expected.update(q, &batch, &policy)?,
+            match &mut learner {
+                Learner::QLearning(l) => l.update(q, &batch)?,
+                Learner::Sarsa(l) => l.update(q, &batch, &[next_action])?,
+                Learner::ExpectedSarsa(l) => l.update(q, &batch, &policy)?,
             };
             if step.done() {
                 totals.terminated = step.terminated;
