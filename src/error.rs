@@ -109,6 +109,63 @@ pub enum Error {
         /// Why it cannot be used, and what can.
         reason: String,
     },
+
+    /// An input that must hold at least one element (a corpus, a task list, a text to build a
+    /// vocabulary from) was empty.
+    #[error("{what} is empty")]
+    Empty {
+        /// What was empty.
+        what: &'static str,
+    },
+
+    /// A malformed line in a text file (a task file, for instance).
+    #[error("{source_name}, line {line}: {message}")]
+    Parse {
+        /// The file (or `"<string>"` for text given in memory).
+        source_name: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with the line.
+        message: String,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("cannot {action} {path}: {message}")]
+    Io {
+        /// `"read"` or `"write"`.
+        action: &'static str,
+        /// The path.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+
+    /// Saved data (a vocabulary, a config) that does not decode into a valid value.
+    #[error("cannot decode {what}: {message}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// Why it failed.
+        message: String,
+    },
+
+    /// An observation the environment could not have produced (a token prefix that an
+    /// enumerated text MDP does not contain, for instance).
+    #[error("unknown observation: {0}")]
+    UnknownObservation(String),
+
+    /// Enumerating an MDP would create more states than the limit allows; nothing was built.
+    #[error(
+        "{what} has {states} states, more than the limit of {limit}; shrink the vocabulary, the horizon or the task set, or raise the limit"
+    )]
+    TooManyStates {
+        /// What was being enumerated.
+        what: &'static str,
+        /// The number of states it would have (saturating at `u128::MAX`).
+        states: u128,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl Error {

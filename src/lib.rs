@@ -67,6 +67,7 @@ pub mod returns;
 pub mod space;
 pub mod tabular;
 pub mod tensor_ops;
+pub mod text;
 pub mod value;
 
 pub use error::{Error, Result};

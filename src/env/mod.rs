@@ -8,6 +8,7 @@
 mod episode;
 pub mod tabular;
 mod tabular_env;
+pub mod text;
 mod time_limit;
 mod vec_env;
 

@@ -1,0 +1,166 @@
+//! Many text episodes in lockstep, and the padded tensors a language model reads.
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+
+use crate::encode::ObservationEncoder;
+use crate::env::text::{TextGenerationEnv, TextReward, TokenState};
+use crate::env::{SyncVecEnv, VecStep};
+use crate::error::{Error, Result};
+use crate::tensor_ops::index_tensor;
+use crate::text::{TokenId, Vocabulary};
+
+/// A batch of token states as right-padded tensors.
+///
+/// Row `i` holds the prompt and generated ids of state `i`, followed by
+/// [`Vocabulary::PAD`] up to the longest row.
+#[derive(Debug, Clone)]
+pub struct TokenBatch {
+    /// `[batch, max_len]` token ids.
+    pub ids: Tensor<2, Int>,
+    /// `[batch, max_len]`: true on real tokens, false on padding.
+    pub mask: Tensor<2, Bool>,
+    /// `[batch]`: the number of real tokens of each row (the last one is at `lengths - 1`,
+    /// where a causal model reads the state's summary).
+    pub lengths: Tensor<1, Int>,
+}
+
+/// The [`ObservationEncoder`] that turns token states into a [`TokenBatch`].
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use valuefn::encode::ObservationEncoder;
+/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::tensor_ops::to_indices;
+///
+/// let device = valuefn::device::default_device();
+/// let a = TokenState { prompt: Arc::from(vec![1, 4]), generated: vec![5] };
+/// let b = TokenState::new(Arc::from(vec![1]));
+/// let batch = PaddedTokens.encode(&[a, b], &device).unwrap();
+/// assert_eq!(batch.ids.dims(), [2, 3]);
+/// assert_eq!(batch.ids.clone().into_data().convert::<i64>().to_vec::<i64>().unwrap(), vec![1, 4, 5, 1, 0, 0]);
+/// assert_eq!(to_indices(batch.lengths), vec![3, 1]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaddedTokens;
+
+impl ObservationEncoder<TokenState> for PaddedTokens {
+    type Output = TokenBatch;
+
+    /// # Errors
+    ///
+    /// [`Error::Empty`] for an empty batch.
+    fn encode(&self, states: &[TokenState], device: &Device) -> Result<TokenBatch> {
+        if states.is_empty() {
+            return Err(Error::Empty {
+                what: "batch of token states",
+            });
+        }
+        let width = states.iter().map(TokenState::len).max().unwrap_or(0).max(1);
+        let mut ids = vec![Vocabulary::PAD as i64; states.len() * width];
+        let mut mask = vec![false; states.len() * width];
+        for (row, state) in states.iter().enumerate() {
+            for (col, id) in state.tokens().enumerate() {
+                ids[row * width + col] = id as i64;
+                mask[row * width + col] = true;
+            }
+        }
+        let lengths: Vec<usize> = states.iter().map(TokenState::len).collect();
+        let shape = [states.len(), width];
+        Ok(TokenBatch {
+            ids: Tensor::from_data(TensorData::new(ids, shape), device),
+            mask: Tensor::from_data(TensorData::new(mask, shape), device),
+            lengths: index_tensor(&lengths, device),
+        })
+    }
+}
+
+/// `n` copies of a [`TextGenerationEnv`] stepped together; a copy whose episode ends starts
+/// the next one at once (see [`SyncVecEnv`]). Copy `i` is seeded with `seed + i`, so the
+/// batch behaves exactly like `n` single environments reset with those seeds.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::env::text::{BatchedTextEnv, TextEnvConfig, TextGenerationEnv, TokenMatch};
+/// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
+///
+/// let tok = CharTokenizer::fit(["ab"])?;
+/// let tasks = vec![TokenTask::encode(&TextPair::new("a", "b"), &tok)?];
+/// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+/// let mut batch = BatchedTextEnv::new(&env, 4)?;
+/// batch.reset(Some(0));
+/// let b = tok.vocabulary().id("b").unwrap();
+/// let step = batch.step(&[b, b, 0, 0])?;
+/// assert_eq!(step.rewards, vec![1.0, 1.0, 0.0, 0.0]);
+/// let tensors = batch.tokens(&valuefn::device::default_device())?;
+/// assert_eq!(tensors.ids.dims(), [4, 2]); // every copy restarted: <bos> a
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct BatchedTextEnv<R> {
+    envs: SyncVecEnv<TextGenerationEnv<R>>,
+    observations: Vec<TokenState>,
+}
+
+impl<R: TextReward + Clone> BatchedTextEnv<R> {
+    /// `n` copies of `env` (the task list is shared, not copied).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `n` is 0.
+    pub fn new(env: &TextGenerationEnv<R>, n: usize) -> Result<Self> {
+        Ok(Self {
+            envs: SyncVecEnv::new((0..n).map(|_| env.replica()).collect())?,
+            observations: Vec::new(),
+        })
+    }
+
+    /// Number of copies.
+    pub fn len(&self) -> usize {
+        self.envs.len()
+    }
+
+    /// Never true: there is at least one copy.
+    pub fn is_empty(&self) -> bool {
+        self.envs.is_empty()
+    }
+
+    /// The copies.
+    pub fn envs(&self) -> &[TextGenerationEnv<R>] {
+        self.envs.envs()
+    }
+
+    /// Resets every copy (copy `i` with `seed + i`) and returns the start states.
+    pub fn reset(&mut self, seed: Option<u64>) -> &[TokenState] {
+        self.observations = self.envs.reset(seed);
+        &self.observations
+    }
+
+    /// The states the copies act on next.
+    pub fn observations(&self) -> &[TokenState] {
+        &self.observations
+    }
+
+    /// Steps copy `i` with `tokens[i]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SyncVecEnv::step`]: wrong count or an id outside the vocabulary, checked before
+    /// any copy moves; [`Error::EpisodeFinished`] before the first reset.
+    pub fn step(&mut self, tokens: &[TokenId]) -> Result<VecStep<TokenState>> {
+        let step = self.envs.step(tokens)?;
+        self.observations.clone_from(&step.observations);
+        Ok(step)
+    }
+
+    /// The current states as padded tensors on `device`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] before the first reset.
+    pub fn tokens(&self, device: &Device) -> Result<TokenBatch> {
+        PaddedTokens.encode(&self.observations, device)
+    }
+}

@@ -1,0 +1,294 @@
+//! The text-generation MDP: a language model writing a completion is an agent.
+//!
+//! State = the prompt plus the tokens generated so far ([`TokenState`]); action = the next
+//! token id; reward = a [`TextReward`] of the step ([`TokenMatch`] by default: 1 when the
+//! token equals the target's token at that position). An episode *terminates* when the agent
+//! emits `<eos>`, or (with [`Stop::TargetLength`]) once it has generated as many tokens as the
+//! target has; it is *truncated* after `max_new_tokens` tokens.
+//!
+//! - [`TextGenerationEnv`]: one episode at a time, an [`Environment`].
+//! - [`BatchedTextEnv`]: many episodes in lockstep, with the padded token-id and mask tensors
+//!   a language model reads ([`TokenBatch`]).
+//! - [`TextMdp`]: the exact model of a small instance, enumerated prefix by prefix into a
+//!   [`crate::tabular::TabularMdp`], so the solvers give `Q*` and `V*` of every prefix and
+//!   tabular learners run on the environment through its index map ([`IndexedTextEnv`]).
+//!
+//! The maths (closed forms of `V*` and `Q*` for the per-token reward) is in `docs/text-mdp.md`.
+
+mod batched;
+mod enumerate;
+mod reward;
+mod state;
+
+pub use batched::{BatchedTextEnv, PaddedTokens, TokenBatch};
+pub use enumerate::{IndexedTextEnv, TextMdp, TextMdpConfig};
+pub use reward::{ExactMatch, TextReward, TokenF1, TokenMatch, TokenStep};
+pub use state::{TokenSequences, TokenState};
+
+use std::sync::Arc;
+
+use burn::config::Config;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::env::{Environment, Step};
+use crate::error::{Error, Result};
+use crate::space::Discrete;
+use crate::text::{TokenId, TokenTask, Vocabulary};
+
+/// When an episode terminates (besides `<eos>`, which always ends it).
+#[derive(Config, Debug, PartialEq, Eq, Copy)]
+pub enum Stop {
+    /// After as many tokens as the target has: the horizon is the target length, and
+    /// `<eos>` is only a (wrong) early stop.
+    TargetLength,
+    /// Only at `<eos>`: the reference output is the target followed by `<eos>`, so emitting
+    /// it at the right position is part of the task.
+    Eos,
+}
+
+/// Settings of a [`TextGenerationEnv`].
+#[derive(Config, Debug, PartialEq)]
+pub struct TextEnvConfig {
+    /// Episodes are truncated after this many generated tokens (at least 1).
+    #[config(default = 16)]
+    pub max_new_tokens: usize,
+    /// What terminates an episode besides `<eos>`.
+    #[config(default = "Stop::TargetLength")]
+    pub stop: Stop,
+}
+
+impl TextEnvConfig {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `max_new_tokens` is 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_new_tokens == 0 {
+            return Err(Error::config("max_new_tokens", "at least 1", 0));
+        }
+        Ok(())
+    }
+
+    /// The number of tokens an episode of `task` can last.
+    pub fn horizon(&self, task: &TokenTask) -> usize {
+        match self.stop {
+            Stop::TargetLength => self.max_new_tokens.min(task.target.len()),
+            Stop::Eos => self.max_new_tokens,
+        }
+    }
+}
+
+/// One episode in progress: which task, and the state.
+#[derive(Debug, Clone)]
+struct Episode {
+    task: usize,
+    state: TokenState,
+}
+
+/// Generating a completion token by token, scored by a [`TextReward`].
+///
+/// `reset` draws a task uniformly from the task list (with the environment's seeded
+/// generator), so repeated prompts weight the prompt distribution and a prompt listed with
+/// several targets has a random target: the reward is then stochastic given the state.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::prelude::*;
+/// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+/// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
+///
+/// let tok = CharTokenizer::fit(["ab"])?;
+/// let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tok)?;
+/// let mut env = TextGenerationEnv::new(vec![task], tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+/// let start = env.reset(Some(0));
+/// assert_eq!(tok.decode(&start.prompt)?, "ab");
+/// let b = tok.vocabulary().id("b").unwrap();
+/// let step = env.step(b)?;
+/// assert_eq!((step.reward, step.terminated), (1.0, false));
+/// let step = env.step(b)?; // wrong: the target's second token is "a"
+/// assert_eq!((step.reward, step.terminated), (0.0, true)); // target length reached
+/// assert!(env.step(99).is_err());
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TextGenerationEnv<R = TokenMatch> {
+    tasks: Arc<[TokenTask]>,
+    reward: R,
+    config: TextEnvConfig,
+    observation_space: TokenSequences,
+    action_space: Discrete,
+    rng: StdRng,
+    episode: Option<Episode>,
+}
+
+impl<R: TextReward> TextGenerationEnv<R> {
+    /// An environment over `tasks` with token ids from `vocabulary`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] for no tasks; [`Error::InvalidAction`] for a task id outside the
+    /// vocabulary; [`Error::InvalidConfig`] for a bad config.
+    pub fn new(
+        tasks: Vec<TokenTask>,
+        vocabulary: &Vocabulary,
+        reward: R,
+        config: &TextEnvConfig,
+    ) -> Result<Self> {
+        config.validate()?;
+        if tasks.is_empty() {
+            return Err(Error::Empty { what: "task list" });
+        }
+        for task in &tasks {
+            vocabulary.check_ids(&task.prompt)?;
+            vocabulary.check_ids(&task.target)?;
+        }
+        let max_prompt = tasks.iter().map(|t| t.prompt.len()).max().unwrap_or(0);
+        Ok(Self {
+            tasks: tasks.into(),
+            reward,
+            config: config.clone(),
+            observation_space: TokenSequences::new(
+                vocabulary.len(),
+                max_prompt,
+                config.max_new_tokens,
+            ),
+            action_space: Discrete::new(vocabulary.len()).expect("a vocabulary has specials"),
+            rng: StdRng::seed_from_u64(0),
+            episode: None,
+        })
+    }
+
+    /// The task of the episode in progress, `None` between episodes.
+    pub fn current_task(&self) -> Option<&TokenTask> {
+        self.episode.as_ref().map(|e| &self.tasks[e.task])
+    }
+
+    /// Starts an episode on task `index` (evaluation on a fixed prompt).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidState`] when `index` is not a task index.
+    pub fn reset_to_task(&mut self, index: usize) -> Result<TokenState> {
+        if index >= self.tasks.len() {
+            return Err(Error::InvalidState {
+                state: index,
+                num_states: self.tasks.len(),
+            });
+        }
+        let state = TokenState::new(self.tasks[index].prompt.clone());
+        self.episode = Some(Episode {
+            task: index,
+            state: state.clone(),
+        });
+        Ok(state)
+    }
+
+    /// Whether emitting `token` after `generated` tokens of `task` ends the episode:
+    /// `(terminated, truncated)`.
+    fn ends(&self, task: &TokenTask, generated: usize, token: TokenId) -> (bool, bool) {
+        let length = generated + 1;
+        let terminated = token == Vocabulary::EOS
+            || (self.config.stop == Stop::TargetLength && length >= task.target.len());
+        let truncated = !terminated && length >= self.config.max_new_tokens;
+        (terminated, truncated)
+    }
+}
+
+impl<R> TextGenerationEnv<R> {
+    /// The tasks.
+    pub fn tasks(&self) -> &[TokenTask] {
+        &self.tasks
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TextEnvConfig {
+        &self.config
+    }
+
+    /// The reward function.
+    pub fn reward_fn(&self) -> &R {
+        &self.reward
+    }
+
+    /// Number of token ids (the size of the action space).
+    pub fn vocab_size(&self) -> usize {
+        self.action_space.n()
+    }
+
+    /// A copy with the same tasks (shared), reward and config, no episode in progress, and a
+    /// generator seeded with 0: reset it with a seed of its own. (Not `Clone`: two copies of one
+    /// random stream would silently play identical episodes.)
+    pub fn replica(&self) -> Self
+    where
+        R: Clone,
+    {
+        Self {
+            tasks: self.tasks.clone(),
+            reward: self.reward.clone(),
+            config: self.config.clone(),
+            observation_space: self.observation_space,
+            action_space: self.action_space,
+            rng: StdRng::seed_from_u64(0),
+            episode: None,
+        }
+    }
+}
+
+impl<R: TextReward> Environment for TextGenerationEnv<R> {
+    type Observation = TokenState;
+    type Action = TokenId;
+    type ObservationSpace = TokenSequences;
+    type ActionSpace = Discrete;
+
+    fn observation_space(&self) -> &TokenSequences {
+        &self.observation_space
+    }
+
+    fn action_space(&self) -> &Discrete {
+        &self.action_space
+    }
+
+    fn reset(&mut self, seed: Option<u64>) -> TokenState {
+        if let Some(seed) = seed {
+            self.rng = StdRng::seed_from_u64(seed);
+        }
+        let index = self.rng.random_range(0..self.tasks.len());
+        self.reset_to_task(index).expect("index drawn in range")
+    }
+
+    fn step(&mut self, token: TokenId) -> Result<Step<TokenState>> {
+        let episode = self.episode.as_ref().ok_or(Error::EpisodeFinished)?;
+        let token = self.action_space.check_action(token)?;
+        let task = &self.tasks[episode.task];
+        let (terminated, truncated) = self.ends(task, episode.state.generated.len(), token);
+        let reward = self.reward.reward(&TokenStep {
+            prompt: &task.prompt,
+            generated: &episode.state.generated,
+            token,
+            target: &task.target,
+            done: terminated || truncated,
+        });
+        // Checked before anything changes, so a bad reward leaves the episode as it was.
+        if !reward.is_finite() {
+            return Err(Error::NonFinite {
+                what: "reward",
+                value: reward,
+            });
+        }
+        let mut episode = self.episode.take().expect("checked above");
+        episode.state.generated.push(token);
+        let observation = episode.state.clone();
+        if !(terminated || truncated) {
+            self.episode = Some(episode);
+        }
+        Ok(Step {
+            observation,
+            reward,
+            terminated,
+            truncated,
+        })
+    }
+}

@@ -1,0 +1,97 @@
+//! The observation of a text environment: prompt plus generated tokens.
+
+use std::sync::Arc;
+
+use rand::{Rng, RngExt};
+
+use crate::space::Space;
+use crate::text::TokenId;
+
+/// A state of the text MDP: the prompt (shared, never copied) and the tokens generated so
+/// far.
+///
+/// Two states are equal when both parts are equal, whichever task they came from: the target
+/// is hidden from the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenState {
+    /// Prompt ids.
+    pub prompt: Arc<[TokenId]>,
+    /// Ids generated so far.
+    pub generated: Vec<TokenId>,
+}
+
+impl TokenState {
+    /// The start state of `prompt`.
+    pub fn new(prompt: Arc<[TokenId]>) -> Self {
+        Self {
+            prompt,
+            generated: Vec::new(),
+        }
+    }
+
+    /// Prompt then generated ids: the sequence a language model reads.
+    pub fn tokens(&self) -> impl Iterator<Item = TokenId> + '_ {
+        self.prompt.iter().chain(&self.generated).copied()
+    }
+
+    /// Length of [`TokenState::tokens`].
+    pub fn len(&self) -> usize {
+        self.prompt.len() + self.generated.len()
+    }
+
+    /// Whether both parts are empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The token states of an environment: ids below `vocab_size`, prompts up to `max_prompt`
+/// tokens, and up to `max_new_tokens` generated ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSequences {
+    vocab_size: usize,
+    max_prompt: usize,
+    max_new_tokens: usize,
+}
+
+impl TokenSequences {
+    /// The space.
+    pub fn new(vocab_size: usize, max_prompt: usize, max_new_tokens: usize) -> Self {
+        Self {
+            vocab_size,
+            max_prompt,
+            max_new_tokens,
+        }
+    }
+
+    /// The longest sequence ([`TokenState::len`]) in the space.
+    pub fn max_len(&self) -> usize {
+        self.max_prompt + self.max_new_tokens
+    }
+}
+
+impl Space for TokenSequences {
+    type Element = TokenState;
+
+    /// Uniform lengths, then uniform ids.
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> TokenState {
+        let ids = |max: usize, rng: &mut R| -> Vec<TokenId> {
+            let len = rng.random_range(0..=max);
+            (0..len)
+                .map(|_| rng.random_range(0..self.vocab_size))
+                .collect()
+        };
+        let prompt = ids(self.max_prompt, rng);
+        let generated = ids(self.max_new_tokens, rng);
+        TokenState {
+            prompt: prompt.into(),
+            generated,
+        }
+    }
+
+    fn contains(&self, state: &TokenState) -> bool {
+        state.prompt.len() <= self.max_prompt
+            && state.generated.len() <= self.max_new_tokens
+            && state.tokens().all(|id| id < self.vocab_size)
+    }
+}

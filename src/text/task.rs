@@ -1,0 +1,236 @@
+//! Prompt/target pairs: as text, from tab-separated files, and as token ids.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::text::vocab::read_text;
+use crate::text::{TokenId, Tokenizer, Vocabulary};
+
+/// A prompt and the completion it should get, as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TextPair {
+    /// What the model is given.
+    pub prompt: String,
+    /// What it should generate.
+    pub target: String,
+}
+
+impl TextPair {
+    /// A pair from its parts.
+    pub fn new(prompt: impl Into<String>, target: impl Into<String>) -> Self {
+        Self {
+            prompt: prompt.into(),
+            target: target.into(),
+        }
+    }
+}
+
+/// A prompt and its target as token ids: what a text environment plays.
+///
+/// The parts are shared (`Arc`), so the observations of an environment can point at the
+/// prompt instead of copying it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenTask {
+    /// Prompt ids (by convention starting with [`Vocabulary::BOS`]).
+    pub prompt: Arc<[TokenId]>,
+    /// Target ids, without a trailing `<eos>`: the environment adds the end-of-sequence
+    /// position itself when episodes stop at `<eos>` (see [`crate::env::text::Stop`]).
+    pub target: Arc<[TokenId]>,
+}
+
+impl TokenTask {
+    /// A task from ids.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] for an empty target; [`Error::InvalidConfig`] when the target holds
+    /// `<eos>` (the end of a target is implicit).
+    pub fn new(prompt: Vec<TokenId>, target: Vec<TokenId>) -> Result<Self> {
+        if target.is_empty() {
+            return Err(Error::Empty { what: "task target" });
+        }
+        if target.contains(&Vocabulary::EOS) {
+            return Err(Error::config(
+                "target",
+                "free of <eos> (the environment adds the end position)",
+                format!("{target:?}"),
+            ));
+        }
+        Ok(Self {
+            prompt: prompt.into(),
+            target: target.into(),
+        })
+    }
+
+    /// Encodes `pair`: prompt = `<bos>` followed by the prompt's tokens, target = the target's
+    /// tokens. Unknown text becomes `<unk>`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when the target encodes to no token.
+    pub fn encode(pair: &TextPair, tokenizer: &impl Tokenizer) -> Result<Self> {
+        let mut prompt = vec![Vocabulary::BOS];
+        prompt.extend(tokenizer.encode(&pair.prompt));
+        Self::new(prompt, tokenizer.encode(&pair.target))
+    }
+
+    /// Encodes every pair of `corpus`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenTask::encode`].
+    pub fn encode_all(corpus: &Corpus, tokenizer: &impl Tokenizer) -> Result<Vec<Self>> {
+        corpus
+            .pairs()
+            .iter()
+            .map(|p| Self::encode(p, tokenizer))
+            .collect()
+    }
+}
+
+/// A non-empty list of prompt/target pairs.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::text::Corpus;
+///
+/// let corpus = Corpus::bundled_phrases();
+/// let (train, test) = corpus.split(0.2, 7).unwrap();
+/// assert_eq!(train.len() + test.len(), corpus.len());
+/// // The same seed gives the same split.
+/// assert_eq!(corpus.split(0.2, 7).unwrap().1, test);
+///
+/// let err = Corpus::from_tsv_str("a\tb\nno tab here\n", "tasks.tsv").unwrap_err();
+/// assert_eq!(err.to_string(), "tasks.tsv, line 2: expected `prompt<TAB>target`, found no tab");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Corpus {
+    pairs: Vec<TextPair>,
+}
+
+/// The phrase-completion corpus shipped with the crate (`src/text/phrases.tsv`).
+const BUNDLED_PHRASES: &str = include_str!("phrases.tsv");
+
+impl Corpus {
+    /// A corpus of `pairs`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when there are no pairs.
+    pub fn new(pairs: Vec<TextPair>) -> Result<Self> {
+        if pairs.is_empty() {
+            return Err(Error::Empty { what: "corpus" });
+        }
+        Ok(Self { pairs })
+    }
+
+    /// Short phrase completions written for this crate ("the sun rises in the" -> "east"),
+    /// lower case, words separated by single spaces: made for [`crate::text::WordTokenizer`].
+    pub fn bundled_phrases() -> Self {
+        Self::from_tsv_str(BUNDLED_PHRASES, "bundled phrases.tsv")
+            .expect("the bundled corpus is valid (checked by a unit test)")
+    }
+
+    /// Parses tab-separated `prompt<TAB>target` lines. Blank lines and lines starting with
+    /// `#` are skipped; a trailing `\r` is dropped. The prompt may be empty, the target not.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] with `source_name` and the 1-based line number for a line with no tab,
+    /// more than one tab, or an empty target; [`Error::Empty`] when no pair remains.
+    pub fn from_tsv_str(text: &str, source_name: &str) -> Result<Self> {
+        let mut pairs = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fail = |message: &str| Error::Parse {
+                source_name: source_name.to_string(),
+                line: index + 1,
+                message: message.to_string(),
+            };
+            let mut fields = line.split('\t');
+            let (prompt, target) = match (fields.next(), fields.next(), fields.next()) {
+                (Some(p), Some(t), None) => (p, t),
+                (Some(_), None, _) => {
+                    return Err(fail("expected `prompt<TAB>target`, found no tab"));
+                }
+                _ => return Err(fail("expected `prompt<TAB>target`, found more than one tab")),
+            };
+            if target.trim().is_empty() {
+                return Err(fail("the target is empty"));
+            }
+            pairs.push(TextPair::new(prompt, target));
+        }
+        if pairs.is_empty() {
+            return Err(Error::Empty { what: "task file" });
+        }
+        Ok(Self { pairs })
+    }
+
+    /// Reads a tab-separated task file (see [`Corpus::from_tsv_str`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read, then as [`Corpus::from_tsv_str`] with the
+    /// path as the source name.
+    pub fn load_tsv(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        Self::from_tsv_str(&read_text(path)?, &path.display().to_string())
+    }
+
+    /// The pairs.
+    pub fn pairs(&self) -> &[TextPair] {
+        &self.pairs
+    }
+
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// Always false: a corpus holds at least one pair.
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Every prompt and target, for fitting a tokenizer.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.pairs
+            .iter()
+            .flat_map(|p| [p.prompt.as_str(), p.target.as_str()])
+    }
+
+    /// Shuffles the pairs with `seed` and splits off `ceil(test_fraction * len)` of them as
+    /// the test set: `(train, test)`, both non-empty.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `test_fraction` is not in `(0, 1)` or leaves either side
+    /// empty.
+    pub fn split(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
+        if !(test_fraction > 0.0 && test_fraction < 1.0) {
+            return Err(Error::config("test_fraction", "in (0, 1)", test_fraction));
+        }
+        let test_len = (test_fraction * self.len() as f64).ceil() as usize;
+        if test_len >= self.len() {
+            return Err(Error::config(
+                "test_fraction",
+                "small enough to leave a training pair",
+                test_fraction,
+            ));
+        }
+        let mut pairs = self.pairs.clone();
+        pairs.shuffle(&mut StdRng::seed_from_u64(seed));
+        let train = pairs.split_off(test_len);
+        Ok((Self { pairs: train }, Self { pairs }))
+    }
+}
