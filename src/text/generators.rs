@@ -130,7 +130,11 @@ impl AdditionTask {
     /// overflow).
     pub fn new(max_operand: u64) -> Result<Self> {
         if max_operand > u64::MAX / 2 {
-            return Err(Error::config("max_operand", "at most u64::MAX / 2", max_operand));
+            return Err(Error::config(
+                "max_operand",
+                "at most u64::MAX / 2",
+                max_operand,
+            ));
         }
         Ok(Self { max_operand })
     }

@@ -53,7 +53,9 @@ impl TokenTask {
     /// `<eos>` (the end of a target is implicit).
     pub fn new(prompt: Vec<TokenId>, target: Vec<TokenId>) -> Result<Self> {
         if target.is_empty() {
-            return Err(Error::Empty { what: "task target" });
+            return Err(Error::Empty {
+                what: "task target",
+            });
         }
         if target.contains(&Vocabulary::EOS) {
             return Err(Error::config(
@@ -163,7 +165,11 @@ impl Corpus {
                 (Some(_), None, _) => {
                     return Err(fail("expected `prompt<TAB>target`, found no tab"));
                 }
-                _ => return Err(fail("expected `prompt<TAB>target`, found more than one tab")),
+                _ => {
+                    return Err(fail(
+                        "expected `prompt<TAB>target`, found more than one tab",
+                    ));
+                }
             };
             if target.trim().is_empty() {
                 return Err(fail("the target is empty"));

@@ -86,7 +86,9 @@ impl CharTokenizer {
         }
         let mut buf = [0u8; 4];
         Ok(Self {
-            vocabulary: Vocabulary::from_tokens(chars.iter().map(|c| c.encode_utf8(&mut buf).to_owned())),
+            vocabulary: Vocabulary::from_tokens(
+                chars.iter().map(|c| c.encode_utf8(&mut buf).to_owned()),
+            ),
         })
     }
 }

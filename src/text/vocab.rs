@@ -124,9 +124,13 @@ impl Vocabulary {
         self.ids.get(token).copied()
     }
 
-    /// The id of `token`, or [`Vocabulary::UNK`].
+    /// The id of `token` as it appears in text: its id when it is an ordinary token, else
+    /// [`Vocabulary::UNK`] (special strings included, so text never yields `<eos>`).
     pub fn id_or_unk(&self, token: &str) -> TokenId {
-        self.id(token).unwrap_or(Self::UNK)
+        match self.id(token) {
+            Some(id) if !Self::is_special(id) => id,
+            _ => Self::UNK,
+        }
     }
 
     /// The string of `id`, if in range.

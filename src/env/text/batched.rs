@@ -39,7 +39,7 @@ pub struct TokenBatch {
 /// let b = TokenState::new(Arc::from(vec![1]));
 /// let batch = PaddedTokens.encode(&[a, b], &device).unwrap();
 /// assert_eq!(batch.ids.dims(), [2, 3]);
-/// assert_eq!(batch.ids.clone().into_data().convert::<i64>().to_vec::<i64>().unwrap(), vec![1, 4, 5, 1, 0, 0]);
+/// assert_eq!(batch.ids.clone().into_data().convert::<i64>().try_to_vec::<i64>().unwrap(), vec![1, 4, 5, 1, 0, 0]);
 /// assert_eq!(to_indices(batch.lengths), vec![3, 1]);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -59,7 +59,7 @@ struct PromptTree {
 ///
 /// let tok = CharTokenizer::fit(["ab"])?; // 4 specials + 2 letters = 6 actions
 /// let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tok)?;
-/// let env = TextGenerationEnv::new(vec![task], tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+/// let mut env = TextGenerationEnv::new(vec![task], tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
 /// let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new())?;
 /// assert_eq!(text_mdp.num_states(), 1 + 6 + 5 * 6); // start, one token, two tokens (none after <eos>)
 ///
