@@ -2,8 +2,8 @@
 //!
 //! Value-function reinforcement learning on [burn]: Q-functions and V-functions, the exact
 //! tabular solvers that every learned value is checked against, the book environments, batched
-//! tabular TD learners, return estimators, and (as the crate grows) a token-level
-//! text-generation MDP in which a language model is the agent.
+//! tabular TD learners, return estimators, and a token-level text-generation MDP in which a
+//! language model is the agent.
 //!
 //! The backend is a run-time [`burn::tensor::Device`]: the same code runs on burn-ndarray (the
 //! default), burn-flex, or LibTorch on CPU or CUDA (the `tch` feature). See [`device`].
@@ -43,6 +43,9 @@
 //! - [`env`](mod@env): [`Environment`](env::Environment), [`Step`](env::Step) (`terminated` apart from
 //!   `truncated`), [`TimeLimit`](env::TimeLimit), [`TabularEnv`](env::TabularEnv), and the book
 //!   environments in [`env::tabular`].
+//! - [`env::text`]: the text-generation MDP ([`TextGenerationEnv`](env::text::TextGenerationEnv),
+//!   rewards, [`BatchedTextEnv`](env::text::BatchedTextEnv)) and its exact enumeration
+//!   [`TextMdp`](env::text::TextMdp); [`text`]: vocabulary, tokenizers, tasks and corpora.
 //! - [`space`]: [`Discrete`](space::Discrete) and [`BoxSpace`](space::BoxSpace).
 //! - [`tabular`]: finite MDPs and their exact solutions (policy evaluation, value iteration,
 //!   policy iteration), in `f64`.
