@@ -125,9 +125,24 @@ pub fn parse_device(name: &str) -> Result<Device> {
     }
 }
 
+/// `tch-cuda:index`, after asking LibTorch whether that GPU exists: burn's device constructor
+/// does not check, and the first tensor op on a missing GPU would abort the process.
 #[cfg(feature = "tch")]
 #[allow(deprecated)] // see `cpu_devices`
 fn cuda_device(index: usize) -> std::result::Result<Device, String> {
+    let count = usize::try_from(tch::Cuda::device_count()).unwrap_or(0);
+    if count == 0 {
+        return Err(
+            "LibTorch sees no CUDA device (no NVIDIA GPU or driver, or a CPU-only torch); use tch-cpu"
+                .into(),
+        );
+    }
+    if index >= count {
+        return Err(format!(
+            "CUDA device {index} does not exist: LibTorch sees {count} (tch-cuda:0..{})",
+            count - 1
+        ));
+    }
     Ok(Device::libtorch_cuda(index))
 }
 

@@ -842,3 +842,24 @@ parity_case!(q_learning_on_the_text_mdp_matches, TRAINING, |device| {
     let mut indexed = text_mdp.indexed(env).unwrap();
     trained_table(&mut indexed, (text_mdp.num_states(), 6), &config, device)
 });
+
+// ---------------------------------------------------------------------------------------------
+// CUDA through LibTorch: asked for by name, refused clearly where there is none.
+
+#[cfg(feature = "tch")]
+#[test]
+fn cuda_devices_exist_or_are_refused_with_a_reason() {
+    match valuefn::device::parse_device("tch-cuda:0") {
+        // A machine with a GPU: the device must work.
+        Ok(device) => {
+            let x = float_tensor(&[1.0, 2.0], [2], &device);
+            assert_eq!(to_vec_f32(x.mul_scalar(2.0)), vec![2.0, 4.0]);
+        }
+        Err(err) => {
+            assert!(matches!(err, Error::UnknownDevice { .. }));
+            assert!(err.to_string().contains("no CUDA device"), "{err}");
+        }
+    }
+    let err = valuefn::device::parse_device("tch-cuda:4096").unwrap_err();
+    assert!(matches!(err, Error::UnknownDevice { .. }), "{err}");
+}
