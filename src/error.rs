@@ -121,7 +121,7 @@ pub enum Error {
     /// A malformed line in a text file (a task file, for instance).
     #[error("{source_name}, line {line}: {message}")]
     Parse {
-        /// The file (or `"<string>"` for text given in memory).
+        /// The file, or the name the caller gave text parsed from memory.
         source_name: String,
         /// 1-based line number.
         line: usize,
@@ -156,7 +156,7 @@ pub enum Error {
 
     /// Enumerating an MDP would create more states than the limit allows; nothing was built.
     #[error(
-        "{what} has {states} states, more than the limit of {limit}; shrink the vocabulary, the horizon or the task set, or raise the limit"
+        "{what} has {states} states, beyond the limit of {limit} states (and 64 x {limit} state-action pairs); shrink the vocabulary, the horizon or the task set, or raise the limit"
     )]
     TooManyStates {
         /// What was being enumerated.

@@ -213,12 +213,25 @@ fn the_bundled_corpus_splits_reproducibly_into_disjoint_parts() {
             "{bad}"
         );
     }
-    // Every bundled phrase encodes with a word tokenizer fitted on the corpus, no <unk>.
+    // The bundled phrases are normalised (lower case, single spaces): they round-trip through
+    // a word tokenizer fitted on the corpus, and fitting on the training part alone leaves
+    // words of the test part unknown.
     let tok = WordTokenizer::fit(corpus.texts()).unwrap();
-    for task in TokenTask::encode_all(&corpus, &tok).unwrap() {
-        assert!(!task.prompt.contains(&Vocabulary::UNK));
-        assert!(!task.target.is_empty());
+    for (task, pair) in TokenTask::encode_all(&corpus, &tok)
+        .unwrap()
+        .iter()
+        .zip(corpus.pairs())
+    {
+        assert_eq!(tok.decode(task.prompt()).unwrap(), pair.prompt);
+        assert_eq!(tok.decode(task.target()).unwrap(), pair.target);
     }
+    let train_only = WordTokenizer::fit(train.texts()).unwrap();
+    let unknown = test
+        .texts()
+        .flat_map(|t| train_only.encode(t))
+        .filter(|&id| id == Vocabulary::UNK)
+        .count();
+    assert!(unknown > 0);
 }
 
 #[test]
@@ -278,6 +291,29 @@ fn token_tasks_reject_empty_targets_and_explicit_eos() {
     ));
     let tok = CharTokenizer::fit(["ab"]).unwrap();
     let task = TokenTask::encode(&TextPair::new("ab", "b"), &tok).unwrap();
-    assert_eq!(&task.prompt[..], &[Vocabulary::BOS, 4, 5]);
-    assert_eq!(&task.target[..], &[5]);
+    assert_eq!(&task.prompt()[..], &[Vocabulary::BOS, 4, 5]);
+    assert_eq!(&task.target()[..], &[5]);
+}
+
+#[test]
+fn deserializing_checks_what_the_constructors_check() {
+    let ok = r#"{"op": "Reverse", "alphabet": "ab", "min_len": 1, "max_len": 3}"#;
+    let task: SequenceTask = serde_json::from_str(ok).unwrap();
+    assert_eq!(
+        serde_json::to_string(&task).unwrap().replace(' ', ""),
+        ok.replace(' ', "")
+    );
+    for bad in [
+        r#"{"op": "Copy", "alphabet": "", "min_len": 1, "max_len": 3}"#,
+        r#"{"op": "Copy", "alphabet": "ab", "min_len": 3, "max_len": 1}"#,
+    ] {
+        assert!(serde_json::from_str::<SequenceTask>(bad).is_err(), "{bad}");
+    }
+    assert!(
+        serde_json::from_str::<AdditionTask>(r#"{"max_operand": 18446744073709551615}"#).is_err()
+    );
+    assert!(serde_json::from_str::<Corpus>(r#"{"pairs": []}"#).is_err());
+    let words = r#"{"vocabulary": {"tokens": ["<pad>", "<bos>", "<eos>", "<unk>", "ab"]}}"#;
+    assert!(serde_json::from_str::<CharTokenizer>(words).is_err());
+    assert!(serde_json::from_str::<WordTokenizer>(words).is_ok());
 }

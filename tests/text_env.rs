@@ -319,27 +319,28 @@ proptest! {
     #![proptest_config(proptest_config(24))]
 
     /// With the per-token reward and termination at the target length, `V*(prefix)` counts the
-    /// (discounted) target positions ahead, `Q*` of the right token is `V*`, of a wrong token
-    /// other than `<eos>` it is `V* - 1`, and `<eos>` (which ends the episode) is worth 0.
+    /// (discounted) target positions ahead within the horizon `H = min(len, max_new_tokens)`,
+    /// `Q*` of the right token is `V*`, of a wrong token other than `<eos>` it is `V* - 1`,
+    /// and `<eos>` (which ends the episode) is worth 0.
     #[test]
     fn exact_values_match_the_closed_form(
         (n, prompt, target) in instance(),
         gamma in prop::sample::select(vec![1.0, 0.9, 0.5]),
-        extra in 0usize..2,
+        extra in -1isize..2,
     ) {
         let vocab = letters(n);
-        let env = env_with(vec![task(&prompt, &target)], &vocab, TokenMatch, Stop::TargetLength, target.len() + extra);
+        let max_new = (target.len() as isize + extra).max(1) as usize;
+        let env = env_with(vec![task(&prompt, &target)], &vocab, TokenMatch, Stop::TargetLength, max_new);
         let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
         let best = value_iteration(&text_mdp, &SolverConfig::new().with_gamma(gamma).with_tolerance(1e-12)).unwrap();
-        let len = target.len();
+        let horizon = target.len().min(max_new);
         for (s, prefix) in text_mdp.prefixes().iter().enumerate() {
             let k = prefix.generated.len();
-            let ended = k == len || prefix.generated.contains(&EOS);
-            if ended {
+            if k == horizon || prefix.generated.contains(&EOS) {
                 prop_assert!(best.values[s].abs() < 1e-12);
                 continue;
             }
-            let v = closed_form_v(len - k, gamma);
+            let v = closed_form_v(horizon - k, gamma);
             prop_assert!((best.values[s] - v).abs() < 1e-9, "V*({prefix:?}) = {} != {v}", best.values[s]);
             for a in 0..vocab.len() {
                 let q = best.q_values.get(s, a);
@@ -349,18 +350,34 @@ proptest! {
         }
     }
 
-    /// Stopping at `<eos>`, the reference is the target then `<eos>`: one more position.
+    /// Stopping at `<eos>`, the reference is the target then `<eos>`: one more scored position,
+    /// and `<eos>` is worth 1 exactly where it is the reference token.
     #[test]
     fn exact_values_with_eos_stop_count_the_end_position(
         (n, prompt, target) in instance(),
         gamma in prop::sample::select(vec![1.0, 0.8]),
     ) {
         let vocab = letters(n);
-        let env = env_with(vec![task(&prompt, &target)], &vocab, TokenMatch, Stop::Eos, target.len() + 1);
+        let len = target.len();
+        let env = env_with(vec![task(&prompt, &target)], &vocab, TokenMatch, Stop::Eos, len + 1);
         let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
         let best = value_iteration(&text_mdp, &SolverConfig::new().with_gamma(gamma).with_tolerance(1e-12)).unwrap();
-        let root = text_mdp.index_of(&env.replica().reset(Some(0))).unwrap();
-        prop_assert!((best.values[root] - closed_form_v(target.len() + 1, gamma)).abs() < 1e-9);
+        let mut reference = target.clone();
+        reference.push(EOS);
+        for (s, prefix) in text_mdp.prefixes().iter().enumerate() {
+            let k = prefix.generated.len();
+            if k == len + 1 || prefix.generated.contains(&EOS) {
+                prop_assert!(best.values[s].abs() < 1e-12);
+                continue;
+            }
+            let v = closed_form_v(len + 1 - k, gamma);
+            prop_assert!((best.values[s] - v).abs() < 1e-9, "V*({prefix:?}) = {} != {v}", best.values[s]);
+            for a in 0..vocab.len() {
+                let q = best.q_values.get(s, a);
+                let expected = if a == reference[k] { v } else if a == EOS { 0.0 } else { v - 1.0 };
+                prop_assert!((q - expected).abs() < 1e-9, "Q*({prefix:?}, {a}) = {q} != {expected}");
+            }
+        }
         // The greedy completion is the target followed by <eos>.
         let mut env = env.replica();
         let mut state = env.reset(Some(0));
@@ -483,7 +500,7 @@ fn several_targets_per_prompt_make_rewards_stochastic_and_the_enumeration_weighs
     // After "a", "b" pays 1 a third of the time and "c" two thirds.
     let after_a = text_mdp
         .index_of(&TokenState {
-            prompt: probe.tasks()[0].prompt.clone(),
+            prompt: probe.tasks()[0].prompt().clone(),
             generated: vec![4],
         })
         .unwrap();
@@ -549,7 +566,8 @@ fn the_state_count_is_guarded_before_anything_is_built() {
     let env = env_with(vec![task(&[], &[4])], &vocab, TokenMatch, Stop::Eos, 60);
     let err = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap_err();
     assert!(
-        err.to_string().contains("more than the limit of 200000"),
+        err.to_string()
+            .contains("beyond the limit of 200000 states"),
         "{err}"
     );
 }
@@ -566,7 +584,7 @@ fn the_index_map_goes_both_ways() {
     }
     assert_eq!(text_mdp.prefix(text_mdp.num_states()), None);
     // Unknown prompt, a prefix past the horizon, a prefix continuing after <eos>.
-    let p = env.tasks()[0].prompt.clone();
+    let p = env.tasks()[0].prompt().clone();
     for generated in [vec![4, 4, 4, 4], vec![EOS, 4]] {
         let state = TokenState {
             prompt: p.clone(),
@@ -586,6 +604,7 @@ fn the_index_map_goes_both_ways() {
     let mut plain = env.replica();
     let mut indexed = text_mdp.indexed(env.replica()).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(2);
+    let mut seen_cut = false;
     for episode in 0..50u64 {
         let s = plain.reset(Some(episode));
         assert_eq!(indexed.reset(Some(episode)), text_mdp.index_of(&s).unwrap());
@@ -593,15 +612,19 @@ fn the_index_map_goes_both_ways() {
             let a = rand::RngExt::random_range(&mut rng, 0..vocab.len());
             let (x, y) = (plain.step(a).unwrap(), indexed.step(a).unwrap());
             assert_eq!(y.observation, text_mdp.index_of(&x.observation).unwrap());
+            // The indexed env steps like the enumerated MDP: the cut at max_new_tokens is a
+            // terminal transition there.
             assert_eq!(
-                (x.reward, x.terminated, x.truncated),
+                (x.reward, x.done(), false),
                 (y.reward, y.terminated, y.truncated)
             );
+            seen_cut |= x.truncated;
             if x.done() {
                 break;
             }
         }
     }
+    assert!(seen_cut, "some episode ran into max_new_tokens");
     // An environment the MDP was not built from is refused.
     let other = env_with(vec![task(&[4, 4], &[5])], &vocab, TokenMatch, Stop::Eos, 3);
     assert!(matches!(
@@ -611,6 +634,99 @@ fn the_index_map_goes_both_ways() {
     let longer = env_with(vec![task(&[4], &[5, 4])], &vocab, TokenMatch, Stop::Eos, 4);
     assert!(matches!(
         text_mdp.indexed(longer),
+        Err(Error::InvalidConfig { .. })
+    ));
+}
+
+#[test]
+fn bad_rewards_are_errors_in_the_enumeration_and_the_batch_moves_nothing() {
+    let vocab = letters(2);
+    let nan_after_two = |s: &TokenStep| {
+        if s.generated.len() == 1 {
+            f64::NAN
+        } else {
+            0.0
+        }
+    };
+    let env = env_with(
+        vec![task(&[], &[4, 4])],
+        &vocab,
+        nan_after_two,
+        Stop::TargetLength,
+        4,
+    );
+    assert!(matches!(
+        TextMdp::enumerate(&env, &TextMdpConfig::new()),
+        Err(Error::NonFinite { what: "reward", .. })
+    ));
+    // Copy 2 of the batch would get a NaN reward at its second step: no copy moves.
+    let nan_on_b = |s: &TokenStep| if s.token == 5 { f64::NAN } else { 1.0 };
+    let env = env_with(
+        vec![task(&[], &[4, 4])],
+        &vocab,
+        nan_on_b,
+        Stop::TargetLength,
+        4,
+    );
+    let mut batch = BatchedTextEnv::new(&env, 3).unwrap();
+    batch.reset(Some(0));
+    batch.step(&[4, 4, 4]).unwrap();
+    let before = batch.observations().to_vec();
+    assert!(matches!(
+        batch.step(&[4, 4, 5]),
+        Err(Error::NonFinite { .. })
+    ));
+    assert_eq!(batch.observations(), &before[..]);
+    let step = batch.step(&[4, 4, 4]).unwrap();
+    assert_eq!(step.rewards, vec![1.0; 3]);
+    assert!(step.terminated.iter().all(|&t| t));
+}
+
+#[test]
+fn indexed_refuses_environments_it_cannot_index() {
+    let vocab = letters(2);
+    let env = env_with(
+        vec![task(&[4], &[5, 4])],
+        &vocab,
+        TokenMatch,
+        Stop::TargetLength,
+        3,
+    );
+    let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
+    assert!(text_mdp.indexed(env.replica()).is_ok());
+    // Another vocabulary size.
+    let bigger = env_with(
+        vec![task(&[4], &[5, 4])],
+        &letters(3),
+        TokenMatch,
+        Stop::TargetLength,
+        3,
+    );
+    assert!(matches!(
+        text_mdp.indexed(bigger),
+        Err(Error::InvalidConfig { .. })
+    ));
+    // The same prompt and config but a longer target: another horizon.
+    let longer = env_with(
+        vec![task(&[4], &[5, 4, 4])],
+        &vocab,
+        TokenMatch,
+        Stop::TargetLength,
+        3,
+    );
+    assert!(matches!(
+        text_mdp.indexed(longer),
+        Err(Error::InvalidConfig { .. })
+    ));
+    // A different config.
+    let eos = env_with(vec![task(&[4], &[5, 4])], &vocab, TokenMatch, Stop::Eos, 3);
+    assert!(matches!(
+        text_mdp.indexed(eos),
+        Err(Error::InvalidConfig { .. })
+    ));
+    // reset_to_task checks its index.
+    assert!(matches!(
+        env.replica().reset_to_task(1),
         Err(Error::InvalidConfig { .. })
     ));
 }

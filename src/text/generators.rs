@@ -51,11 +51,40 @@ pub enum SequenceOp {
 /// assert!(SequenceTask::new(SequenceOp::Copy, "", 1, 2).is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SequenceTaskFields", into = "SequenceTaskFields")]
 pub struct SequenceTask {
     op: SequenceOp,
     alphabet: Vec<char>,
     min_len: usize,
     max_len: usize,
+}
+
+/// The serialized form of a [`SequenceTask`], checked by [`SequenceTask::new`] on the way in.
+#[derive(Serialize, Deserialize)]
+struct SequenceTaskFields {
+    op: SequenceOp,
+    alphabet: String,
+    min_len: usize,
+    max_len: usize,
+}
+
+impl TryFrom<SequenceTaskFields> for SequenceTask {
+    type Error = Error;
+
+    fn try_from(f: SequenceTaskFields) -> Result<Self> {
+        Self::new(f.op, &f.alphabet, f.min_len, f.max_len)
+    }
+}
+
+impl From<SequenceTask> for SequenceTaskFields {
+    fn from(t: SequenceTask) -> Self {
+        Self {
+            op: t.op,
+            alphabet: t.alphabet.into_iter().collect(),
+            min_len: t.min_len,
+            max_len: t.max_len,
+        }
+    }
 }
 
 impl SequenceTask {
@@ -117,8 +146,31 @@ impl TaskGenerator for SequenceTask {
 /// assert_eq!(pair.target.parse::<u64>().unwrap(), a.parse::<u64>().unwrap() + b.parse::<u64>().unwrap());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "AdditionTaskFields", into = "AdditionTaskFields")]
 pub struct AdditionTask {
     max_operand: u64,
+}
+
+/// The serialized form of an [`AdditionTask`], checked by [`AdditionTask::new`].
+#[derive(Clone, Copy, Serialize, Deserialize)]
+struct AdditionTaskFields {
+    max_operand: u64,
+}
+
+impl TryFrom<AdditionTaskFields> for AdditionTask {
+    type Error = Error;
+
+    fn try_from(f: AdditionTaskFields) -> Result<Self> {
+        Self::new(f.max_operand)
+    }
+}
+
+impl From<AdditionTask> for AdditionTaskFields {
+    fn from(t: AdditionTask) -> Self {
+        Self {
+            max_operand: t.max_operand,
+        }
+    }
 }
 
 impl AdditionTask {

@@ -19,8 +19,8 @@
 //! let corpus = Corpus::bundled_phrases();
 //! let tokenizer = WordTokenizer::fit(corpus.texts())?;
 //! let tasks = TokenTask::encode_all(&corpus, &tokenizer)?;
-//! assert_eq!(tasks[0].prompt[0], Vocabulary::BOS);
-//! assert_eq!(tokenizer.decode(&tasks[0].prompt)?, corpus.pairs()[0].prompt);
+//! assert_eq!(tasks[0].prompt()[0], Vocabulary::BOS);
+//! assert_eq!(tokenizer.decode(tasks[0].prompt())?, corpus.pairs()[0].prompt);
 //! # Ok::<(), valuefn::Error>(())
 //! ```
 

@@ -34,14 +34,12 @@ impl TextPair {
 /// A prompt and its target as token ids: what a text environment plays.
 ///
 /// The parts are shared (`Arc`), so the observations of an environment can point at the
-/// prompt instead of copying it.
+/// prompt instead of copying it. Built only through [`TokenTask::new`] (or `encode`), so the
+/// target is never empty and never holds `<eos>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TokenTask {
-    /// Prompt ids (by convention starting with [`Vocabulary::BOS`]).
-    pub prompt: Arc<[TokenId]>,
-    /// Target ids, without a trailing `<eos>`: the environment adds the end-of-sequence
-    /// position itself when episodes stop at `<eos>` (see [`crate::env::text::Stop`]).
-    pub target: Arc<[TokenId]>,
+    prompt: Arc<[TokenId]>,
+    target: Arc<[TokenId]>,
 }
 
 impl TokenTask {
@@ -68,6 +66,17 @@ impl TokenTask {
             prompt: prompt.into(),
             target: target.into(),
         })
+    }
+
+    /// Prompt ids (by convention starting with [`Vocabulary::BOS`]).
+    pub fn prompt(&self) -> &Arc<[TokenId]> {
+        &self.prompt
+    }
+
+    /// Target ids, never empty and without `<eos>`: the environment adds the end-of-sequence
+    /// position itself when episodes stop at `<eos>` (see [`crate::env::text::Stop`]).
+    pub fn target(&self) -> &Arc<[TokenId]> {
+        &self.target
     }
 
     /// Encodes `pair`: prompt = `<bos>` followed by the prompt's tokens, target = the target's
@@ -113,8 +122,29 @@ impl TokenTask {
 /// assert_eq!(err.to_string(), "tasks.tsv, line 2: expected `prompt<TAB>target`, found no tab");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CorpusFields", into = "CorpusFields")]
 pub struct Corpus {
     pairs: Vec<TextPair>,
+}
+
+/// The serialized form of a [`Corpus`], checked by [`Corpus::new`] on the way in.
+#[derive(Serialize, Deserialize)]
+struct CorpusFields {
+    pairs: Vec<TextPair>,
+}
+
+impl TryFrom<CorpusFields> for Corpus {
+    type Error = Error;
+
+    fn try_from(f: CorpusFields) -> Result<Self> {
+        Self::new(f.pairs)
+    }
+}
+
+impl From<Corpus> for CorpusFields {
+    fn from(c: Corpus) -> Self {
+        Self { pairs: c.pairs }
+    }
 }
 
 /// The phrase-completion corpus shipped with the crate (`src/text/phrases.tsv`).

@@ -42,8 +42,31 @@ pub trait Tokenizer {
 /// assert_eq!(tok.decode(&ids[..3]).unwrap(), "cab");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CharTokenizerFields", into = "CharTokenizerFields")]
 pub struct CharTokenizer {
     vocabulary: Vocabulary,
+}
+
+/// The serialized form of a [`CharTokenizer`], checked by [`CharTokenizer::new`].
+#[derive(Serialize, Deserialize)]
+struct CharTokenizerFields {
+    vocabulary: Vocabulary,
+}
+
+impl TryFrom<CharTokenizerFields> for CharTokenizer {
+    type Error = Error;
+
+    fn try_from(f: CharTokenizerFields) -> Result<Self> {
+        Self::new(f.vocabulary)
+    }
+}
+
+impl From<CharTokenizer> for CharTokenizerFields {
+    fn from(t: CharTokenizer) -> Self {
+        Self {
+            vocabulary: t.vocabulary,
+        }
+    }
 }
 
 impl CharTokenizer {

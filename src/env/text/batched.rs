@@ -147,9 +147,16 @@ impl<R: TextReward + Clone> BatchedTextEnv<R> {
     ///
     /// # Errors
     ///
-    /// As [`SyncVecEnv::step`]: wrong count or an id outside the vocabulary, checked before
-    /// any copy moves; [`Error::EpisodeFinished`] before the first reset.
+    /// [`Error::ShapeMismatch`] for a wrong count, [`Error::InvalidAction`] for an id outside
+    /// the vocabulary, [`Error::NonFinite`] for a NaN or infinite reward,
+    /// [`Error::EpisodeFinished`] before the first reset: all checked on every copy (with
+    /// [`TextGenerationEnv::outcome`]) before any copy moves.
     pub fn step(&mut self, tokens: &[TokenId]) -> Result<VecStep<TokenState>> {
+        if tokens.len() == self.len() {
+            for (env, &token) in self.envs.envs().iter().zip(tokens) {
+                env.outcome(token)?;
+            }
+        }
         let step = self.envs.step(tokens)?;
         self.observations.clone_from(&step.observations);
         Ok(step)

@@ -12,10 +12,14 @@ use crate::space::Discrete;
 use crate::tabular::{TabularMdp, Transition};
 use crate::text::{TokenId, TokenTask};
 
+/// `states * actions` may be at most this multiple of `max_states`.
+const MAX_ACTIONS_PER_STATE_BUDGET: u128 = 64;
+
 /// Settings of [`TextMdp::enumerate`].
 #[derive(Config, Debug, PartialEq)]
 pub struct TextMdpConfig {
-    /// Refuse to enumerate more states than this (counted before anything is built).
+    /// Refuse to enumerate more states than this, or more than 64 times this many
+    /// state-action pairs (both counted before anything is built).
     #[config(default = 200_000)]
     pub max_states: usize,
 }
@@ -40,15 +44,20 @@ struct PromptTree {
 /// What is random in the environment is random here too: the prompt distribution (tasks are
 /// drawn uniformly, so a repeated prompt weighs more) is the initial distribution, and a
 /// prompt with several targets gives each `(prefix, token)` one outcome per distinct reward,
-/// with the probability of the targets that pay it. This is exact because the target is drawn
-/// once at reset and prefixes do not depend on it: the target's posterior given a prefix is
-/// its prior given the prompt. It stops being exact if the *length* of an episode depended on
-/// the target, so [`crate::env::text::Stop::TargetLength`] needs all targets of a prompt to
-/// have one length.
+/// with the probability of the targets that pay it. For policies that act on the prefix (the
+/// observation), this is exact: the target is drawn once at reset and the prefixes reached do
+/// not depend on it, so given a prefix the target is distributed as given the prompt, and
+/// `Q*`/`V*` are the best such a policy can do. (An agent that also remembered the rewards it
+/// received could infer the target and do better; the prefix alone does not tell it.) It
+/// stops being exact if the *length* of an episode depended on the target, so
+/// [`crate::env::text::Stop::TargetLength`] needs all targets of a prompt to have one length.
+///
+/// Memory grows with states x actions (one transition list per pair), so
+/// `TextMdpConfig::max_states` also bounds `states * actions` at 64 times itself.
 ///
 /// Episodes cut at `max_new_tokens` are *truncated* in the environment, but here the time
-/// left is part of the state, so the cut is a real end: learners bootstrap from the last
-/// prefix, whose value stays 0 when the table starts at 0 (it is never updated).
+/// left is part of the state, so the cut is a real end (a terminal transition), and
+/// [`IndexedTextEnv`] reports it as terminated so learners do not bootstrap past it.
 ///
 /// # Example
 ///
@@ -109,7 +118,11 @@ impl TextMdp {
         let count = groups.iter().fold(0u128, |sum, g| {
             sum.saturating_add(tree_size(g.horizon, num_actions))
         });
-        if count > config.max_states as u128 {
+        // Each state holds one transition list per action: bound the pairs too.
+        let pairs = count.saturating_mul(num_actions as u128);
+        if count > config.max_states as u128
+            || pairs > (config.max_states as u128).saturating_mul(MAX_ACTIONS_PER_STATE_BUDGET)
+        {
             return Err(Error::TooManyStates {
                 what: "text MDP",
                 states: count,
@@ -240,11 +253,11 @@ impl TextMdp {
         }
         for task in env.tasks() {
             let horizon = env.config().horizon(task);
-            if self.prompts.get(&task.prompt).map(|t| t.horizon) != Some(horizon) {
+            if self.prompts.get(task.prompt()).map(|t| t.horizon) != Some(horizon) {
                 return Err(Error::config(
                     "env tasks",
                     "prompts (and horizons) the MDP was enumerated with",
-                    format!("{:?}", task.prompt),
+                    format!("{:?}", task.prompt()),
                 ));
             }
         }
@@ -263,23 +276,23 @@ fn group_by_prompt<R>(env: &TextGenerationEnv<R>) -> Result<Vec<PromptGroup<'_>>
     let mut by_prompt: HashMap<&[TokenId], usize> = HashMap::new();
     for task in env.tasks() {
         let horizon = env.config().horizon(task);
-        match by_prompt.get(&task.prompt[..]) {
+        match by_prompt.get(&task.prompt()[..]) {
             Some(&g) => {
                 let group = &mut groups[g];
                 if group.horizon != horizon {
                     return Err(Error::InvalidMdp(format!(
                         "prompt {:?} has targets of lengths {} and {}: with Stop::TargetLength the episode length would reveal the target, so the prefixes are not Markov states; use Stop::Eos or one length per prompt",
-                        task.prompt,
-                        group.tasks[0].target.len(),
-                        task.target.len()
+                        task.prompt(),
+                        group.tasks[0].target().len(),
+                        task.target().len()
                     )));
                 }
                 group.tasks.push(task);
             }
             None => {
-                by_prompt.insert(&task.prompt[..], groups.len());
+                by_prompt.insert(&task.prompt()[..], groups.len());
                 groups.push(PromptGroup {
-                    prompt: task.prompt.clone(),
+                    prompt: task.prompt().clone(),
                     tasks: vec![task],
                     horizon,
                 });
@@ -308,7 +321,7 @@ fn outcomes<R: TextReward>(
             prompt: &state.prompt,
             generated: &state.generated,
             token,
-            target: &task.target,
+            target: task.target(),
             done,
         });
         if !reward.is_finite() {
@@ -354,6 +367,9 @@ fn tree_size(horizon: usize, num_actions: usize) -> u128 {
 /// A [`TextGenerationEnv`] whose observations are the state indices of a [`TextMdp`]: the
 /// bridge that lets tabular learners (which read `usize` states) learn `Q` over prefixes.
 /// Built by [`TextMdp::indexed`], which checks that every observation has an index.
+///
+/// It steps exactly like the [`TextMdp`] it indexes: an episode cut at `max_new_tokens` ends
+/// with `terminated = true` (the MDP's terminal transition), not `truncated`.
 ///
 /// # Example
 ///
@@ -419,13 +435,16 @@ impl<R: TextReward> Environment for IndexedTextEnv<'_, R> {
         self.index(&state)
     }
 
+    /// Steps the text environment; a cut at `max_new_tokens` is reported as *terminated*
+    /// here, because in the enumerated MDP the tokens left are part of the state and the cut is
+    /// a terminal transition: learners must not bootstrap from the last prefix.
     fn step(&mut self, token: TokenId) -> Result<Step<usize>> {
         let step = self.env.step(token)?;
         Ok(Step {
             observation: self.index(&step.observation),
             reward: step.reward,
-            terminated: step.terminated,
-            truncated: step.truncated,
+            terminated: step.done(),
+            truncated: false,
         })
     }
 }

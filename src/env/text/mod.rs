@@ -74,10 +74,21 @@ impl TextEnvConfig {
     /// The number of tokens an episode of `task` can last.
     pub fn horizon(&self, task: &TokenTask) -> usize {
         match self.stop {
-            Stop::TargetLength => self.max_new_tokens.min(task.target.len()),
+            Stop::TargetLength => self.max_new_tokens.min(task.target().len()),
             Stop::Eos => self.max_new_tokens,
         }
     }
+}
+
+/// What a step would give: see [`TextGenerationEnv::outcome`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepOutcome {
+    /// The reward.
+    pub reward: f64,
+    /// Whether the episode would terminate.
+    pub terminated: bool,
+    /// Whether it would be truncated.
+    pub truncated: bool,
 }
 
 /// One episode in progress: which task, and the state.
@@ -108,9 +119,9 @@ struct Episode {
 /// let b = tok.vocabulary().id("b").unwrap();
 /// let step = env.step(b)?;
 /// assert_eq!((step.reward, step.terminated), (1.0, false));
+/// assert!(matches!(env.step(99), Err(Error::InvalidAction { .. }))); // no token 99; nothing moved
 /// let step = env.step(b)?; // wrong: the target's second token is "a"
 /// assert_eq!((step.reward, step.terminated), (0.0, true)); // target length reached
-/// assert!(env.step(99).is_err());
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 #[derive(Debug)]
@@ -142,10 +153,10 @@ impl<R: TextReward> TextGenerationEnv<R> {
             return Err(Error::Empty { what: "task list" });
         }
         for task in &tasks {
-            vocabulary.check_ids(&task.prompt)?;
-            vocabulary.check_ids(&task.target)?;
+            vocabulary.check_ids(task.prompt())?;
+            vocabulary.check_ids(task.target())?;
         }
-        let max_prompt = tasks.iter().map(|t| t.prompt.len()).max().unwrap_or(0);
+        let max_prompt = tasks.iter().map(|t| t.prompt().len()).max().unwrap_or(0);
         Ok(Self {
             tasks: tasks.into(),
             reward,
@@ -170,15 +181,16 @@ impl<R: TextReward> TextGenerationEnv<R> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidState`] when `index` is not a task index.
+    /// [`Error::InvalidConfig`] when `index` is not a task index.
     pub fn reset_to_task(&mut self, index: usize) -> Result<TokenState> {
         if index >= self.tasks.len() {
-            return Err(Error::InvalidState {
-                state: index,
-                num_states: self.tasks.len(),
-            });
+            return Err(Error::config(
+                "task index",
+                "below the number of tasks",
+                format!("{index} (of {} tasks)", self.tasks.len()),
+            ));
         }
-        let state = TokenState::new(self.tasks[index].prompt.clone());
+        let state = TokenState::new(self.tasks[index].prompt().clone());
         self.episode = Some(Episode {
             task: index,
             state: state.clone(),
@@ -186,12 +198,44 @@ impl<R: TextReward> TextGenerationEnv<R> {
         Ok(state)
     }
 
+    /// What stepping with `token` would give, computed without changing anything: `step`
+    /// applies it, and [`BatchedTextEnv`] checks every copy with it before moving any.
+    ///
+    /// # Errors
+    ///
+    /// As [`Environment::step`]: no episode in progress, a token outside the vocabulary, or a
+    /// reward that is NaN or infinite.
+    pub fn outcome(&self, token: TokenId) -> Result<StepOutcome> {
+        let episode = self.episode.as_ref().ok_or(Error::EpisodeFinished)?;
+        let token = self.action_space.check_action(token)?;
+        let task = &self.tasks[episode.task];
+        let (terminated, truncated) = self.ends(task, episode.state.generated.len(), token);
+        let reward = self.reward.reward(&TokenStep {
+            prompt: task.prompt(),
+            generated: &episode.state.generated,
+            token,
+            target: task.target(),
+            done: terminated || truncated,
+        });
+        if !reward.is_finite() {
+            return Err(Error::NonFinite {
+                what: "reward",
+                value: reward,
+            });
+        }
+        Ok(StepOutcome {
+            reward,
+            terminated,
+            truncated,
+        })
+    }
+
     /// Whether emitting `token` after `generated` tokens of `task` ends the episode:
     /// `(terminated, truncated)`.
     fn ends(&self, task: &TokenTask, generated: usize, token: TokenId) -> (bool, bool) {
         let length = generated + 1;
         let terminated = token == Vocabulary::EOS
-            || (self.config.stop == Stop::TargetLength && length >= task.target.len());
+            || (self.config.stop == Stop::TargetLength && length >= task.target().len());
         let truncated = !terminated && length >= self.config.max_new_tokens;
         (terminated, truncated)
     }
@@ -260,24 +304,11 @@ impl<R: TextReward> Environment for TextGenerationEnv<R> {
     }
 
     fn step(&mut self, token: TokenId) -> Result<Step<TokenState>> {
-        let episode = self.episode.as_ref().ok_or(Error::EpisodeFinished)?;
-        let token = self.action_space.check_action(token)?;
-        let task = &self.tasks[episode.task];
-        let (terminated, truncated) = self.ends(task, episode.state.generated.len(), token);
-        let reward = self.reward.reward(&TokenStep {
-            prompt: &task.prompt,
-            generated: &episode.state.generated,
-            token,
-            target: &task.target,
-            done: terminated || truncated,
-        });
-        // Checked before anything changes, so a bad reward leaves the episode as it was.
-        if !reward.is_finite() {
-            return Err(Error::NonFinite {
-                what: "reward",
-                value: reward,
-            });
-        }
+        let StepOutcome {
+            reward,
+            terminated,
+            truncated,
+        } = self.outcome(token)?;
         let mut episode = self.episode.take().expect("checked above");
         episode.state.generated.push(token);
         let observation = episode.state.clone();

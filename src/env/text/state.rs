@@ -76,7 +76,12 @@ impl Space for TokenSequences {
     /// Uniform lengths, then uniform ids.
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> TokenState {
         let ids = |max: usize, rng: &mut R| -> Vec<TokenId> {
-            let len = rng.random_range(0..=max);
+            // An empty vocabulary has only the empty sequence.
+            let len = if self.vocab_size == 0 {
+                0
+            } else {
+                rng.random_range(0..=max)
+            };
             (0..len)
                 .map(|_| rng.random_range(0..self.vocab_size))
                 .collect()
