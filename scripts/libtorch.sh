@@ -21,7 +21,8 @@ torch_version="${VALUEFN_TORCH_VERSION:-2.9.0}"
 python="${PYTHON:-python3}"
 
 installed_version() {
-    "$venv/bin/python3" -c 'import torch; print(torch.__version__.split("+")[0])' 2>/dev/null || true
+    # Package metadata only: importing torch is slow and noisy.
+    "$venv/bin/python3" -c 'import importlib.metadata as m; print(m.version("torch").split("+")[0])' 2>/dev/null || true
 }
 
 if [[ "$(installed_version)" != "$torch_version" ]]; then
@@ -43,7 +44,7 @@ if [[ $# -eq 0 ]]; then
     exit 2
 fi
 
-torch_lib="$("$venv/bin/python3" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))')"
+torch_lib="$("$venv/bin/python3" -c 'import importlib.util, os; print(os.path.join(os.path.dirname(importlib.util.find_spec("torch").origin), "lib"))')"
 export PATH="$venv/bin:$PATH"
 export LIBTORCH_USE_PYTORCH=1
 export LD_LIBRARY_PATH="$torch_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
