@@ -36,7 +36,10 @@
 //!
 //! Build the host inputs with [`rng`] and a seed of their own, never from the device.
 
+mod common;
+
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use common::RolloutCase;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use valuefn::algo::{
@@ -52,7 +55,7 @@ use valuefn::env::text::{
 use valuefn::policy::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 use valuefn::prelude::*;
 use valuefn::returns::{
-    Rollout, VTraceConfig, discounted_returns, double_q_targets, expected_sarsa_targets, gae,
+    VTraceConfig, discounted_returns, double_q_targets, expected_sarsa_targets, gae,
     lambda_returns, n_step_targets, q_learning_targets, soft_q_targets, soft_values, vtrace,
 };
 use valuefn::tensor_ops::{float_tensor, index_tensor, to_indices, to_vec_f32};
@@ -220,18 +223,7 @@ fn probabilities(rng: &mut StdRng, rows: usize, cols: usize) -> Vec<f64> {
 }
 
 /// A random time-major rollout of `B` trajectories with terminated and truncated steps.
-struct RolloutInputs {
-    steps: usize,
-    envs: usize,
-    rewards: Vec<f32>,
-    terminated: Vec<bool>,
-    truncated: Vec<bool>,
-    values: Vec<f64>,
-    next_values: Vec<f64>,
-    log_rhos: Vec<f64>,
-}
-
-impl RolloutInputs {
+impl RolloutCase {
     fn new() -> Self {
         let (steps, envs) = (24, 3);
         let n = steps * envs;
@@ -252,22 +244,6 @@ impl RolloutInputs {
             next_values: uniform(&mut rng, n, -2.0, 2.0),
             log_rhos: uniform(&mut rng, n, -1.5, 1.5),
         }
-    }
-
-    fn rollout(&self, device: &Device) -> Rollout {
-        Rollout::new(
-            self.steps,
-            self.envs,
-            self.rewards.clone(),
-            self.terminated.clone(),
-            self.truncated.clone(),
-            device,
-        )
-        .unwrap()
-    }
-
-    fn tensor(&self, values: &[f64], device: &Device) -> Tensor<2> {
-        float_tensor(values, [self.steps, self.envs], device)
     }
 
     fn values(&self, device: &Device) -> Tensor<2> {
@@ -482,22 +458,22 @@ where
 // Return estimators (`valuefn::returns`).
 
 parity_case!(discounted_returns_match, ELEMENTWISE, |device| {
-    let r = RolloutInputs::new();
+    let r = RolloutCase::new();
     floats_2d(discounted_returns(&r.rollout(device), r.next_values(device), 0.97).unwrap())
 });
 
 parity_case!(n_step_targets_match, ELEMENTWISE, |device| {
-    let r = RolloutInputs::new();
+    let r = RolloutCase::new();
     floats_2d(n_step_targets(&r.rollout(device), r.next_values(device), 0.97, 4).unwrap())
 });
 
 parity_case!(lambda_returns_match, ELEMENTWISE, |device| {
-    let r = RolloutInputs::new();
+    let r = RolloutCase::new();
     floats_2d(lambda_returns(&r.rollout(device), r.next_values(device), 0.97, 0.8).unwrap())
 });
 
 parity_case!(gae_advantages_and_returns_match, ELEMENTWISE, |device| {
-    let r = RolloutInputs::new();
+    let r = RolloutCase::new();
     let out = gae(
         &r.rollout(device),
         r.values(device),
@@ -510,7 +486,7 @@ parity_case!(gae_advantages_and_returns_match, ELEMENTWISE, |device| {
 });
 
 parity_case!(vtrace_targets_and_advantages_match, ELEMENTWISE, |device| {
-    let r = RolloutInputs::new();
+    let r = RolloutCase::new();
     let config = VTraceConfig::new()
         .with_gamma(0.97)
         .with_lambda(0.95)

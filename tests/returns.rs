@@ -4,24 +4,11 @@
 mod common;
 
 use burn::tensor::{Bool, Device, Tensor, TensorData};
-use common::proptest_config;
+use common::{RolloutCase as Case, proptest_config};
 use proptest::prelude::*;
 use valuefn::device::cpu_devices;
 use valuefn::returns::*;
 use valuefn::tensor_ops::{float_tensor, to_vec_f32};
-
-/// A random rollout in plain vectors (time-major), plus value estimates.
-#[derive(Debug, Clone)]
-struct Case {
-    steps: usize,
-    envs: usize,
-    rewards: Vec<f32>,
-    terminated: Vec<bool>,
-    truncated: Vec<bool>,
-    values: Vec<f64>,
-    next_values: Vec<f64>,
-    log_rhos: Vec<f64>,
-}
 
 fn case() -> impl Strategy<Value = Case> {
     (1usize..16, 1usize..5).prop_flat_map(|(steps, envs)| {
@@ -48,22 +35,6 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 impl Case {
-    fn rollout(&self, device: &Device) -> Rollout {
-        Rollout::new(
-            self.steps,
-            self.envs,
-            self.rewards.clone(),
-            self.terminated.clone(),
-            self.truncated.clone(),
-            device,
-        )
-        .unwrap()
-    }
-
-    fn tensor(&self, values: &[f64], device: &Device) -> Tensor<2> {
-        float_tensor(values, [self.steps, self.envs], device)
-    }
-
     fn at(&self, t: usize, b: usize) -> usize {
         t * self.envs + b
     }

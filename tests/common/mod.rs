@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+use burn::tensor::{Device, Tensor};
 use proptest::test_runner::{Config, RngSeed};
+use valuefn::returns::Rollout;
+use valuefn::tensor_ops::float_tensor;
 
 /// Property-test settings: a capped case count and a fixed seed, so the suite is fast and a
 /// failure reproduces on every machine.
@@ -31,5 +34,39 @@ pub fn assert_matches_printed_table(name: &str, computed: &[f64], printed: &[f64
             (c - p).abs() <= 0.05 + 1e-9,
             "{name}: cell {cell} is {c:.4}, the book prints {p:.1}"
         );
+    }
+}
+
+/// A time-major rollout on the host (`steps x envs`, row `t` = time step), with the value
+/// inputs the estimators take: how tests/returns.rs and tests/backend_parity.rs build inputs.
+#[derive(Debug, Clone)]
+pub struct RolloutCase {
+    pub steps: usize,
+    pub envs: usize,
+    pub rewards: Vec<f32>,
+    pub terminated: Vec<bool>,
+    pub truncated: Vec<bool>,
+    pub values: Vec<f64>,
+    pub next_values: Vec<f64>,
+    pub log_rhos: Vec<f64>,
+}
+
+impl RolloutCase {
+    /// The rollout on `device`.
+    pub fn rollout(&self, device: &Device) -> Rollout {
+        Rollout::new(
+            self.steps,
+            self.envs,
+            self.rewards.clone(),
+            self.terminated.clone(),
+            self.truncated.clone(),
+            device,
+        )
+        .unwrap()
+    }
+
+    /// `values` as a `[steps, envs]` tensor on `device`.
+    pub fn tensor(&self, values: &[f64], device: &Device) -> Tensor<2> {
+        float_tensor(values, [self.steps, self.envs], device)
     }
 }
