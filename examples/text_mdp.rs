@@ -120,8 +120,9 @@ fn greedy_path(
     let mut env = env.replica();
     let mut state = env.reset(Some(0));
     let mut path = vec![state.clone()];
+    let greedy = q.greedy_actions();
     loop {
-        let token = q.greedy_actions()[text_mdp.index_of(&state)?];
+        let token = greedy[text_mdp.index_of(&state)?];
         let step = env.step(token)?;
         path.push(step.observation.clone());
         if step.done() {
@@ -165,7 +166,8 @@ fn print_q_rows(
             "{:?}",
             tokenizer.decode(&state.generated).unwrap_or_default()
         );
-        println!("{prefix:<10}{:>6.2}{row}", q.max_values()[i]);
+        let max = q.row(i).iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        println!("{prefix:<10}{max:>6.2}{row}");
     }
 }
 

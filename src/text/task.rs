@@ -167,7 +167,7 @@ impl Corpus {
     /// lower case, words separated by single spaces: made for [`crate::text::WordTokenizer`].
     pub fn bundled_phrases() -> Self {
         Self::from_tsv_str(BUNDLED_PHRASES, "bundled phrases.tsv")
-            .expect("the bundled corpus is valid (checked by a unit test)")
+            .expect("the bundled corpus is valid (tests/text.rs loads it)")
     }
 
     /// Parses tab-separated `prompt<TAB>target` lines. Blank lines and lines starting with

@@ -96,22 +96,11 @@ impl CharTokenizer {
     ///
     /// [`Error::Empty`] when the texts hold no character at all.
     pub fn fit<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> Result<Self> {
-        let mut chars: Vec<char> = texts
+        let chars = texts
             .into_iter()
-            .flat_map(|t| t.as_ref().chars().collect::<Vec<_>>())
-            .collect();
-        chars.sort_unstable();
-        chars.dedup();
-        if chars.is_empty() {
-            return Err(Error::Empty {
-                what: "text to build a character vocabulary from",
-            });
-        }
-        let mut buf = [0u8; 4];
+            .flat_map(|t| t.as_ref().chars().map(String::from).collect::<Vec<_>>());
         Ok(Self {
-            vocabulary: Vocabulary::from_tokens(
-                chars.iter().map(|c| c.encode_utf8(&mut buf).to_owned()),
-            ),
+            vocabulary: sorted_vocabulary(chars, "text to build a character vocabulary from")?,
         })
     }
 }
@@ -165,24 +154,14 @@ impl WordTokenizer {
     ///
     /// [`Error::Empty`] when the texts hold no word.
     pub fn fit<S: AsRef<str>>(texts: impl IntoIterator<Item = S>) -> Result<Self> {
-        let mut words: Vec<String> = texts
-            .into_iter()
-            .flat_map(|t| {
-                t.as_ref()
-                    .split_whitespace()
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        words.sort_unstable();
-        words.dedup();
-        if words.is_empty() {
-            return Err(Error::Empty {
-                what: "text to build a word vocabulary from",
-            });
-        }
+        let words = texts.into_iter().flat_map(|t| {
+            t.as_ref()
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        });
         Ok(Self {
-            vocabulary: Vocabulary::from_tokens(words),
+            vocabulary: sorted_vocabulary(words, "text to build a word vocabulary from")?,
         })
     }
 }
@@ -201,6 +180,21 @@ impl Tokenizer for WordTokenizer {
     fn decode(&self, ids: &[TokenId]) -> Result<String> {
         decode_with(&self.vocabulary, ids, " ")
     }
+}
+
+/// A vocabulary of the distinct `tokens` in sorted order, so that ids do not depend on the
+/// order of the texts; [`Error::Empty`] naming `what` when there are none.
+fn sorted_vocabulary(
+    tokens: impl Iterator<Item = String>,
+    what: &'static str,
+) -> Result<Vocabulary> {
+    let mut tokens: Vec<String> = tokens.collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    if tokens.is_empty() {
+        return Err(Error::Empty { what });
+    }
+    Ok(Vocabulary::from_tokens(tokens))
 }
 
 /// Joins the strings of `ids` with `separator`, leaving out PAD, BOS and EOS.

@@ -52,28 +52,33 @@ impl ObservationEncoder<TokenState> for PaddedTokens {
     ///
     /// [`Error::Empty`] for an empty batch.
     fn encode(&self, states: &[TokenState], device: &Device) -> Result<TokenBatch> {
-        if states.is_empty() {
-            return Err(Error::Empty {
-                what: "batch of token states",
-            });
-        }
-        let width = states.iter().map(TokenState::len).max().unwrap_or(0).max(1);
-        let mut ids = vec![Vocabulary::PAD as i64; states.len() * width];
-        let mut mask = vec![false; states.len() * width];
-        for (row, state) in states.iter().enumerate() {
-            for (col, id) in state.tokens().enumerate() {
-                ids[row * width + col] = id as i64;
-                mask[row * width + col] = true;
-            }
-        }
-        let lengths: Vec<usize> = states.iter().map(TokenState::len).collect();
-        let shape = [states.len(), width];
-        Ok(TokenBatch {
-            ids: Tensor::from_data(TensorData::new(ids, shape), device),
-            mask: Tensor::from_data(TensorData::new(mask, shape), device),
-            lengths: index_tensor(&lengths, device),
-        })
+        padded(&states.iter().collect::<Vec<_>>(), device)
     }
+}
+
+/// Right-pads `states` into a [`TokenBatch`]; [`Error::Empty`] for no states.
+fn padded(states: &[&TokenState], device: &Device) -> Result<TokenBatch> {
+    if states.is_empty() {
+        return Err(Error::Empty {
+            what: "batch of token states",
+        });
+    }
+    let lengths: Vec<usize> = states.iter().map(|s| s.len()).collect();
+    let width = lengths.iter().copied().max().unwrap_or(0).max(1);
+    let mut ids = vec![Vocabulary::PAD as i64; states.len() * width];
+    let mut mask = vec![false; states.len() * width];
+    for (row, state) in states.iter().enumerate() {
+        for (col, id) in state.tokens().enumerate() {
+            ids[row * width + col] = id as i64;
+            mask[row * width + col] = true;
+        }
+    }
+    let shape = [states.len(), width];
+    Ok(TokenBatch {
+        ids: Tensor::from_data(TensorData::new(ids, shape), device),
+        mask: Tensor::from_data(TensorData::new(mask, shape), device),
+        lengths: index_tensor(&lengths, device),
+    })
 }
 
 /// `n` copies of a [`TextGenerationEnv`] stepped together; a copy whose episode ends starts
@@ -101,7 +106,6 @@ impl ObservationEncoder<TokenState> for PaddedTokens {
 #[derive(Debug)]
 pub struct BatchedTextEnv<R> {
     envs: SyncVecEnv<TextGenerationEnv<R>>,
-    observations: Vec<TokenState>,
 }
 
 impl<R: TextReward + Clone> BatchedTextEnv<R> {
@@ -113,7 +117,6 @@ impl<R: TextReward + Clone> BatchedTextEnv<R> {
     pub fn new(env: &TextGenerationEnv<R>, n: usize) -> Result<Self> {
         Ok(Self {
             envs: SyncVecEnv::new((0..n).map(|_| env.replica()).collect())?,
-            observations: Vec::new(),
         })
     }
 
@@ -133,14 +136,25 @@ impl<R: TextReward + Clone> BatchedTextEnv<R> {
     }
 
     /// Resets every copy (copy `i` with `seed + i`) and returns the start states.
-    pub fn reset(&mut self, seed: Option<u64>) -> &[TokenState] {
-        self.observations = self.envs.reset(seed);
-        &self.observations
+    pub fn reset(&mut self, seed: Option<u64>) -> Vec<TokenState> {
+        self.envs.reset(seed)
     }
 
-    /// The states the copies act on next.
-    pub fn observations(&self) -> &[TokenState] {
-        &self.observations
+    /// The states the copies act on next (empty before the first reset). Each copy holds its
+    /// own; this clones them.
+    pub fn observations(&self) -> Vec<TokenState> {
+        self.current_states().into_iter().cloned().collect()
+    }
+
+    /// Every copy's state, or none before the first reset (after it, auto-reset keeps an
+    /// episode running in every copy).
+    fn current_states(&self) -> Vec<&TokenState> {
+        let states: Vec<&TokenState> = self.envs().iter().filter_map(|e| e.state()).collect();
+        if states.len() == self.len() {
+            states
+        } else {
+            Vec::new()
+        }
     }
 
     /// Steps copy `i` with `tokens[i]`.
@@ -157,9 +171,7 @@ impl<R: TextReward + Clone> BatchedTextEnv<R> {
                 env.outcome(token)?;
             }
         }
-        let step = self.envs.step(tokens)?;
-        self.observations.clone_from(&step.observations);
-        Ok(step)
+        self.envs.step(tokens)
     }
 
     /// The current states as padded tensors on `device`.
@@ -168,6 +180,6 @@ impl<R: TextReward + Clone> BatchedTextEnv<R> {
     ///
     /// [`Error::Empty`] before the first reset.
     pub fn tokens(&self, device: &Device) -> Result<TokenBatch> {
-        PaddedTokens.encode(&self.observations, device)
+        padded(&self.current_states(), device)
     }
 }

@@ -172,6 +172,11 @@ impl<R: TextReward> TextGenerationEnv<R> {
         })
     }
 
+    /// The state of the episode in progress, `None` between episodes.
+    pub fn state(&self) -> Option<&TokenState> {
+        self.episode.as_ref().map(|e| &e.state)
+    }
+
     /// The task of the episode in progress, `None` between episodes.
     pub fn current_task(&self) -> Option<&TokenTask> {
         self.episode.as_ref().map(|e| &self.tasks[e.task])
