@@ -21,6 +21,45 @@ pub trait ObservationEncoder<O> {
     fn encode(&self, observations: &[O], device: &Device) -> Result<Self::Output>;
 }
 
+/// An encoder whose output is a `[batch, dim]` float tensor built row by row on the host: what
+/// replay memories store (one row of `f32` features per observation) and what a network on
+/// features reads.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::encode::{FeatureEncoder, OneHot};
+///
+/// let mut row = [9.0; 3];
+/// OneHot::new(3).write_features(&1, &mut row)?;
+/// assert_eq!(row, [0.0, 1.0, 0.0]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub trait FeatureEncoder<O>: ObservationEncoder<O, Output = Tensor<2>> {
+    /// Width of a row.
+    fn dim(&self) -> usize;
+
+    /// Writes the features of `observation` into `row` (of length [`FeatureEncoder::dim`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`ObservationEncoder::encode`], and [`Error::ShapeMismatch`] when `row` is not
+    /// `dim` long.
+    fn write_features(&self, observation: &O, row: &mut [f32]) -> Result<()>;
+}
+
+fn check_row(row: &[f32], dim: usize) -> Result<()> {
+    if row.len() == dim {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            what: "feature row",
+            expected: vec![dim],
+            actual: vec![row.len()],
+        })
+    }
+}
+
 /// Discrete states as a `[batch]` integer tensor of indices: the input of tabular value
 /// functions.
 ///
@@ -95,6 +134,20 @@ impl ObservationEncoder<usize> for OneHot {
     }
 }
 
+impl FeatureEncoder<usize> for OneHot {
+    fn dim(&self) -> usize {
+        self.num_states
+    }
+
+    fn write_features(&self, observation: &usize, row: &mut [f32]) -> Result<()> {
+        check_row(row, self.num_states)?;
+        check_states(std::slice::from_ref(observation), self.num_states)?;
+        row.fill(0.0);
+        row[*observation] = 1.0;
+        Ok(())
+    }
+}
+
 /// Feature vectors (anything that is a `&[f32]`) as rows of a `[batch, dim]` tensor.
 ///
 /// # Example
@@ -139,6 +192,26 @@ impl<O: AsRef<[f32]>> ObservationEncoder<O> for Features {
             TensorData::new(data, [observations.len(), self.dim]),
             device,
         ))
+    }
+}
+
+impl<O: AsRef<[f32]>> FeatureEncoder<O> for Features {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn write_features(&self, observation: &O, row: &mut [f32]) -> Result<()> {
+        check_row(row, self.dim)?;
+        let features = observation.as_ref();
+        if features.len() != self.dim {
+            return Err(Error::ShapeMismatch {
+                what: "observation features",
+                expected: vec![self.dim],
+                actual: vec![features.len()],
+            });
+        }
+        row.copy_from_slice(features);
+        Ok(())
     }
 }
 

@@ -55,6 +55,8 @@
 //!   [`algo::train_tabular`].
 //! - [`returns`]: discounted, n-step and TD(lambda) returns, GAE, V-trace, one-step and soft
 //!   targets.
+//! - [`nn`]: neural value functions ([`Mlp`](nn::Mlp), [`QNetwork`](nn::QNetwork), [`VNetwork`](nn::VNetwork)).
+//! - [`replay`]: uniform and prioritized replay memories, n-step transitions.
 //! - [`encode`]: observations to tensors.
 //! - [`error`]: one [`Error`] enum for everything a caller can get wrong.
 
@@ -65,7 +67,9 @@ pub mod device;
 pub mod encode;
 pub mod env;
 pub mod error;
+pub mod nn;
 pub mod policy;
+pub mod replay;
 pub mod returns;
 pub mod space;
 pub mod tabular;

@@ -14,6 +14,7 @@
 //! out-of-range state or action, or a NaN reward, is an error and the table is unchanged.
 
 mod batch;
+pub mod dqn;
 mod config;
 mod n_step;
 mod q_learning;

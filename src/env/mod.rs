@@ -1,10 +1,14 @@
 //! Environments: the [`Environment`] trait, its [`Step`], wrappers, and the tabular
 //! environments of the book.
 //!
+//! [`classic`] has Gymnasium's classic control environments (CartPole, Acrobot, MountainCar),
+//! matching Gymnasium's numbers step for step.
+//!
 //! An environment is free of burn: it steps on plain Rust values, and turning its observations
 //! into tensors is the job of an [`crate::encode::ObservationEncoder`]. That keeps stepping
 //! cheap and lets the same environment feed any backend.
 
+pub mod classic;
 mod episode;
 pub mod tabular;
 mod tabular_env;

@@ -35,7 +35,10 @@ pub use n_step::n_step_targets;
 pub(crate) use one_step::{
     bootstrap, expected_sarsa_targets_unchecked, q_learning_targets_unchecked,
 };
-pub use one_step::{double_q_targets, expected_sarsa_targets, q_learning_targets};
+pub use one_step::{
+    double_q_targets, double_q_targets_discounted, expected_sarsa_targets, q_learning_targets,
+    q_learning_targets_discounted,
+};
 pub use rollout::Rollout;
 pub use soft::{soft_q_targets, soft_values};
 pub use vtrace::{VTrace, VTraceConfig, vtrace};

@@ -5,7 +5,7 @@
 use burn::tensor::{Bool, Tensor};
 
 use crate::error::{Error, Result, check_gamma};
-use crate::tensor_ops::check_shape;
+use crate::tensor_ops::{check_shape, to_vec_f32};
 
 /// Checks `[B]` rewards and terminated flags against `[B, A]` next-state values, and that the
 /// rewards are finite (one scalar read-back).
@@ -196,4 +196,127 @@ pub(crate) fn expected_sarsa_targets_unchecked(
 ) -> Tensor<1> {
     let expected = (next_q * next_probabilities).sum_dim(1).squeeze_dim(1);
     bootstrap(rewards, terminated, expected, gamma)
+}
+
+/// Checks per-row discounts `[B]` and rewards `[B]`: shapes, finite rewards, discounts in
+/// `[0, 1]`, with one scalar read-back (the details are read only when something is wrong).
+fn check_discounted_batch(
+    rewards: &Tensor<1>,
+    terminated: &Tensor<1, Bool>,
+    discounts: &Tensor<1>,
+    next: &Tensor<2>,
+) -> Result<()> {
+    let [batch, _] = next.dims();
+    check_shape("rewards", rewards.dims(), [batch])?;
+    check_shape("terminated", terminated.dims(), [batch])?;
+    check_shape("discounts", discounts.dims(), [batch])?;
+    let bad_reward = rewards.clone().is_finite().bool_not();
+    let bad_discount = discounts
+        .clone()
+        .lower_elem(0.0)
+        .bool_or(discounts.clone().greater_elem(1.0))
+        .bool_or(discounts.clone().is_nan());
+    let any_bad = bad_reward.bool_or(bad_discount).any().into_scalar::<bool>();
+    if !any_bad {
+        return Ok(());
+    }
+    if let Some(&r) = to_vec_f32(rewards.clone()).iter().find(|r| !r.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "reward",
+            value: f64::from(r),
+        });
+    }
+    let bad = to_vec_f32(discounts.clone())
+        .into_iter()
+        .find(|d| !(0.0..=1.0).contains(d))
+        .unwrap_or(f32::NAN);
+    Err(Error::config("discounts", "in [0, 1]", bad))
+}
+
+/// [`q_learning_targets`] with a discount per row: `r + discounts * max_a' Q(s', a')`, no
+/// bootstrap where terminated.
+///
+/// This is the target of n-step replay, where row `i` summed `k_i <= n` rewards (fewer where
+/// the episode ended inside the window) and bootstraps with `discounts[i] = gamma^k_i`.
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`, `discounts`: `[B]`; `next_q`: `[B, A]`; output `[B]`.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`], [`Error::NonFinite`] for a NaN or infinite reward,
+/// [`Error::InvalidConfig`] for a discount outside `[0, 1]`.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor, TensorData};
+/// use valuefn::returns::q_learning_targets_discounted;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let y = q_learning_targets_discounted(
+///     Tensor::from_floats([1.0, 1.0], &device),
+///     Tensor::from_floats([[2.0, 4.0], [2.0, 4.0]], &device),
+///     Tensor::from_bool(TensorData::from([false, false]), &device),
+///     Tensor::from_floats([0.5, 0.25], &device), // gamma = 0.5 after one and two steps
+/// )?;
+/// assert_eq!(to_vec_f32(y), vec![3.0, 2.0]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn q_learning_targets_discounted(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    discounts: Tensor<1>,
+) -> Result<Tensor<1>> {
+    check_discounted_batch(&rewards, &terminated, &discounts, &next_q)?;
+    let next = next_q.max_dim(1).squeeze_dim(1);
+    Ok(rewards + next.mask_fill(terminated, 0.0) * discounts)
+}
+
+/// [`double_q_targets`] with a discount per row (see [`q_learning_targets_discounted`]):
+/// `r + discounts * Q_target(s', argmax_a' Q_online(s', a'))`, no bootstrap where terminated.
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`, `discounts`: `[B]`; `next_q_online`, `next_q_target`: `[B, A]`;
+///   output `[B]`.
+///
+/// # Errors
+///
+/// As [`q_learning_targets_discounted`], and [`Error::ShapeMismatch`] when the two Q tensors
+/// differ.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor, TensorData};
+/// use valuefn::returns::double_q_targets_discounted;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let y = double_q_targets_discounted(
+///     Tensor::from_floats([0.0], &device),
+///     Tensor::from_floats([[1.0, 0.0]], &device), // the online network picks action 0
+///     Tensor::from_floats([[5.0, 9.0]], &device), // the target network values it at 5
+///     Tensor::from_bool(TensorData::from([false]), &device),
+///     Tensor::from_floats([0.5], &device),
+/// )?;
+/// assert_eq!(to_vec_f32(y), vec![2.5]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn double_q_targets_discounted(
+    rewards: Tensor<1>,
+    next_q_online: Tensor<2>,
+    next_q_target: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    discounts: Tensor<1>,
+) -> Result<Tensor<1>> {
+    check_discounted_batch(&rewards, &terminated, &discounts, &next_q_target)?;
+    check_shape("next_q_online", next_q_online.dims(), next_q_target.dims())?;
+    let chosen = next_q_online.argmax(1);
+    let evaluated = next_q_target.gather(1, chosen).squeeze_dim(1);
+    Ok(rewards + evaluated.mask_fill(terminated, 0.0) * discounts)
 }

@@ -1,0 +1,192 @@
+//! Settings of the [`crate::algo::dqn::Dqn`] updater.
+
+use burn::config::Config;
+
+use crate::error::{Error, Result, check_gamma, check_positive};
+
+/// The per-transition loss on the TD error `delta = Q(s, a) - y`.
+#[derive(Config, Debug, Copy, PartialEq)]
+pub enum TdLoss {
+    /// Huber loss: `delta^2 / 2` for `|delta| <= kappa`, `kappa (|delta| - kappa / 2)` beyond
+    /// (PyTorch's `smooth_l1_loss` for `kappa = 1`, Stable-Baselines3's DQN loss).
+    Huber {
+        /// Where the loss turns from quadratic to linear (> 0).
+        kappa: f64,
+    },
+    /// Squared error `delta^2` (PyTorch's `mse_loss`).
+    Mse,
+}
+
+impl TdLoss {
+    fn validate(&self) -> Result<()> {
+        match *self {
+            TdLoss::Huber { kappa } => check_positive("loss.kappa", kappa),
+            TdLoss::Mse => Ok(()),
+        }
+    }
+}
+
+/// How the target network follows the online network.
+#[derive(Config, Debug, Copy, PartialEq)]
+pub enum TargetUpdate {
+    /// Copy the online network every `every` gradient steps (Mnih et al. 2015).
+    Hard {
+        /// Gradient steps between copies (>= 1; 1 copies after every step, i.e. no target network).
+        every: usize,
+    },
+    /// After every gradient step, `theta' <- tau theta + (1 - tau) theta'` (Polyak averaging).
+    Polyak {
+        /// Weight of the online network, in `(0, 1]`.
+        tau: f64,
+    },
+}
+
+impl TargetUpdate {
+    fn validate(&self) -> Result<()> {
+        match *self {
+            TargetUpdate::Hard { every } if every == 0 => {
+                Err(Error::config("target_update.every", "at least 1", every))
+            }
+            TargetUpdate::Polyak { tau } if !(tau > 0.0 && tau <= 1.0) => {
+                Err(Error::config("target_update.tau", "in (0, 1]", tau))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The bootstrap value of the next state.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// `max_a' Q_target(s', a')` (DQN).
+    Max,
+    /// `Q_target(s', argmax_a' Q_online(s', a'))` (double DQN, van Hasselt et al. 2016).
+    Double,
+}
+
+/// The learning rate as a function of the gradient step.
+#[derive(Config, Debug, Copy, PartialEq)]
+pub enum LearningRateSchedule {
+    /// The same rate throughout.
+    Constant {
+        /// The rate (> 0).
+        rate: f64,
+    },
+    /// From `start` down (or up) to `end` linearly over `steps` gradient steps, then `end`.
+    Linear {
+        /// The first rate (> 0).
+        start: f64,
+        /// The last rate (> 0).
+        end: f64,
+        /// Gradient steps of the ramp (>= 1).
+        steps: u64,
+    },
+}
+
+impl LearningRateSchedule {
+    /// The rate at gradient step `step` (counting from 0).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use valuefn::algo::dqn::LearningRateSchedule;
+    ///
+    /// let lr = LearningRateSchedule::Linear { start: 1e-3, end: 1e-4, steps: 10 };
+    /// assert_eq!(lr.at(0), 1e-3);
+    /// assert!((lr.at(5) - 5.5e-4).abs() < 1e-12);
+    /// assert_eq!(lr.at(10), 1e-4);
+    /// assert_eq!(lr.at(99), 1e-4);
+    /// ```
+    pub fn at(&self, step: u64) -> f64 {
+        match *self {
+            LearningRateSchedule::Constant { rate } => rate,
+            LearningRateSchedule::Linear { start, end, steps } => {
+                let fraction = (step as f64 / steps as f64).min(1.0);
+                start + (end - start) * fraction
+            }
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        match *self {
+            LearningRateSchedule::Constant { rate } => check_positive("learning_rate.rate", rate),
+            LearningRateSchedule::Linear { start, end, steps } => {
+                check_positive("learning_rate.start", start)?;
+                check_positive("learning_rate.end", end)?;
+                if steps == 0 {
+                    return Err(Error::config("learning_rate.steps", "at least 1", steps));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Settings of the [`crate::algo::dqn::Dqn`] updater.
+///
+/// Defaults are Stable-Baselines3's DQN defaults where the two agree (gamma, Huber loss,
+/// gradient norm 10, Adam with epsilon 1e-8); the target network is copied every 1000
+/// gradient steps here, where Stable-Baselines3 counts environment steps.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::dqn::{Bootstrap, DqnConfig, TargetUpdate};
+///
+/// let config = DqnConfig::new()
+///     .with_bootstrap(Bootstrap::Double)
+///     .with_target_update(TargetUpdate::Polyak { tau: 0.005 });
+/// assert!(config.validate().is_ok());
+/// assert!(config.with_gamma(1.5).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct DqnConfig {
+    /// Discount factor, in `[0, 1]`. The updater itself reads each row's discount from the
+    /// batch (`gamma^k` for k-step rows); replay buffers and [`crate::algo::dqn::train_dqn`]
+    /// build those from this value and `n_step`.
+    #[config(default = 0.99)]
+    pub gamma: f64,
+    /// Steps summed per transition (>= 1); 1 is one-step DQN.
+    #[config(default = 1)]
+    pub n_step: usize,
+    /// Learning rate of Adam.
+    #[config(default = "LearningRateSchedule::Constant { rate: 1e-4 }")]
+    pub learning_rate: LearningRateSchedule,
+    /// Adam's epsilon (PyTorch's default 1e-8, which Stable-Baselines3 keeps).
+    #[config(default = 1e-8)]
+    pub adam_epsilon: f64,
+    /// The loss on TD errors.
+    #[config(default = "TdLoss::Huber { kappa: 1.0 }")]
+    pub loss: TdLoss,
+    /// Clip the gradient to this global L2 norm over all parameters (as PyTorch's
+    /// `clip_grad_norm_`); `None` leaves it unclipped.
+    #[config(default = "Some(10.0)")]
+    pub max_grad_norm: Option<f64>,
+    /// How the target network follows the online one.
+    #[config(default = "TargetUpdate::Hard { every: 1000 }")]
+    pub target_update: TargetUpdate,
+    /// Max (DQN) or double-DQN bootstrap.
+    #[config(default = "Bootstrap::Max")]
+    pub bootstrap: Bootstrap,
+}
+
+impl DqnConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<()> {
+        check_gamma(self.gamma)?;
+        if self.n_step == 0 {
+            return Err(Error::config("n_step", "at least 1", 0));
+        }
+        self.learning_rate.validate()?;
+        check_positive("adam_epsilon", self.adam_epsilon)?;
+        self.loss.validate()?;
+        if let Some(norm) = self.max_grad_norm {
+            check_positive("max_grad_norm", norm)?;
+        }
+        self.target_update.validate()
+    }
+}

@@ -1,0 +1,15 @@
+//! Deep Q-learning: the [`Dqn`] updater, generic over the Q-network, its settings,
+//! checkpoints, and [`train_dqn`], the whole loop in one call.
+//!
+//! See `docs/dqn.md` for the equations, each option, and measured figures.
+
+mod checkpoint;
+mod config;
+mod gradients;
+mod train;
+mod updater;
+
+pub use checkpoint::DqnCheckpoint;
+pub use config::{Bootstrap, DqnConfig, LearningRateSchedule, TargetUpdate, TdLoss};
+pub use train::{DqnMetrics, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn};
+pub use updater::{Dqn, DqnStats, elementwise_loss};

@@ -1,0 +1,505 @@
+//! `train_dqn`: the whole deep Q-learning loop in one call.
+
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::algo::dqn::{Dqn, DqnConfig};
+use crate::encode::FeatureEncoder;
+use crate::env::{Environment, SyncVecEnv};
+use crate::error::{Error, Result};
+use crate::policy::{ActionSelector, EpsilonGreedy, EpsilonSchedule};
+use crate::replay::{
+    EnvStep, NStepCollector, PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer, ReplayConfig,
+    SampledBatch, Transition,
+};
+use crate::value::QFunction;
+
+/// Which replay memory [`train_dqn`] samples from.
+#[derive(Config, Debug, PartialEq)]
+pub enum ReplayKind {
+    /// Uniform sampling ([`ReplayBuffer`]).
+    Uniform,
+    /// Proportional prioritized replay ([`PrioritizedReplay`]); beta is annealed over the run.
+    Prioritized(PrioritizedConfig),
+}
+
+/// Settings of [`train_dqn`]. Step counts are environment transitions summed over all copies,
+/// as Stable-Baselines3 counts `total_timesteps`.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::dqn::DqnTrainConfig;
+///
+/// let config = DqnTrainConfig::new().with_total_steps(1000).with_batch_size(32);
+/// assert!(config.validate().is_ok());
+/// assert!(config.with_batch_size(0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct DqnTrainConfig {
+    /// The updater's settings (gamma and n-step also shape the replayed transitions).
+    #[config(default = "DqnConfig::new()")]
+    pub dqn: DqnConfig,
+    /// Environment steps to run, over all copies (>= 1).
+    #[config(default = 50_000)]
+    pub total_steps: u64,
+    /// Replay capacity in transitions (>= batch_size).
+    #[config(default = 100_000)]
+    pub buffer_size: usize,
+    /// Transitions per gradient step (>= 1).
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Steps of uniformly random actions before learning starts.
+    #[config(default = 1000)]
+    pub learning_starts: u64,
+    /// Train after every `train_frequency` calls of the vector environment's `step` (>= 1).
+    #[config(default = 4)]
+    pub train_frequency: u64,
+    /// Gradient steps per training phase (>= 1).
+    #[config(default = 1)]
+    pub gradient_steps: usize,
+    /// Exploration rate as a function of the environment step.
+    #[config(default = "EpsilonSchedule::Linear { start: 1.0, end: 0.05, steps: 5000 }")]
+    pub exploration: EpsilonSchedule,
+    /// Uniform or prioritized replay.
+    #[config(default = "ReplayKind::Uniform")]
+    pub replay: ReplayKind,
+    /// Evaluate the greedy policy every this many steps (0: only at the end).
+    #[config(default = 0)]
+    pub eval_every: u64,
+    /// Episodes per evaluation (0: no evaluation).
+    #[config(default = 10)]
+    pub eval_episodes: usize,
+    /// Step cap of one evaluation episode, in case the environment has no time limit.
+    #[config(default = 100_000)]
+    pub eval_max_steps: usize,
+    /// Seed of the environments, the exploration and the replay sampling.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Draw a progress bar on stderr (it is hidden anyway when stderr is not a terminal).
+    #[config(default = true)]
+    pub progress_bar: bool,
+    /// Write the metrics as JSON lines to this file.
+    #[config(default = "None")]
+    pub metrics_path: Option<String>,
+}
+
+impl DqnTrainConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<()> {
+        self.dqn.validate()?;
+        self.exploration.validate()?;
+        for (field, value) in [
+            ("total_steps", self.total_steps),
+            ("batch_size", self.batch_size as u64),
+            ("train_frequency", self.train_frequency),
+            ("gradient_steps", self.gradient_steps as u64),
+            ("eval_max_steps", self.eval_max_steps as u64),
+        ] {
+            if value == 0 {
+                return Err(Error::config(field, "at least 1", 0));
+            }
+        }
+        if self.buffer_size < self.batch_size {
+            return Err(Error::config(
+                "buffer_size",
+                "at least batch_size",
+                self.buffer_size,
+            ));
+        }
+        if let ReplayKind::Prioritized(per) = &self.replay {
+            per.validate()?;
+        }
+        Ok(())
+    }
+}
+
+/// One line of the metrics log: what happened at `step`. Fields that did not happen at this
+/// step are left out of the JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DqnMetrics {
+    /// Environment steps so far.
+    pub step: u64,
+    /// Exploration rate at this step.
+    pub epsilon: f64,
+    /// Return of an episode that ended at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub episode_return: Option<f64>,
+    /// Length of that episode.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub episode_length: Option<u64>,
+    /// Mean loss of the training phase that ended at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub loss: Option<f64>,
+    /// Mean `Q(s, a)` of that training phase.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mean_q: Option<f64>,
+    /// Mean greedy return of an evaluation at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub eval_return: Option<f64>,
+    /// Environment steps per second of wall-clock time so far (the one field that differs
+    /// between two runs with the same seed).
+    pub steps_per_second: f64,
+}
+
+impl DqnMetrics {
+    fn at(step: u64, epsilon: f64, steps_per_second: f64) -> Self {
+        Self {
+            step,
+            epsilon,
+            episode_return: None,
+            episode_length: None,
+            loss: None,
+            mean_q: None,
+            eval_return: None,
+            steps_per_second,
+        }
+    }
+}
+
+/// What [`train_dqn`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DqnReport {
+    /// Every metrics record, in order (also written to `metrics_path` when set).
+    pub metrics: Vec<DqnMetrics>,
+    /// Returns of the episodes that ended during training, in order.
+    pub episode_returns: Vec<f64>,
+    /// `(step, mean greedy return)` of each evaluation; the last is at the end of training.
+    pub evaluations: Vec<(u64, f64)>,
+    /// Environment steps run.
+    pub steps: u64,
+    /// Gradient steps taken during this call.
+    pub gradient_steps: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Mean return of `episodes` greedy episodes of `q` on `env` (`argmax_a Q`, ties to the
+/// lowest action), episode `k` reset with seed `seed + k`; each episode stops at
+/// `max_steps` steps if the environment has not ended it.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] when `episodes` or `max_steps` is 0; the encoder's, network's and
+/// environment's errors.
+pub fn evaluate_greedy<E, Enc, Q>(
+    q: &Q,
+    env: &mut E,
+    encoder: &Enc,
+    episodes: usize,
+    max_steps: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Vec<f64>>
+where
+    E: Environment<Action = usize>,
+    Enc: FeatureEncoder<E::Observation>,
+    Q: QFunction<Input = Tensor<2>>,
+{
+    if episodes == 0 || max_steps == 0 {
+        let field = if episodes == 0 { "episodes" } else { "max_steps" };
+        return Err(Error::config(field, "at least 1", 0));
+    }
+    let mut returns = Vec::with_capacity(episodes);
+    for k in 0..episodes {
+        let mut observation = env.reset(Some(seed.wrapping_add(k as u64)));
+        let mut total = 0.0;
+        for _ in 0..max_steps {
+            let x = encoder.encode(std::slice::from_ref(&observation), device)?;
+            let q_values = q.q_values(x)?.argmax(1);
+            let action = crate::tensor_ops::to_indices(q_values.reshape([1]))[0];
+            let step = env.step(action)?;
+            total += step.reward;
+            if step.done() {
+                break;
+            }
+            observation = step.observation;
+        }
+        returns.push(total);
+    }
+    Ok(returns)
+}
+
+/// Trains `dqn` on the copies in `envs` for `config.total_steps` environment steps, as
+/// Stable-Baselines3's DQN does: uniformly random actions for `learning_starts` steps, then
+/// epsilon-greedy on the online network with epsilon from `exploration`; every transition
+/// (n-step where `dqn.n_step > 1`, each copy's sequence kept apart, a truncated episode
+/// bootstrapping from its true last observation) goes into the replay memory; every
+/// `train_frequency` vector steps, `gradient_steps` updates on sampled batches (prioritized
+/// replay gets the TD errors back). The greedy policy is evaluated on `eval_env` every
+/// `eval_every` steps and at the end.
+///
+/// The updater's own config governs the update; `config.dqn` supplies gamma and n-step for
+/// the replayed transitions and must agree with it.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for a bad config (or one whose `dqn` differs from the updater's
+/// gamma or n-step); [`Error::Io`] when the metrics file cannot be written; any error of the
+/// environments, encoder or updater (a NaN reward, for one) stops the run and is returned.
+pub fn train_dqn<E, Enc, Q>(
+    config: &DqnTrainConfig,
+    dqn: &mut Dqn<Q>,
+    envs: &mut SyncVecEnv<E>,
+    mut eval_env: Option<&mut E>,
+    encoder: &Enc,
+    device: &Device,
+) -> Result<DqnReport>
+where
+    E: Environment<Action = usize>,
+    E::ActionSpace: std::fmt::Debug,
+    Enc: FeatureEncoder<E::Observation>,
+    Q: Module + QFunction<Input = Tensor<2>>,
+{
+    config.validate()?;
+    if dqn.config().gamma != config.dqn.gamma || dqn.config().n_step != config.dqn.n_step {
+        return Err(Error::config(
+            "dqn",
+            "the updater's gamma and n_step",
+            format!("gamma {} n_step {}", config.dqn.gamma, config.dqn.n_step),
+        ));
+    }
+    let num_actions = dqn.online().num_actions();
+    let dim = encoder.dim();
+    let replay_config = ReplayConfig::new(config.buffer_size, dim, num_actions);
+    let mut memory = match &config.replay {
+        ReplayKind::Uniform => Memory::Uniform(ReplayBuffer::new(&replay_config)?),
+        ReplayKind::Prioritized(per) => {
+            Memory::Prioritized(PrioritizedReplay::new(&replay_config, per)?)
+        }
+    };
+    let mut collector = NStepCollector::new(config.dqn.n_step, config.dqn.gamma, envs.len())?;
+    let mut log = MetricsLog::open(config.metrics_path.as_deref())?;
+    let progress = progress_bar(config.progress_bar, config.total_steps);
+
+    let start = Instant::now();
+    let mut rng = StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15);
+    let mut observations = envs.reset(Some(config.seed));
+    let n = envs.len();
+    let mut episode_returns = vec![0.0; n];
+    let mut episode_lengths = vec![0u64; n];
+    let mut report = DqnReport {
+        metrics: Vec::new(),
+        episode_returns: Vec::new(),
+        evaluations: Vec::new(),
+        steps: 0,
+        gradient_steps: 0,
+        seconds: 0.0,
+    };
+    let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
+    let mut acting = dqn.online().valid();
+    let mut vec_steps = 0u64;
+    let mut next_eval = if config.eval_every > 0 { config.eval_every } else { u64::MAX };
+
+    while report.steps < config.total_steps {
+        let epsilon = config.exploration.value(report.steps as usize);
+        let actions = if report.steps < config.learning_starts {
+            (0..n).map(|_| rng.random_range(0..num_actions)).collect()
+        } else {
+            let q = acting.q_values(encoder.encode(&observations, device)?)?;
+            EpsilonGreedy::new(epsilon)?.select(q, &mut rng)
+        };
+        let step = envs.step(&actions)?;
+        for i in 0..n {
+            let next = step.final_observations[i].as_ref().unwrap_or(&step.observations[i]);
+            encoder.write_features(&observations[i], &mut row)?;
+            encoder.write_features(next, &mut next_row)?;
+            let transition = EnvStep {
+                observation: &row,
+                action: actions[i],
+                reward: step.rewards[i],
+                next_observation: &next_row,
+                terminated: step.terminated[i],
+                truncated: step.truncated[i],
+            };
+            collector.push(i, transition, &mut memory)?;
+            episode_returns[i] += step.rewards[i];
+            episode_lengths[i] += 1;
+        }
+        report.steps += n as u64;
+        vec_steps += 1;
+        let rate = report.steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        for i in 0..n {
+            if step.terminated[i] || step.truncated[i] {
+                let mut record = DqnMetrics::at(report.steps, epsilon, rate);
+                record.episode_return = Some(episode_returns[i]);
+                record.episode_length = Some(episode_lengths[i]);
+                report.episode_returns.push(episode_returns[i]);
+                log.write(&record, &mut report.metrics)?;
+                episode_returns[i] = 0.0;
+                episode_lengths[i] = 0;
+            }
+        }
+        observations = step.observations;
+
+        if report.steps >= config.learning_starts
+            && vec_steps % config.train_frequency == 0
+            && memory.len() >= config.batch_size
+        {
+            memory.set_progress(report.steps as f64 / config.total_steps as f64);
+            let (mut loss, mut mean_q) = (0.0, 0.0);
+            for _ in 0..config.gradient_steps {
+                let sampled = memory.sample(config.batch_size, device, &mut rng)?;
+                let stats = dqn.update(&sampled.batch)?;
+                memory.update_priorities(&sampled.indices, &stats.td_errors)?;
+                loss += stats.loss;
+                mean_q += stats.mean_q;
+            }
+            report.gradient_steps += config.gradient_steps as u64;
+            acting = dqn.online().valid();
+            let mut record = DqnMetrics::at(report.steps, epsilon, rate);
+            record.loss = Some(loss / config.gradient_steps as f64);
+            record.mean_q = Some(mean_q / config.gradient_steps as f64);
+            log.write(&record, &mut report.metrics)?;
+        }
+
+        let last = report.steps >= config.total_steps;
+        if let Some(env) = eval_env.as_deref_mut()
+            && config.eval_episodes > 0
+            && (report.steps >= next_eval || last)
+        {
+            while next_eval <= report.steps {
+                next_eval = next_eval.saturating_add(config.eval_every.max(1));
+            }
+            let returns = evaluate_greedy(
+                &acting,
+                env,
+                encoder,
+                config.eval_episodes,
+                config.eval_max_steps,
+                config.seed.wrapping_add(1 << 32),
+                device,
+            )?;
+            let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+            report.evaluations.push((report.steps, mean));
+            let mut record = DqnMetrics::at(report.steps, epsilon, rate);
+            record.eval_return = Some(mean);
+            log.write(&record, &mut report.metrics)?;
+            progress.set_message(format!("eval {mean:.1}"));
+        }
+        progress.set_position(report.steps.min(config.total_steps));
+    }
+    progress.finish_and_clear();
+    log.flush()?;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The memory [`train_dqn`] runs, chosen at run time by [`ReplayKind`].
+enum Memory {
+    Uniform(ReplayBuffer),
+    Prioritized(PrioritizedReplay),
+}
+
+macro_rules! delegate {
+    ($self:ident, $memory:ident => $call:expr) => {
+        match $self {
+            Memory::Uniform($memory) => $call,
+            Memory::Prioritized($memory) => $call,
+        }
+    };
+}
+
+impl Replay for Memory {
+    fn push(&mut self, transition: Transition<'_>) -> Result<()> {
+        delegate!(self, m => m.push(transition))
+    }
+    fn len(&self) -> usize {
+        delegate!(self, m => m.len())
+    }
+    fn capacity(&self) -> usize {
+        delegate!(self, m => m.capacity())
+    }
+    fn observation_dim(&self) -> usize {
+        delegate!(self, m => m.observation_dim())
+    }
+    fn num_actions(&self) -> usize {
+        delegate!(self, m => m.num_actions())
+    }
+    fn sample<R: rand::Rng + ?Sized>(
+        &mut self,
+        batch_size: usize,
+        device: &Device,
+        rng: &mut R,
+    ) -> Result<SampledBatch> {
+        delegate!(self, m => m.sample(batch_size, device, rng))
+    }
+    fn update_priorities(&mut self, indices: &[usize], td_errors: &[f32]) -> Result<()> {
+        delegate!(self, m => m.update_priorities(indices, td_errors))
+    }
+    fn set_progress(&mut self, fraction: f64) {
+        delegate!(self, m => m.set_progress(fraction))
+    }
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} eta {eta} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// The metrics log: kept in memory and, when a path is given, written as JSON lines.
+struct MetricsLog {
+    file: Option<(String, std::io::BufWriter<std::fs::File>)>,
+}
+
+impl MetricsLog {
+    fn open(path: Option<&str>) -> Result<Self> {
+        let file = match path {
+            None => None,
+            Some(path) => {
+                let file = std::fs::File::create(path).map_err(|e| Error::Io {
+                    action: "write",
+                    path: path.to_string(),
+                    message: e.to_string(),
+                })?;
+                Some((path.to_string(), std::io::BufWriter::new(file)))
+            }
+        };
+        Ok(Self { file })
+    }
+
+    fn write(&mut self, record: &DqnMetrics, memory: &mut Vec<DqnMetrics>) -> Result<()> {
+        if let Some((path, file)) = &mut self.file {
+            let line = serde_json::to_string(record).map_err(|e| io_error(path, e))?;
+            writeln!(file, "{line}").map_err(|e| io_error(path, e))?;
+        }
+        memory.push(record.clone());
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if let Some((path, file)) = &mut self.file {
+            file.flush().map_err(|e| io_error(path, e))?;
+        }
+        Ok(())
+    }
+}
+
+fn io_error(path: &str, e: impl std::fmt::Display) -> Error {
+    Error::Io {
+        action: "write",
+        path: path.to_string(),
+        message: e.to_string(),
+    }
+}
+
