@@ -56,7 +56,10 @@ impl ReplayConfig {
                 Error::config(
                     "capacity",
                     "such that capacity * (2 * observation_dim + 4) fits in usize",
-                    format!("{} with observation_dim {}", self.capacity, self.observation_dim),
+                    format!(
+                        "{} with observation_dim {}",
+                        self.capacity, self.observation_dim
+                    ),
                 )
             })
     }
@@ -157,8 +160,16 @@ mod tests {
         assert_eq!(field(&ReplayConfig::new(1, 0, 1)), "observation_dim");
         assert_eq!(field(&ReplayConfig::new(1, 1, 0)), "num_actions");
         assert_eq!(field(&ReplayConfig::new(usize::MAX, 2, 1)), "capacity");
-        assert_eq!(field(&ReplayConfig::new(10, 4, 2).with_max_values(119)), "capacity");
-        assert!(ReplayConfig::new(10, 4, 2).with_max_values(120).validate().is_ok());
+        assert_eq!(
+            field(&ReplayConfig::new(10, 4, 2).with_max_values(119)),
+            "capacity"
+        );
+        assert!(
+            ReplayConfig::new(10, 4, 2)
+                .with_max_values(120)
+                .validate()
+                .is_ok()
+        );
 
         let field = |config: PrioritizedConfig| match config.validate() {
             Err(Error::InvalidConfig { field, .. }) => field,
@@ -166,9 +177,18 @@ mod tests {
         };
         assert_eq!(field(PrioritizedConfig::new().with_alpha(-0.1)), "alpha");
         assert_eq!(field(PrioritizedConfig::new().with_alpha(1.5)), "alpha");
-        assert_eq!(field(PrioritizedConfig::new().with_alpha(f64::NAN)), "alpha");
-        assert_eq!(field(PrioritizedConfig::new().with_beta_start(1.1)), "beta_start");
-        assert_eq!(field(PrioritizedConfig::new().with_beta_end(-0.1)), "beta_end");
+        assert_eq!(
+            field(PrioritizedConfig::new().with_alpha(f64::NAN)),
+            "alpha"
+        );
+        assert_eq!(
+            field(PrioritizedConfig::new().with_beta_start(1.1)),
+            "beta_start"
+        );
+        assert_eq!(
+            field(PrioritizedConfig::new().with_beta_end(-0.1)),
+            "beta_end"
+        );
         assert_eq!(field(PrioritizedConfig::new().with_epsilon(0.0)), "epsilon");
     }
 }

@@ -194,7 +194,11 @@ impl NStepCollector {
     ) -> Result<()> {
         let num_envs = self.windows.len();
         let window = self.windows.get(env).ok_or_else(|| {
-            Error::config("env", "below num_envs", format!("{env} with num_envs {num_envs}"))
+            Error::config(
+                "env",
+                "below num_envs",
+                format!("{env} with num_envs {num_envs}"),
+            )
         })?;
         let (dim, num_actions) = (out.observation_dim(), out.num_actions());
         Transition::one_step(
@@ -256,7 +260,10 @@ impl NStepCollector {
             // The emitted step (if any) leaves; its buffer is reused for the new step, which
             // waits unless n = 1 (then it was emitted already).
             let mut observation = if emitted == 1 {
-                window.pop_front().map(|p| p.observation).unwrap_or_default()
+                window
+                    .pop_front()
+                    .map(|p| p.observation)
+                    .unwrap_or_default()
             } else {
                 Vec::new()
             };
@@ -340,6 +347,9 @@ mod tests {
             assert_eq!(collector.pending(0), 0);
         }
         let t = buffer.get(1).unwrap();
-        assert_eq!((t.observation, t.reward, t.discount), (&[1.0][..], 2.0, 0.25));
+        assert_eq!(
+            (t.observation, t.reward, t.discount),
+            (&[1.0][..], 2.0, 0.25)
+        );
     }
 }

@@ -94,7 +94,9 @@ impl PrioritizedReplay {
     /// The priority `p` of `slot` (its sampling weight before normalisation), or `None` for a
     /// slot not in use.
     pub fn priority(&self, slot: usize) -> Option<f64> {
-        (slot < self.storage.len()).then(|| self.tree.get(slot)).flatten()
+        (slot < self.storage.len())
+            .then(|| self.tree.get(slot))
+            .flatten()
     }
 
     /// The importance-sampling exponent at the current progress.

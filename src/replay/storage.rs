@@ -156,7 +156,8 @@ impl Storage {
             observations.extend_from_slice(&self.observations[row.clone()]);
             next_observations.extend_from_slice(&self.next_observations[row]);
         }
-        let column = |values: Vec<f32>| Tensor::<1>::from_data(TensorData::new(values, [batch]), device);
+        let column =
+            |values: Vec<f32>| Tensor::<1>::from_data(TensorData::new(values, [batch]), device);
         let actions: Vec<i64> = slots.iter().map(|&s| self.actions[s] as i64).collect();
         let terminated: Vec<bool> = slots.iter().map(|&s| self.terminated[s]).collect();
         TransitionBatch {

@@ -229,7 +229,10 @@ mod tests {
             tree.update(i, p).unwrap();
         }
         for node in 1..tree.leaves {
-            assert_eq!(tree.nodes[node], tree.nodes[2 * node] + tree.nodes[2 * node + 1]);
+            assert_eq!(
+                tree.nodes[node],
+                tree.nodes[2 * node] + tree.nodes[2 * node + 1]
+            );
         }
         assert_eq!(tree.total(), 3.5);
         // Padding leaves stay 0 and are never found, even past the total.

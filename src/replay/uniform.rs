@@ -116,9 +116,7 @@ impl Replay for ReplayBuffer {
         self.storage.check_batch_size(batch_size)?;
         let len = self.storage.len();
         let indices: Vec<usize> = (0..batch_size).map(|_| rng.random_range(0..len)).collect();
-        let batch = self
-            .storage
-            .batch(&indices, vec![1.0; batch_size], device);
+        let batch = self.storage.batch(&indices, vec![1.0; batch_size], device);
         Ok(SampledBatch { batch, indices })
     }
 

@@ -1,9 +1,7 @@
 //! Global-norm gradient clipping and the target network's Polyak update: visitors over a
 //! module's parameters.
 
-use std::collections::HashMap;
-
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 
@@ -47,24 +45,25 @@ pub(crate) fn scale_gradients<M: Module>(module: &M, grads: &mut GradientsParams
     module.visit(&mut Scale { grads, scale });
 }
 
-/// `target <- tau * online + (1 - tau) * target`, parameter by parameter (matched by id: the
-/// target network is a copy of the online one, so their ids agree).
+/// `target <- tau * online + (1 - tau) * target`, parameter by parameter. Parameters are
+/// matched by their order in the module tree, which two modules of one type share (their ids
+/// need not agree: a target network may have been built apart from the online one).
 pub(crate) fn polyak_update<M: Module>(target: M, online: &M, tau: f64) -> M {
-    struct Collect(HashMap<ParamId, Tensor<1>>);
+    struct Collect(Vec<Tensor<1>>);
     impl ModuleVisitor for Collect {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let value = param.val().without_autodiff();
             let n = value.shape().num_elements();
-            self.0.insert(param.id, value.reshape([n]));
+            self.0.push(value.reshape([n]));
         }
     }
     struct Blend {
-        online: HashMap<ParamId, Tensor<1>>,
+        online: std::vec::IntoIter<Tensor<1>>,
         tau: f64,
     }
     impl ModuleMapper for Blend {
         fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let Some(online) = self.online.remove(&param.id) else {
+            let Some(online) = self.online.next() else {
                 return param;
             };
             let tau = self.tau;
@@ -74,10 +73,45 @@ pub(crate) fn polyak_update<M: Module>(target: M, online: &M, tau: f64) -> M {
             })
         }
     }
-    let mut collect = Collect(HashMap::new());
+    let mut collect = Collect(Vec::new());
     online.visit(&mut collect);
     target.map(&mut Blend {
-        online: collect.0,
+        online: collect.0.into_iter(),
         tau,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::MlpConfig;
+    use crate::tensor_ops::to_vec_f32;
+
+    #[test]
+    fn scaling_by_max_over_norm_leaves_the_global_norm_at_max() {
+        let device = crate::device::default_device().autodiff();
+        let mlp = MlpConfig::new(3, 2).with_hidden(vec![4]).init(&device).unwrap();
+        let x = Tensor::<2>::from_floats([[1.0, -2.0, 3.0]], &device);
+        let loss = mlp.forward(x).square().sum().mul_scalar(10.0);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &mlp);
+        let norm = to_vec_f32(global_norm(&mlp, &grads).unwrap())[0];
+        assert!(norm > 1.0, "the test needs a norm above the cap, got {norm}");
+        let scale = Tensor::<1>::from_floats([1.0 / norm], &device.clone().without_autodiff());
+        scale_gradients(&mlp, &mut grads, scale);
+        let clipped = to_vec_f32(global_norm(&mlp, &grads).unwrap())[0];
+        assert!((clipped - 1.0).abs() < 1e-5, "{clipped}");
+    }
+
+    #[test]
+    fn polyak_blends_matching_parameters() {
+        let device = crate::device::default_device();
+        let a = MlpConfig::new(2, 1).with_hidden(vec![]).init(&device).unwrap();
+        let b = MlpConfig::new(2, 1).with_hidden(vec![]).with_seed(5).init(&device).unwrap();
+        let x = Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], &device);
+        let out = |m: &crate::nn::Mlp| to_vec_f32(m.forward(x.clone()));
+        let blended = out(&polyak_update(a.clone(), &b, 0.25));
+        for ((blend, a), b) in blended.iter().zip(out(&a)).zip(out(&b)) {
+            assert!((blend - (0.75 * a + 0.25 * b)).abs() < 1e-6);
+        }
+    }
 }

@@ -214,9 +214,9 @@ impl CartPole {
     /// use valuefn::env::classic::CartPole;
     ///
     /// let mut env = CartPole::new();
-    /// let observation = env.reset_to_state([0.0, 0.0, 0.2, 0.0])?;
-    /// assert_eq!(observation, vec![0.0, 0.0, 0.2, 0.0]);
-    /// let step = env.step(CartPole::PUSH_LEFT)?; // the pole passes 12°
+    /// let observation = env.reset_to_state([0.0, 0.0, 0.2, 1.0])?;
+    /// assert_eq!(observation, vec![0.0, 0.0, 0.2, 1.0]);
+    /// let step = env.step(CartPole::PUSH_LEFT)?; // the pole passes 12° (0.2094 rad)
     /// assert!(step.terminated);
     /// assert_eq!(step.reward, 1.0);
     /// assert!(env.reset_to_state([f64::NAN, 0.0, 0.0, 0.0]).is_err());
