@@ -5,7 +5,7 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_size};
 use crate::tensor_ops::index_tensor;
 
 /// Encodes a batch of observations of type `O` as a tensor.
@@ -112,6 +112,11 @@ pub struct OneHot {
 }
 
 impl OneHot {
+    /// The most elements (`batch x num_states`) [`ObservationEncoder::encode`] allocates:
+    /// 2^28, 1 GiB of `f32`. A bigger batch is an [`Error::TooLarge`]; encode it in parts, or
+    /// use [`StateIndex`] and an embedding.
+    pub const MAX_ELEMENTS: usize = 1 << 28;
+
     /// An encoder for states `0..num_states`.
     pub fn new(num_states: usize) -> Self {
         Self { num_states }
@@ -123,7 +128,13 @@ impl ObservationEncoder<usize> for OneHot {
 
     fn encode(&self, observations: &[usize], device: &Device) -> Result<Tensor<2>> {
         check_states(observations, self.num_states)?;
-        let mut data = vec![0.0f32; observations.len() * self.num_states];
+        let len = check_size(
+            "one-hot elements (batch x num_states)",
+            observations.len(),
+            self.num_states,
+            Self::MAX_ELEMENTS,
+        )?;
+        let mut data = vec![0.0f32; len];
         for (row, &s) in observations.iter().enumerate() {
             data[row * self.num_states + s] = 1.0;
         }
@@ -176,17 +187,17 @@ impl<O: AsRef<[f32]>> ObservationEncoder<O> for Features {
     type Output = Tensor<2>;
 
     fn encode(&self, observations: &[O], device: &Device) -> Result<Tensor<2>> {
+        // Check every row before allocating: then the size is what the caller already holds.
+        if let Some(row) = observations.iter().find(|o| o.as_ref().len() != self.dim) {
+            return Err(Error::ShapeMismatch {
+                what: "observation features",
+                expected: vec![self.dim],
+                actual: vec![row.as_ref().len()],
+            });
+        }
         let mut data = Vec::with_capacity(observations.len() * self.dim);
         for o in observations {
-            let row = o.as_ref();
-            if row.len() != self.dim {
-                return Err(Error::ShapeMismatch {
-                    what: "observation features",
-                    expected: vec![self.dim],
-                    actual: vec![row.len()],
-                });
-            }
-            data.extend_from_slice(row);
+            data.extend_from_slice(o.as_ref());
         }
         Ok(Tensor::from_data(
             TensorData::new(data, [observations.len(), self.dim]),

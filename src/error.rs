@@ -156,16 +156,39 @@ pub enum Error {
 
     /// Enumerating an MDP would create more states than the limit allows; nothing was built.
     #[error(
-        "{what} has {states} states, beyond the limit of {limit} states (and 64 x {limit} state-action pairs); shrink the vocabulary, the horizon or the task set, or raise the limit"
+        "{what} has {} states, beyond the limit of {limit} states (and 64 x {limit} state-action pairs); shrink the vocabulary, the horizon or the task set, or raise the limit",
+        count_text(*.states)
     )]
     TooManyStates {
         /// What was being enumerated.
         what: &'static str,
-        /// The number of states it would have (saturating at `u128::MAX`).
+        /// The number of states it would have (saturating at `u128::MAX`, which the message
+        /// prints as a lower bound).
         states: u128,
         /// The limit.
         limit: usize,
     },
+
+    /// An input whose size (a count of elements, states or tokens) is beyond a documented
+    /// limit, or whose size does not fit in `usize`: refused before anything is allocated.
+    #[error("{what}: {} is beyond the limit of {limit}", count_text(*.size))]
+    TooLarge {
+        /// What was being sized, with its unit (`"one-hot elements (batch x num_states)"`).
+        what: &'static str,
+        /// The size asked for (saturating at `u128::MAX`).
+        size: u128,
+        /// The limit, as documented where it applies.
+        limit: u128,
+    },
+}
+
+/// A count that may have saturated at `u128::MAX`: printed exactly, or as a lower bound.
+fn count_text(count: u128) -> String {
+    if count == u128::MAX {
+        format!("at least {count} (the count saturated)")
+    } else {
+        count.to_string()
+    }
 }
 
 impl Error {
@@ -214,6 +237,31 @@ pub(crate) fn check_positive(field: &'static str, value: f64) -> Result<()> {
         Ok(())
     } else {
         Err(Error::config(field, "finite and > 0", value))
+    }
+}
+
+/// Checks that `a * b` elements fit under `limit`; the error names the size and the limit.
+pub(crate) fn check_size(what: &'static str, a: usize, b: usize, limit: usize) -> Result<usize> {
+    let size = a as u128 * b as u128;
+    if size <= limit as u128 {
+        Ok(size as usize)
+    } else {
+        Err(Error::TooLarge {
+            what,
+            size,
+            limit: limit as u128,
+        })
+    }
+}
+
+/// Checks that `value` is finite once rounded to `f32` (what tensors store): a finite `f64`
+/// such as `1e300` becomes infinite there.
+pub(crate) fn check_finite_f32(what: &'static str, value: f64) -> Result<f32> {
+    let narrowed = value as f32;
+    if narrowed.is_finite() {
+        Ok(narrowed)
+    } else {
+        Err(Error::NonFinite { what, value })
     }
 }
 

@@ -46,6 +46,10 @@
 //! - [`env::text`]: the text-generation MDP ([`TextGenerationEnv`](env::text::TextGenerationEnv),
 //!   rewards, [`BatchedTextEnv`](env::text::BatchedTextEnv)) and its exact enumeration
 //!   [`TextMdp`](env::text::TextMdp); [`text`]: vocabulary, tokenizers, tasks and corpora.
+//! - [`env::classic`]: CartPole-v1, Acrobot-v1 and MountainCar-v0, step for step equal to
+//!   Gymnasium's.
+//! - [`algo::dqn`]: the deep Q-learning updater [`Dqn`](algo::dqn::Dqn) (generic over the
+//!   network), checkpoints, and [`train_dqn`](algo::dqn::train_dqn).
 //! - [`space`]: [`Discrete`](space::Discrete) and [`BoxSpace`](space::BoxSpace).
 //! - [`tabular`]: finite MDPs and their exact solutions (policy evaluation, value iteration,
 //!   policy iteration), in `f64`.

@@ -31,10 +31,41 @@ pub trait Space {
 /// let a = space.sample(&mut rand::rngs::StdRng::seed_from_u64(0));
 /// assert!(a < 4);
 /// assert!(Discrete::new(0).is_err());
+/// assert!(serde_json::from_str::<Discrete>(r#"{"n": 0}"#).is_err()); // serde checks too
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "DiscreteFields")]
 pub struct Discrete {
     n: usize,
+}
+
+/// The serialized form of [`Discrete`], checked by [`Discrete::new`] on the way in.
+#[derive(Deserialize)]
+struct DiscreteFields {
+    n: usize,
+}
+
+impl TryFrom<DiscreteFields> for Discrete {
+    type Error = Error;
+
+    fn try_from(f: DiscreteFields) -> Result<Self> {
+        Self::new(f.n)
+    }
+}
+
+/// The serialized form of [`BoxSpace`], checked by [`BoxSpace::new`] on the way in.
+#[derive(Deserialize)]
+struct BoxSpaceFields {
+    low: Vec<f32>,
+    high: Vec<f32>,
+}
+
+impl TryFrom<BoxSpaceFields> for BoxSpace {
+    type Error = Error;
+
+    fn try_from(f: BoxSpaceFields) -> Result<Self> {
+        Self::new(f.low, f.high)
+    }
 }
 
 impl Discrete {
@@ -95,7 +126,10 @@ impl Space for Discrete {
 /// assert!(!space.contains(&vec![0.0]));
 /// assert!(BoxSpace::new(vec![1.0], vec![0.0]).is_err());
 /// ```
+///
+/// Deserializing runs the checks of [`BoxSpace::new`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "BoxSpaceFields")]
 pub struct BoxSpace {
     low: Vec<f32>,
     high: Vec<f32>,
@@ -153,6 +187,11 @@ impl Space for BoxSpace {
             .zip(&self.high)
             .map(|(&l, &h)| match (l.is_finite(), h.is_finite()) {
                 (true, true) if l == h => l,
+                // A box as wide as f32's range has a width that overflows to infinity.
+                (true, true) if !(h - l).is_finite() => {
+                    let u: f32 = rng.random();
+                    (l * (1.0 - u) + h * u).clamp(l, h)
+                }
                 (true, true) => rng.random_range(l..=h),
                 (true, false) => l + exponential(rng),
                 (false, true) => h - exponential(rng),

@@ -76,3 +76,17 @@ pub(crate) fn check_shape<const D: usize>(
         })
     }
 }
+
+/// Checks that a `[batch, actions]` tensor has at least one action: a maximum or an argmax
+/// over no actions is undefined (and panics inside the backend).
+pub(crate) fn check_has_actions(what: &'static str, dims: [usize; 2]) -> Result<()> {
+    if dims[1] > 0 {
+        Ok(())
+    } else {
+        Err(Error::ShapeMismatch {
+            what,
+            expected: vec![dims[0], 1],
+            actual: dims.to_vec(),
+        })
+    }
+}

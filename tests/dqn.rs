@@ -227,7 +227,11 @@ fn learning_rate_decays_linearly_over_gradient_steps() {
                 .learning_rate
         })
         .collect();
-    assert_close(&rates.iter().map(|&r| r as f32).collect::<Vec<_>>(), &[1e-2, 5.5e-3, 1e-3], 1e-9);
+    assert_close(
+        &rates.iter().map(|&r| r as f32).collect::<Vec<_>>(),
+        &[1e-2, 5.5e-3, 1e-3],
+        1e-9,
+    );
 }
 
 #[test]

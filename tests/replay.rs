@@ -206,8 +206,8 @@ fn prioritized_sampling_follows_updated_priorities() {
     let device = default_device();
     let mut rng = StdRng::seed_from_u64(11);
     let mut counts = [0usize; 6];
-    for _ in 0..500 {
-        for i in per.sample(40, &device, &mut rng).unwrap().indices {
+    for _ in 0..4_000 {
+        for i in per.sample(6, &device, &mut rng).unwrap().indices {
             counts[i] += 1;
         }
     }
@@ -223,10 +223,16 @@ fn prioritized_sampling_follows_updated_priorities() {
 #[test]
 fn prioritized_weights_match_a_hand_computed_case() {
     // alpha = 1, epsilon = 0.5: td errors 0.5, 1.5, 4.5 give priorities exactly 1, 2, 5 (total
-    // 8). A batch of 8 splits [0, 8) into unit segments: slot 0 covers [0, 1), slot 1 [1, 3),
-    // slot 2 [3, 8), so the batch is always [0, 1, 1, 2, 2, 2, 2, 2].
-    // With N = 3, w_i = (3 p_i / 8)^-beta; normalised by the batch maximum (slot 0's):
-    // beta = 0.5: w = (1/p_i)^0.5 = 1, 0.70711, 0.44721; beta = 1: 1, 0.5, 0.2.
+    // 8, N = 3), so P = 1/8, 2/8, 5/8 and w_i = (N P_i)^-beta =
+    //   beta = 0.5: (3/8)^-0.5, (6/8)^-0.5, (15/8)^-0.5 = 1.632993, 1.154701, 0.730297;
+    //   beta = 1:   8/3, 4/3, 8/15                     = 2.666667, 1.333333, 0.533333.
+    // A batch of 3 splits [0, 8) into thirds: the first draws slot 0 or 1, the second slot 1
+    // or 2, the third slot 2. Each row's weight is w_i over the largest w in its batch, so a
+    // batch with slot 0 weighs 1, 0.707107, 0.447214 (beta 0.5), one without it 1, 0.632456.
+    let raw = [
+        (0.0, [1.632_993, 1.154_701, 0.730_297]),
+        (1.0, [8.0 / 3.0, 4.0 / 3.0, 8.0 / 15.0]),
+    ];
     let config = PrioritizedConfig::new()
         .with_alpha(1.0)
         .with_epsilon(0.5)
@@ -237,18 +243,33 @@ fn prioritized_weights_match_a_hand_computed_case() {
         push_scalars(&mut per, &[0.0, 1.0, 2.0]);
         per.update_priorities(&[0, 1, 2], &[0.5, -1.5, 4.5])
             .unwrap();
+        assert_eq!(
+            (0..3).map(|i| per.priority(i).unwrap()).collect::<Vec<_>>(),
+            [1.0, 2.0, 5.0]
+        );
         let mut rng = StdRng::seed_from_u64(5);
-        for (progress, expected) in [
-            (0.0, [1.0, 0.707_106_8, 0.447_213_6]),
-            (1.0, [1.0, 0.5, 0.2]),
-        ] {
+        for (progress, w) in raw {
             per.set_progress(progress);
-            let SampledBatch { batch, indices } = per.sample(8, &device, &mut rng).unwrap();
-            assert_eq!(indices, vec![0, 1, 1, 2, 2, 2, 2, 2], "{name}");
-            let weights = to_vec_f32(batch.weights);
-            for (w, &i) in weights.iter().zip(&indices) {
-                assert!((w - expected[i]).abs() < 1e-6, "{name}: {weights:?}");
+            let (mut with_slot_0, mut without) = (false, false);
+            for _ in 0..40 {
+                let SampledBatch { batch, indices } = per.sample(3, &device, &mut rng).unwrap();
+                assert_eq!(indices[2], 2, "{name}");
+                let max = indices.iter().map(|&i| w[i]).fold(0.0, f64::max);
+                let weights = to_vec_f32(batch.weights);
+                for (&got, &i) in weights.iter().zip(&indices) {
+                    let expected = w[i] / max;
+                    assert!(
+                        (f64::from(got) - expected).abs() < 1e-5,
+                        "{name}: {weights:?} for {indices:?}"
+                    );
+                }
+                with_slot_0 |= indices.contains(&0);
+                without |= !indices.contains(&0);
             }
+            assert!(
+                with_slot_0 && without,
+                "{name}: both batch kinds should occur"
+            );
         }
     }
 }
@@ -405,8 +426,8 @@ proptest! {
                 "step {}: collector {} vs n_step_targets {}", i, target, targets[i]
             );
         }
-        for i in 0..len {
-            prop_assert_eq!(stored[i], traj.completes(i / envs, i % envs), "step {}", i);
+        for (i, &was_stored) in stored.iter().enumerate() {
+            prop_assert_eq!(was_stored, traj.completes(i / envs, i % envs), "step {}", i);
         }
         let pending: usize = (0..envs).map(|b| collector.pending(b)).sum();
         prop_assert_eq!(pending + buffer.len(), len);
@@ -519,7 +540,7 @@ fn numbered(k: usize) -> ([f32; 3], usize, f64, [f32; 3], bool, f64) {
         k % 3,
         0.25 * k as f64,
         [x + 1.0, -x - 1.0, 0.5 * x + 0.5],
-        k % 2 == 0,
+        k.is_multiple_of(2),
         0.5f64.powi(1 + (k % 3) as i32),
     )
 }
@@ -563,33 +584,35 @@ fn uniform_sample_tensors_match_pushed_rows() {
     for (name, device) in cpu_devices() {
         let mut buffer = ReplayBuffer::new(&ReplayConfig::new(5, 3, 3)).unwrap();
         push_numbered(&mut buffer, 0..8); // slots 0..3 hold 5, 6, 7; slots 3, 4 hold 3, 4
-        let sampled = buffer
-            .sample(16, &device, &mut StdRng::seed_from_u64(1))
-            .unwrap();
-        let batch = sampled.batch;
-        assert_eq!(batch.observations.dims(), [16, 3], "{name}");
-        assert_eq!(batch.next_observations.dims(), [16, 3], "{name}");
-        assert_eq!(batch.len(), 16);
-        let observations = to_vec_f32(batch.observations);
-        let next_observations = to_vec_f32(batch.next_observations);
-        let actions = to_indices(batch.actions);
-        let rewards = to_vec_f32(batch.rewards);
-        let terminated = bools(batch.terminated);
-        let discounts = to_vec_f32(batch.discounts);
-        assert_eq!(to_vec_f32(batch.weights), vec![1.0; 16], "{name}");
-        for (row, &slot) in sampled.indices.iter().enumerate() {
-            let k = if slot < 3 { slot + 5 } else { slot };
-            let (o, a, r, n, t, d) = numbered(k);
-            assert_eq!(
-                &observations[3 * row..3 * row + 3],
-                &o[..],
-                "{name} row {row}"
-            );
-            assert_eq!(&next_observations[3 * row..3 * row + 3], &n[..], "{name}");
-            assert_eq!(actions[row], a, "{name}");
-            assert_eq!(f64::from(rewards[row]), r, "{name}");
-            assert_eq!(terminated[row], t, "{name}");
-            assert_eq!(f64::from(discounts[row]), d, "{name}");
+        for seed in 0..4 {
+            let sampled = buffer
+                .sample(5, &device, &mut StdRng::seed_from_u64(seed))
+                .unwrap();
+            let batch = sampled.batch;
+            assert_eq!(batch.observations.dims(), [5, 3], "{name}");
+            assert_eq!(batch.next_observations.dims(), [5, 3], "{name}");
+            assert_eq!(batch.len(), 5);
+            let observations = to_vec_f32(batch.observations);
+            let next_observations = to_vec_f32(batch.next_observations);
+            let actions = to_indices(batch.actions);
+            let rewards = to_vec_f32(batch.rewards);
+            let terminated = bools(batch.terminated);
+            let discounts = to_vec_f32(batch.discounts);
+            assert_eq!(to_vec_f32(batch.weights), vec![1.0; 5], "{name}");
+            for (row, &slot) in sampled.indices.iter().enumerate() {
+                let k = if slot < 3 { slot + 5 } else { slot };
+                let (o, a, r, n, t, d) = numbered(k);
+                assert_eq!(
+                    &observations[3 * row..3 * row + 3],
+                    &o[..],
+                    "{name} row {row}"
+                );
+                assert_eq!(&next_observations[3 * row..3 * row + 3], &n[..], "{name}");
+                assert_eq!(actions[row], a, "{name}");
+                assert_eq!(f64::from(rewards[row]), r, "{name}");
+                assert_eq!(terminated[row], t, "{name}");
+                assert_eq!(f64::from(discounts[row]), d, "{name}");
+            }
         }
     }
 }
@@ -620,8 +643,8 @@ fn uniform_sampling_covers_every_slot_evenly() {
     push_numbered(&mut buffer, 0..13); // full and wrapped
     let mut rng = StdRng::seed_from_u64(2);
     let mut counts = [0usize; 10];
-    for _ in 0..200 {
-        for i in buffer.sample(100, &device, &mut rng).unwrap().indices {
+    for _ in 0..2_000 {
+        for i in buffer.sample(10, &device, &mut rng).unwrap().indices {
             counts[i] += 1;
         }
     }

@@ -72,7 +72,10 @@ fn unknown_text_maps_to_unk_and_decodes_as_unk() {
     );
     assert!(matches!(
         words.decode(&[4, 6]),
-        Err(Error::InvalidAction { .. })
+        Err(Error::Decode {
+            what: "token ids",
+            ..
+        })
     ));
 }
 

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_finite_f32};
 use crate::tensor_ops::index_tensor;
 
 /// `B` transitions `(s, a, r, s', terminated)` of a tabular problem, on the host.
@@ -41,7 +41,7 @@ impl TabularBatch {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] when the columns differ in length; [`Error::NonFinite`] for a
-    /// NaN or infinite reward.
+    /// NaN or infinite reward, or one beyond `f32::MAX` in size (the tables store `f32`).
     pub fn new(
         states: Vec<usize>,
         actions: Vec<usize>,
@@ -49,12 +49,26 @@ impl TabularBatch {
         next_states: Vec<usize>,
         terminated: Vec<bool>,
     ) -> Result<Self> {
-        let n = states.len();
+        let batch = Self {
+            states,
+            actions,
+            rewards,
+            next_states,
+            terminated,
+        };
+        batch.check_columns()?;
+        Ok(batch)
+    }
+
+    /// The checks of [`TabularBatch::new`]: the fields are public, so [`TabularBatch::check`]
+    /// runs them again.
+    fn check_columns(&self) -> Result<()> {
+        let n = self.states.len();
         for (what, len) in [
-            ("actions", actions.len()),
-            ("rewards", rewards.len()),
-            ("next_states", next_states.len()),
-            ("terminated", terminated.len()),
+            ("actions", self.actions.len()),
+            ("rewards", self.rewards.len()),
+            ("next_states", self.next_states.len()),
+            ("terminated", self.terminated.len()),
         ] {
             if len != n {
                 return Err(Error::ShapeMismatch {
@@ -64,19 +78,11 @@ impl TabularBatch {
                 });
             }
         }
-        if let Some(&bad) = rewards.iter().find(|r| !r.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "reward",
-                value: bad,
-            });
+        // The tables are f32: a finite f64 beyond f32::MAX would be written as infinity.
+        for &reward in &self.rewards {
+            check_finite_f32("reward (as the f32 the tables store)", reward)?;
         }
-        Ok(Self {
-            states,
-            actions,
-            rewards,
-            next_states,
-            terminated,
-        })
+        Ok(())
     }
 
     /// A batch of one transition.
@@ -110,13 +116,17 @@ impl TabularBatch {
         self.states.is_empty()
     }
 
-    /// Checks every index against a table of `num_states x num_actions` (state-value tables
-    /// pass `usize::MAX`: they ignore actions).
+    /// Checks the batch as [`TabularBatch::new`] does (its fields are public, so they may have
+    /// changed since), then every index against a table of `num_states x num_actions`
+    /// (state-value tables pass `usize::MAX`: they ignore actions). Every updater calls this
+    /// before it touches a table.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidState`] or [`Error::InvalidAction`] for the first index out of range.
+    /// As [`TabularBatch::new`]; [`Error::InvalidState`] or [`Error::InvalidAction`] for the
+    /// first index out of range.
     pub fn check(&self, num_states: usize, num_actions: usize) -> Result<()> {
+        self.check_columns()?;
         if let Some(&state) = self
             .states
             .iter()

@@ -14,8 +14,8 @@
 //! out-of-range state or action, or a NaN reward, is an error and the table is unchanged.
 
 mod batch;
-pub mod dqn;
 mod config;
+pub mod dqn;
 mod n_step;
 mod q_learning;
 mod step_size;

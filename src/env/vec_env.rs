@@ -44,6 +44,9 @@ pub struct VecStep<O> {
 #[derive(Debug)]
 pub struct SyncVecEnv<E> {
     envs: Vec<E>,
+    /// Whether [`SyncVecEnv::reset`] has run: from then on auto-reset keeps an episode
+    /// running in every copy, so no copy can refuse a step with `EpisodeFinished`.
+    started: bool,
 }
 
 impl<E: Environment> SyncVecEnv<E>
@@ -60,7 +63,10 @@ where
         if envs.is_empty() {
             return Err(Error::config("envs", "at least one environment", 0));
         }
-        Ok(Self { envs })
+        Ok(Self {
+            envs,
+            started: false,
+        })
     }
 
     /// Number of copies.
@@ -80,6 +86,7 @@ where
 
     /// Resets every copy; with `Some(seed)` copy `i` is seeded with `seed + i`.
     pub fn reset(&mut self, seed: Option<u64>) -> Vec<E::Observation> {
+        self.started = true;
         self.envs
             .iter_mut()
             .enumerate()
@@ -91,10 +98,16 @@ where
     ///
     /// # Errors
     ///
+    /// [`Error::EpisodeFinished`] before the first [`SyncVecEnv::reset`],
     /// [`Error::ShapeMismatch`] when there is not one action per copy, and
-    /// [`Error::InvalidAction`] for an action outside its space; both are checked before any
-    /// copy is stepped. A copy's own step error (never reset) is passed on.
+    /// [`Error::InvalidAction`] for an action outside its space: all checked before any copy
+    /// is stepped, so on these errors no copy has moved. An error that only a copy's own
+    /// step can find (a reward function returning NaN, say) is passed on, and the copies
+    /// before it have then moved.
     pub fn step(&mut self, actions: &[E::Action]) -> Result<VecStep<E::Observation>> {
+        if !self.started {
+            return Err(Error::EpisodeFinished);
+        }
         if actions.len() != self.envs.len() {
             return Err(Error::ShapeMismatch {
                 what: "actions (one per environment)",

@@ -143,13 +143,14 @@ impl Mlp {
     /// and return an error instead).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let last = self.layers.len() - 1;
-        self.layers
-            .iter()
-            .enumerate()
-            .fold(x, |x, (i, layer)| {
-                let y = layer.forward(x);
-                if i == last { y } else { self.activation.apply(y) }
-            })
+        self.layers.iter().enumerate().fold(x, |x, (i, layer)| {
+            let y = layer.forward(x);
+            if i == last {
+                y
+            } else {
+                self.activation.apply(y)
+            }
+        })
     }
 
     /// Input features.
@@ -175,7 +176,14 @@ mod tests {
         let config = MlpConfig::new(3, 2).with_hidden(vec![5]);
         let a = to_vec_f32(config.init(&device).unwrap().forward(x.clone()));
         let b = to_vec_f32(config.init(&device).unwrap().forward(x.clone()));
-        let c = to_vec_f32(config.clone().with_seed(1).init(&device).unwrap().forward(x));
+        let c = to_vec_f32(
+            config
+                .clone()
+                .with_seed(1)
+                .init(&device)
+                .unwrap()
+                .forward(x),
+        );
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

@@ -90,7 +90,10 @@ impl QNetworkConfig {
     /// As [`QNetworkConfig::validate`].
     pub fn init(&self, device: &Device) -> Result<QNetwork> {
         self.validate()?;
-        let last = *self.hidden.last().expect("validated: at least one hidden layer");
+        let last = *self
+            .hidden
+            .last()
+            .expect("validated: at least one hidden layer");
         let trunk = self.trunk_config(last).init(device)?;
         // Heads get seeds of their own so they do not repeat the trunk's first draws.
         let head = |output: usize, salt: u64| {
@@ -196,6 +199,12 @@ mod tests {
     #[test]
     fn no_hidden_layer_is_refused() {
         let err = QNetworkConfig::new(3, 2).with_hidden(vec![]).validate();
-        assert!(matches!(err, Err(Error::InvalidConfig { field: "hidden", .. })));
+        assert!(matches!(
+            err,
+            Err(Error::InvalidConfig {
+                field: "hidden",
+                ..
+            })
+        ));
     }
 }

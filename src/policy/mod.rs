@@ -3,6 +3,7 @@
 mod selector;
 mod tabular;
 
+pub(crate) use selector::check_f32_scale;
 pub use selector::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 pub use tabular::TabularPolicy;
 

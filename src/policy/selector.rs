@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 use rand::{Rng, RngExt};
 
-use crate::error::{Error, Result, check_positive, check_unit_interval};
+use crate::error::{Error, Result, check_unit_interval};
 use crate::policy::sample_row;
 use crate::tensor_ops::to_vec_f32;
 
@@ -13,14 +13,23 @@ use crate::tensor_ops::to_vec_f32;
 ///
 /// Selectors read Q values, not states, so the same selector serves a table, a network or a
 /// language model's Q head, and an updater can ask for `pi(.|s')` of the table it is updating.
+///
+/// NaN Q values (a diverged table) never panic: the value-based selectors never prefer a NaN
+/// entry while its row has a number, and treat a row of NaN as all tied.
 pub trait ActionSelector {
-    /// `pi(a|s)` for each row of `q_values` (`[B, A]` in, `[B, A]` out).
+    /// `pi(a|s)` for each row of `q_values` (`[B, A]` in, `[B, A]` out; `[B, 0]` gives
+    /// `[B, 0]`).
     fn probabilities(&self, q_values: Tensor<2>) -> Tensor<2>;
 
     /// One action per row, drawn with `rng`. The provided method samples
     /// [`ActionSelector::probabilities`] by inverse CDF.
+    ///
+    /// # Panics
+    ///
+    /// When `q_values` has no columns (and at least one row): there is no action to return.
     fn select<R: Rng + ?Sized>(&self, q_values: Tensor<2>, rng: &mut R) -> Vec<usize> {
         let [_, actions] = q_values.dims();
+        assert_has_actions(q_values.dims());
         to_vec_f32(self.probabilities(q_values))
             .chunks(actions.max(1))
             .map(|row| sample_row(row, rng.random()))
@@ -28,10 +37,24 @@ pub trait ActionSelector {
     }
 }
 
-/// Indices of the maximal entries of a row (exact ties).
+/// The documented panic of [`ActionSelector::select`] on a `[B, 0]` tensor with `B > 0`.
+fn assert_has_actions([batch, actions]: [usize; 2]) {
+    assert!(
+        batch == 0 || actions > 0,
+        "cannot select an action from Q values of shape [{batch}, 0]: there are no actions"
+    );
+}
+
+/// Indices of the maximal entries of a row (exact ties), ignoring NaN; every index when the
+/// row is all NaN.
 fn maximisers(row: &[f32]) -> Vec<usize> {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    (0..row.len()).filter(|&a| row[a] == max).collect()
+    let best: Vec<usize> = (0..row.len()).filter(|&a| row[a] == max).collect();
+    if best.is_empty() {
+        (0..row.len()).collect()
+    } else {
+        best
+    }
 }
 
 /// `[B, A]` probabilities that spread `1 - epsilon` uniformly over each row's maximisers and
@@ -39,6 +62,9 @@ fn maximisers(row: &[f32]) -> Vec<usize> {
 fn epsilon_greedy_probabilities(q_values: Tensor<2>, epsilon: f64) -> Tensor<2> {
     let device = q_values.device();
     let [batch, actions] = q_values.dims();
+    if actions == 0 {
+        return q_values;
+    }
     let rows = to_vec_f32(q_values);
     let mut probabilities = vec![(epsilon / actions as f64) as f32; batch * actions];
     for (row, out) in rows.chunks(actions).zip(probabilities.chunks_mut(actions)) {
@@ -79,6 +105,7 @@ impl ActionSelector for Greedy {
 
     fn select<R: Rng + ?Sized>(&self, q_values: Tensor<2>, rng: &mut R) -> Vec<usize> {
         let [_, actions] = q_values.dims();
+        assert_has_actions(q_values.dims());
         to_vec_f32(q_values)
             .chunks(actions)
             .map(|row| {
@@ -146,7 +173,8 @@ impl ActionSelector for EpsilonGreedy {
     }
 }
 
-/// Boltzmann (softmax) exploration: `pi(a|s) ∝ exp(Q(s, a) / temperature)`.
+/// Boltzmann (softmax) exploration: `pi(a|s) ∝ exp(Q(s, a) / temperature)`, computed as
+/// `softmax((Q - max_a Q) / temperature)` so that no temperature in range overflows.
 ///
 /// # Example
 ///
@@ -170,16 +198,36 @@ impl Boltzmann {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] unless `temperature` is finite and positive.
+    /// [`Error::InvalidConfig`] unless `temperature` lies in `[f32::MIN_POSITIVE, f32::MAX]`
+    /// (about `[1.2e-38, 3.4e38]`): the tensors divide by it in `f32`, where a smaller one
+    /// rounds to 0 and a larger one to infinity.
     pub fn new(temperature: f64) -> Result<Self> {
-        check_positive("temperature", temperature)?;
+        check_f32_scale("temperature", temperature)?;
         Ok(Self { temperature })
+    }
+}
+
+/// Checks that a positive scale (a temperature) is a normal, finite `f32`.
+pub(crate) fn check_f32_scale(field: &'static str, value: f64) -> Result<()> {
+    if (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            "in [f32::MIN_POSITIVE, f32::MAX] (about [1.2e-38, 3.4e38])",
+            value,
+        ))
     }
 }
 
 impl ActionSelector for Boltzmann {
     fn probabilities(&self, q_values: Tensor<2>) -> Tensor<2> {
-        softmax(q_values / self.temperature, 1)
+        let [_, actions] = q_values.dims();
+        if actions == 0 {
+            return q_values;
+        }
+        let max = q_values.clone().max_dim(1);
+        softmax((q_values - max) / self.temperature, 1)
     }
 }
 

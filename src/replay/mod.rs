@@ -39,7 +39,8 @@
 //!         collector.push(env, step, &mut buffer)?;
 //!     }
 //! }
-//! assert_eq!(buffer.len(), 20); // 8 full windows per copy, then 2 flushed by the time limit
+//! // Per copy: 7 full windows (t = 0..=6), then t = 7, 8, 9 flushed by the time limit.
+//! assert_eq!(buffer.len(), 20);
 //! let sampled = buffer.sample(8, &device, &mut rng)?;
 //! assert_eq!(sampled.batch.observations.dims(), [8, 2]);
 //! assert_eq!(sampled.indices.len(), 8);

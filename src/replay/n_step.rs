@@ -220,32 +220,35 @@ impl NStepCollector {
         } else {
             0
         };
-        // The returns of the window's suffixes, scanned backwards from the new step: the
-        // transition starting at position u gets sum_{j < steps - u} gamma^j r_{u+j} and the
-        // discount gamma^(steps - u).
-        let reward_at = |u: usize| window.get(u).map_or(step.reward, |p| p.reward);
-        let observation_at = |u: usize| {
-            window
-                .get(u)
-                .map_or(step.observation, |p| p.observation.as_slice())
-        };
-        let mut returns = vec![(0.0, 1.0); steps];
+        // Scanning back from the new step, the suffix of the window that starts at position u
+        // holds k = steps - u steps: R_u = r_u + gamma R_{u+1} and discount gamma^k. The first
+        // `emitted` positions are emitted, oldest first.
+        let mut transitions = Vec::with_capacity(emitted);
         let (mut g, mut discount) = (0.0, 1.0);
-        for u in (0..steps).rev() {
-            g = reward_at(u) + self.gamma * g;
+        let scanned = if emitted == 0 { 0 } else { steps };
+        for u in (0..scanned).rev() {
+            let (observation, action, reward) = match window.get(u) {
+                Some(pending) => (
+                    pending.observation.as_slice(),
+                    pending.action,
+                    pending.reward,
+                ),
+                None => (step.observation, step.action, step.reward),
+            };
+            g = reward + self.gamma * g;
             discount *= self.gamma;
-            returns[u] = (g, discount);
+            if u < emitted {
+                transitions.push(Transition {
+                    observation,
+                    action,
+                    reward: g,
+                    next_observation: step.next_observation,
+                    terminated: step.terminated,
+                    discount,
+                });
+            }
         }
-        let transitions: Vec<Transition<'_>> = (0..emitted)
-            .map(|u| Transition {
-                observation: observation_at(u),
-                action: window.get(u).map_or(step.action, |p| p.action),
-                reward: returns[u].0,
-                next_observation: step.next_observation,
-                terminated: step.terminated,
-                discount: returns[u].1,
-            })
-            .collect();
+        transitions.reverse();
         for transition in &transitions {
             transition.validate(dim, num_actions)?;
         }

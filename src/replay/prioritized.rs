@@ -31,19 +31,20 @@ use crate::replay::{PrioritizedConfig, Replay, ReplayConfig, SampledBatch, SumTr
 /// let device = valuefn::device::default_device();
 /// let config = PrioritizedConfig::new().with_alpha(1.0).with_epsilon(0.5);
 /// let mut per = PrioritizedReplay::new(&ReplayConfig::new(10, 1, 2), &config)?;
-/// for x in [0.0, 1.0] {
+/// for x in [0.0, 1.0, 2.0, 3.0] {
 ///     per.push(Transition::one_step(&[x], 0, 0.0, &[x], false, 0.9))?;
 /// }
-/// assert_eq!(per.priority(1), Some(1.0)); // the initial maximum
-/// per.update_priorities(&[0, 1], &[-2.5, 0.5])?; // p = |delta| + 0.5
+/// assert_eq!(per.priority(3), Some(1.0)); // the initial maximum
+/// per.update_priorities(&[0, 1, 2, 3], &[-2.5, 0.5, 0.5, 0.5])?; // p = |delta| + 0.5
 /// assert_eq!((per.priority(0), per.priority(1)), (Some(3.0), Some(1.0)));
 ///
 /// per.set_progress(1.0); // beta = 1
-/// let sampled = per.sample(4, &device, &mut StdRng::seed_from_u64(0))?;
-/// // Segments of width 1 over [0, 4): slot 0 covers [0, 3), slot 1 covers [3, 4).
-/// assert_eq!(sampled.indices, vec![0, 0, 0, 1]);
+/// let sampled = per.sample(2, &device, &mut StdRng::seed_from_u64(0))?;
+/// // Two segments of [0, 6): slot 0 covers all of [0, 3), slots 1-3 share [3, 6).
+/// assert_eq!(sampled.indices[0], 0);
+/// assert_ne!(sampled.indices[1], 0);
 /// let weights = valuefn::tensor_ops::to_vec_f32(sampled.batch.weights);
-/// assert_eq!(weights, vec![1.0 / 3.0, 1.0 / 3.0, 1.0 / 3.0, 1.0]);
+/// assert_eq!(weights, vec![1.0 / 3.0, 1.0]); // (p_min / p_i)^beta
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 #[derive(Debug, Clone)]

@@ -5,10 +5,11 @@
 use burn::tensor::{Bool, Tensor};
 
 use crate::error::{Error, Result, check_gamma};
-use crate::tensor_ops::{check_shape, to_vec_f32};
+use crate::tensor_ops::{check_has_actions, check_shape, to_vec_f32};
 
-/// Checks `[B]` rewards and terminated flags against `[B, A]` next-state values, and that the
-/// rewards are finite (one scalar read-back).
+/// Checks `[B]` rewards and terminated flags against `[B, A]` next-state values (at least
+/// one action), and that every reward and next-state value is finite (one scalar read-back;
+/// the entries are read only when one is not).
 pub(crate) fn check_batch(
     rewards: &Tensor<1>,
     terminated: &Tensor<1, Bool>,
@@ -17,16 +18,32 @@ pub(crate) fn check_batch(
 ) -> Result<()> {
     check_gamma(gamma)?;
     let [batch, _] = next.dims();
+    check_has_actions("next-state Q values (at least one action)", next.dims())?;
     check_shape("rewards", rewards.dims(), [batch])?;
     check_shape("terminated", terminated.dims(), [batch])?;
-    let total = rewards.clone().sum().into_scalar::<f32>();
-    if !total.is_finite() {
+    let all_finite = rewards
+        .clone()
+        .is_finite()
+        .all()
+        .bool_and(next.clone().is_finite().all())
+        .into_scalar::<bool>();
+    if all_finite {
+        return Ok(());
+    }
+    if let Some(&r) = to_vec_f32(rewards.clone()).iter().find(|r| !r.is_finite()) {
         return Err(Error::NonFinite {
-            what: "rewards (some entry)",
-            value: f64::from(total),
+            what: "reward",
+            value: f64::from(r),
         });
     }
-    Ok(())
+    let bad = to_vec_f32(next.clone())
+        .into_iter()
+        .find(|q| !q.is_finite())
+        .unwrap_or(f32::NAN);
+    Err(Error::NonFinite {
+        what: "next-state Q value",
+        value: f64::from(bad),
+    })
 }
 
 /// `r + gamma * (1 - terminated) * next`, the common tail of every one-step target.
@@ -48,8 +65,8 @@ pub(crate) fn bootstrap(
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] for a bad gamma, [`Error::ShapeMismatch`], [`Error::NonFinite`]
-/// for a NaN or infinite reward.
+/// [`Error::InvalidConfig`] for a bad gamma, [`Error::ShapeMismatch`] (also for `next_q`
+/// with no actions), [`Error::NonFinite`] for a NaN or infinite reward or next-state value.
 ///
 /// # Example
 ///

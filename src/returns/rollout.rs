@@ -60,7 +60,8 @@ impl Rollout {
             ("rollout terminated", terminated.len()),
             ("rollout truncated", truncated.len()),
         ] {
-            if len != steps * envs || len == 0 {
+            // `checked_mul`: a product that overflows matches no length.
+            if steps.checked_mul(envs) != Some(len) || len == 0 {
                 return Err(Error::ShapeMismatch {
                     what,
                     expected: expected.clone(),

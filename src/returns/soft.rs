@@ -2,9 +2,10 @@
 
 use burn::tensor::{Bool, Tensor};
 
-use crate::error::{Result, check_positive};
+use crate::error::Result;
+use crate::policy::check_f32_scale;
 use crate::returns::one_step::{bootstrap, check_batch};
-use crate::tensor_ops::check_shape;
+use crate::tensor_ops::{check_has_actions, check_shape};
 
 /// The soft value `V(s) = tau * log sum_a pi_ref(a|s) exp(Q(s, a) / tau)`.
 ///
@@ -23,8 +24,9 @@ use crate::tensor_ops::check_shape;
 ///
 /// # Errors
 ///
-/// [`crate::Error::InvalidConfig`] for `tau <= 0` (or not finite);
-/// [`crate::Error::ShapeMismatch`] when `log_reference` differs from `q` in shape.
+/// [`crate::Error::InvalidConfig`] unless `tau` lies in `[f32::MIN_POSITIVE, f32::MAX]`
+/// (the tensors divide by it in `f32`); [`crate::Error::ShapeMismatch`] when `q` has no
+/// actions or `log_reference` differs from `q` in shape.
 ///
 /// # Example
 ///
@@ -42,9 +44,13 @@ use crate::tensor_ops::check_shape;
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 pub fn soft_values(q: Tensor<2>, tau: f64, log_reference: Option<Tensor<2>>) -> Result<Tensor<1>> {
-    check_positive("tau", tau)?;
+    check_f32_scale("tau", tau)?;
+    check_has_actions("Q values (at least one action)", q.dims())?;
     let [_, actions] = q.dims();
-    let scaled = q / tau;
+    // V = max_a Q + tau * log sum_a pi_ref exp((Q - max_a Q) / tau): the shifted values are
+    // <= 0, so no tau in range overflows, and tau multiplies a number of order log |A|.
+    let q_max = q.clone().max_dim(1);
+    let scaled = (q - q_max.clone()) / tau;
     let logits = match log_reference {
         Some(log_pi) => {
             check_shape("log_reference", log_pi.dims(), scaled.dims())?;
@@ -54,7 +60,7 @@ pub fn soft_values(q: Tensor<2>, tau: f64, log_reference: Option<Tensor<2>>) -> 
     };
     let max = logits.clone().max_dim(1);
     let log_sum = (logits - max.clone()).exp().sum_dim(1).log() + max;
-    Ok(log_sum.squeeze_dim(1) * tau)
+    Ok((log_sum * tau + q_max).squeeze_dim(1))
 }
 
 /// Soft Q targets `r + gamma V_soft(s')`, no bootstrap where the transition terminated; see

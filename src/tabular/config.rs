@@ -41,6 +41,12 @@ pub struct SolverConfig {
     /// Synchronous or in-place sweeps.
     #[config(default = "Sweep::Synchronous")]
     pub sweep: Sweep,
+    /// The most states policy iteration evaluates with its dense linear solve (at least 1):
+    /// the solve holds an `S x S` matrix of `f64` and takes `O(S^3)` time, so 10 000 states
+    /// is 800 MB. Larger MDPs get [`Error::TooLarge`]; use value iteration there, or raise
+    /// this. [`crate::tabular::evaluate_policy_exact`] uses the default.
+    #[config(default = 10_000)]
+    pub max_dense_states: usize,
 }
 
 impl SolverConfig {
@@ -54,6 +60,9 @@ impl SolverConfig {
         check_positive("tolerance", self.tolerance)?;
         if self.max_iterations == 0 {
             return Err(Error::config("max_iterations", "at least 1", 0));
+        }
+        if self.max_dense_states == 0 {
+            return Err(Error::config("max_dense_states", "at least 1", 0));
         }
         Ok(())
     }

@@ -3,9 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, check_gamma};
+use crate::tabular::evaluation::evaluate_policy_dense;
 use crate::tabular::evaluation::sweep_to_fixed_point;
 use crate::tabular::tables::{greedy_action, tie_tolerance};
-use crate::tabular::{FiniteMdp, PolicyTable, QValues, SolverConfig, evaluate_policy_exact};
+use crate::tabular::{FiniteMdp, PolicyTable, QValues, SolverConfig};
 
 /// Optimal values and a greedy optimal policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,7 +48,8 @@ impl OptimalSolution {
 /// # Errors
 ///
 /// [`Error::InvalidConfig`] for a gamma outside `[0, 1]`; [`Error::ShapeMismatch`] when
-/// `values` does not have one entry per state.
+/// `values` does not have one entry per state; [`Error::NonFinite`] for a NaN or infinite
+/// value.
 ///
 /// # Example
 ///
@@ -83,7 +85,13 @@ fn check_values_fit<M: FiniteMdp + ?Sized>(mdp: &M, values: &[f64]) -> Result<()
             actual: vec![values.len()],
         });
     }
-    Ok(())
+    match values.iter().find(|v| !v.is_finite()) {
+        Some(&value) => Err(Error::NonFinite {
+            what: "state value",
+            value,
+        }),
+        None => Ok(()),
+    }
 }
 
 fn residual_against(values: &[f64], q: &QValues) -> f64 {
@@ -173,7 +181,8 @@ pub fn policy_iteration<M: FiniteMdp + ?Sized>(
 ///
 /// [`Error::InvalidConfig`] for a bad config; [`Error::InvalidAction`] or
 /// [`Error::ShapeMismatch`] for a bad initial policy; [`Error::SingularSystem`] when `gamma = 1`
-/// and a policy on the way never terminates; [`Error::NotConverged`] past the cap.
+/// and a policy on the way never terminates; [`Error::TooLarge`] beyond
+/// `config.max_dense_states` states; [`Error::NotConverged`] past the cap.
 ///
 /// # Example
 ///
@@ -204,7 +213,7 @@ pub fn policy_iteration_from<M: FiniteMdp + ?Sized>(
     let mut actions = initial;
     for iteration in 1..=config.max_iterations {
         let policy = PolicyTable::deterministic(&actions, mdp.num_actions())?;
-        let values = evaluate_policy_exact(mdp, &policy, gamma)?.values;
+        let values = evaluate_policy_dense(mdp, &policy, gamma, config.max_dense_states)?.values;
         let q = q_from_v_unchecked(mdp, &values, gamma);
         let mut stable = true;
         for (s, action) in actions.iter_mut().enumerate() {

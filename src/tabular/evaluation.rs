@@ -56,8 +56,12 @@ pub(crate) fn sweep_to_fixed_point<M: FiniteMdp + ?Sized>(
             residual = residual.max((v - next[s]).abs());
             next[s] = v;
         }
-        if !residual.is_finite() {
-            break;
+        if let Some(&bad) = next.iter().find(|v| !v.is_finite()) {
+            // Diverged (rewards near f64's range, say): say so, not "did not converge".
+            return Err(Error::NonFinite {
+                what: "state value during a solver sweep",
+                value: bad,
+            });
         }
         values.copy_from_slice(&next);
         if residual < config.tolerance {
@@ -76,12 +80,7 @@ pub(crate) fn sweep_to_fixed_point<M: FiniteMdp + ?Sized>(
             });
         }
     }
-    Err(Error::NotConverged {
-        solver,
-        iterations: config.max_iterations,
-        residual: f64::INFINITY,
-        tolerance: config.tolerance,
-    })
+    unreachable!("the last iteration returns")
 }
 
 /// Iterative policy evaluation (Sutton and Barto section 4.1): sweeps
@@ -91,7 +90,8 @@ pub(crate) fn sweep_to_fixed_point<M: FiniteMdp + ?Sized>(
 /// # Errors
 ///
 /// [`Error::InvalidConfig`] for a bad config, [`Error::ShapeMismatch`] when the policy does not
-/// fit the MDP, [`Error::NotConverged`] when `config.max_iterations` sweeps are not enough.
+/// fit the MDP, [`Error::NotConverged`] when `config.max_iterations` sweeps are not enough,
+/// [`Error::NonFinite`] when a value overflows to infinity or NaN on the way.
 ///
 /// # Example
 ///
@@ -116,13 +116,15 @@ pub fn evaluate_policy<M: FiniteMdp + ?Sized>(
 }
 
 /// Exact policy evaluation: solves the linear system `(I - gamma P_pi) v = r_pi` directly
-/// (dense Gaussian elimination, `O(S^3)`; fine up to a few thousand states).
+/// (dense Gaussian elimination, `O(S^3)` time and `S^2` memory; fine up to a few thousand
+/// states, refused beyond `SolverConfig::max_dense_states`'s default of 10 000).
 ///
 /// # Errors
 ///
 /// [`Error::InvalidConfig`] when `gamma` is outside `[0, 1]`, [`Error::ShapeMismatch`] when the
-/// policy does not fit, [`Error::SingularSystem`] when `gamma = 1` and some state never reaches
-/// a terminal transition under `policy`.
+/// policy does not fit, [`Error::TooLarge`] beyond 10 000 states (use [`evaluate_policy`]),
+/// [`Error::SingularSystem`] when `gamma = 1` and some state never reaches a terminal
+/// transition under `policy`, [`Error::NonFinite`] when the values overflow.
 ///
 /// # Example
 ///
@@ -139,9 +141,26 @@ pub fn evaluate_policy_exact<M: FiniteMdp + ?Sized>(
     policy: &PolicyTable,
     gamma: f64,
 ) -> Result<Solution> {
+    evaluate_policy_dense(mdp, policy, gamma, SolverConfig::new().max_dense_states)
+}
+
+/// [`evaluate_policy_exact`] with a limit of `max_states` states.
+pub(crate) fn evaluate_policy_dense<M: FiniteMdp + ?Sized>(
+    mdp: &M,
+    policy: &PolicyTable,
+    gamma: f64,
+    max_states: usize,
+) -> Result<Solution> {
     crate::error::check_gamma(gamma)?;
     policy.check_fits(mdp)?;
     let n = mdp.num_states();
+    if n > max_states {
+        return Err(Error::TooLarge {
+            what: "states for the dense policy-evaluation solve (SolverConfig::max_dense_states)",
+            size: n as u128,
+            limit: max_states as u128,
+        });
+    }
     let mut matrix = vec![0.0; n * n];
     let mut rhs = vec![0.0; n];
     for s in 0..n {
@@ -160,6 +179,12 @@ pub fn evaluate_policy_exact<M: FiniteMdp + ?Sized>(
         }
     }
     let values = solve_dense(matrix, rhs).ok_or(Error::SingularSystem)?;
+    if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "state value of the linear solve",
+            value: bad,
+        });
+    }
     let residual = (0..n)
         .map(|s| (values[s] - expected_backup(mdp, policy, s, &values, gamma)).abs())
         .fold(0.0, f64::max);

@@ -35,6 +35,12 @@ impl Transition {
     }
 
     /// `reward + gamma * v[next_state]`, without the bootstrap term when `terminal`.
+    ///
+    /// # Panics
+    ///
+    /// When the transition bootstraps and `next_state` is not an index of `values`, as slice
+    /// indexing does. ([`TabularMdp`] checks its next states, so its transitions index any
+    /// `values` with one entry per state.)
     pub fn target(&self, values: &[f64], gamma: f64) -> f64 {
         if self.terminal {
             self.reward
@@ -117,13 +123,34 @@ impl<T: AsRef<TabularMdp>> FiniteMdp for T {
 /// });
 /// assert!(bad.is_err());
 /// ```
+///
+/// Deserializing runs the same checks as [`TabularMdp::new`], so a saved model cannot bypass
+/// them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "TabularMdpFields")]
 pub struct TabularMdp {
     num_states: usize,
     num_actions: usize,
     /// Row-major `[state][action]` transition lists.
     transitions: Vec<Vec<Transition>>,
     initial: Vec<(usize, f64)>,
+}
+
+/// The serialized form of [`TabularMdp`], checked by [`TabularMdp::new`] on the way in.
+#[derive(Deserialize)]
+struct TabularMdpFields {
+    num_states: usize,
+    num_actions: usize,
+    transitions: Vec<Vec<Transition>>,
+    initial: Vec<(usize, f64)>,
+}
+
+impl TryFrom<TabularMdpFields> for TabularMdp {
+    type Error = Error;
+
+    fn try_from(f: TabularMdpFields) -> Result<Self> {
+        Self::new(f.num_states, f.num_actions, f.transitions, f.initial)
+    }
 }
 
 /// Probabilities may be off by rounding; anything further is a modelling error.
@@ -141,7 +168,8 @@ impl TabularMdp {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidMdp`] when there are no states or actions, the list count is wrong, a
+    /// [`Error::InvalidMdp`] when there are no states or actions, `num_states * num_actions`
+    /// overflows `usize`, the list count is wrong, a
     /// pair has no transitions, a probability is outside `[0, 1]`, a pair's probabilities (or
     /// the start distribution's) do not sum to one, or a state index is out of range;
     /// [`Error::NonFinite`] for a NaN or infinite reward.
@@ -151,15 +179,10 @@ impl TabularMdp {
         transitions: Vec<Vec<Transition>>,
         initial: Vec<(usize, f64)>,
     ) -> Result<Self> {
-        if num_states == 0 || num_actions == 0 {
+        let pairs = check_sizes(num_states, num_actions)?;
+        if transitions.len() != pairs {
             return Err(Error::InvalidMdp(format!(
-                "need at least one state and one action, got {num_states} states and {num_actions} actions"
-            )));
-        }
-        if transitions.len() != num_states * num_actions {
-            return Err(Error::InvalidMdp(format!(
-                "expected {} transition lists (states x actions), got {}",
-                num_states * num_actions,
+                "expected {pairs} transition lists (states x actions), got {}",
                 transitions.len()
             )));
         }
@@ -200,7 +223,9 @@ impl TabularMdp {
         initial: Vec<(usize, f64)>,
         mut dynamics: impl FnMut(usize, usize) -> Result<Vec<Transition>>,
     ) -> Result<Self> {
-        let mut transitions = Vec::with_capacity(num_states * num_actions);
+        // Reserve no more than a modest amount up front: `dynamics` builds the rest.
+        let pairs = check_sizes(num_states, num_actions)?;
+        let mut transitions = Vec::with_capacity(pairs.min(1 << 16));
         for s in 0..num_states {
             for a in 0..num_actions {
                 transitions.push(dynamics(s, a)?);
@@ -208,6 +233,20 @@ impl TabularMdp {
         }
         Self::new(num_states, num_actions, transitions, initial)
     }
+}
+
+/// Checks that there is at least one state and one action and returns the number of pairs.
+fn check_sizes(num_states: usize, num_actions: usize) -> Result<usize> {
+    if num_states == 0 || num_actions == 0 {
+        return Err(Error::InvalidMdp(format!(
+            "need at least one state and one action, got {num_states} states and {num_actions} actions"
+        )));
+    }
+    num_states.checked_mul(num_actions).ok_or_else(|| {
+        Error::InvalidMdp(format!(
+            "{num_states} states x {num_actions} actions overflows usize"
+        ))
+    })
 }
 
 /// Checks that `(index, probability)` pairs form a distribution over `0..num_states`.

@@ -45,11 +45,16 @@ pub struct RandomMdpConfig {
 }
 
 impl RandomMdpConfig {
+    /// The most transitions (`num_states x num_actions x min(branching, num_states)`) a
+    /// config may ask for: 2^24, a few hundred MB.
+    pub const MAX_TRANSITIONS: usize = 1 << 24;
+
     /// Checks every field.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] naming the first bad field.
+    /// [`Error::InvalidConfig`] naming the first bad field; [`Error::TooLarge`] beyond
+    /// [`RandomMdpConfig::MAX_TRANSITIONS`].
     pub fn validate(&self) -> Result<()> {
         for (field, value) in [
             ("num_states", self.num_states),
@@ -69,6 +74,22 @@ impl RandomMdpConfig {
                 ">= reward_low",
                 self.reward_high,
             ));
+        }
+        if !(self.reward_high - self.reward_low).is_finite() {
+            return Err(Error::config(
+                "reward_high",
+                "within f64::MAX of reward_low (the width of the range must be finite)",
+                self.reward_high,
+            ));
+        }
+        let pairs = self.num_states as u128 * self.num_actions as u128;
+        let size = pairs.saturating_mul(self.branching.min(self.num_states) as u128);
+        if size > Self::MAX_TRANSITIONS as u128 {
+            return Err(Error::TooLarge {
+                what: "transitions of a random MDP (states x actions x branching)",
+                size,
+                limit: Self::MAX_TRANSITIONS as u128,
+            });
         }
         Ok(())
     }

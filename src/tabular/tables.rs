@@ -16,12 +16,57 @@ use crate::tabular::FiniteMdp;
 /// assert_eq!(q.get(0, 1), 3.0);
 /// assert_eq!(q.max_values(), vec![3.0, 5.0]);
 /// assert_eq!(q.greedy_actions(), vec![1, 0]); // ties go to the lowest action
+/// assert!(QValues::new(2, 0, vec![]).is_err()); // no actions
 /// ```
+///
+/// Deserializing runs the checks of [`QValues::new`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "QValuesFields")]
 pub struct QValues {
     num_states: usize,
     num_actions: usize,
     values: Vec<f64>,
+}
+
+/// The serialized form of [`QValues`], checked by [`QValues::new`] on the way in.
+#[derive(Deserialize)]
+struct QValuesFields {
+    num_states: usize,
+    num_actions: usize,
+    values: Vec<f64>,
+}
+
+impl TryFrom<QValuesFields> for QValues {
+    type Error = Error;
+
+    fn try_from(f: QValuesFields) -> Result<Self> {
+        Self::new(f.num_states, f.num_actions, f.values)
+    }
+}
+
+/// The serialized form of [`PolicyTable`], checked by [`PolicyTable::new`] on the way in.
+#[derive(Deserialize)]
+struct PolicyTableFields {
+    num_states: usize,
+    num_actions: usize,
+    probabilities: Vec<f64>,
+}
+
+impl TryFrom<PolicyTableFields> for PolicyTable {
+    type Error = Error;
+
+    fn try_from(f: PolicyTableFields) -> Result<Self> {
+        Self::new(f.num_states, f.num_actions, f.probabilities)
+    }
+}
+
+/// The number of entries of a `num_states x num_actions` table; an error when there are no
+/// actions (every row needs one) or the product overflows.
+fn table_len(what: &'static str, num_states: usize, num_actions: usize) -> Result<usize> {
+    if num_actions == 0 {
+        return Err(Error::config("num_actions", "at least 1", 0));
+    }
+    crate::error::check_size(what, num_states, num_actions, usize::MAX)
 }
 
 /// Two action values closer than this (relative to their size) count as tied.
@@ -30,13 +75,16 @@ pub(crate) fn tie_tolerance(scale: f64) -> f64 {
 }
 
 impl QValues {
-    /// Wraps `num_states * num_actions` values in `[state][action]` order.
+    /// Wraps `num_states * num_actions` values in `[state][action]` order. Values may be
+    /// any `f64` (a diverged learner's NaN included); the readers below skip NaN.
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeMismatch`] when the length is wrong.
+    /// [`Error::InvalidConfig`] when `num_actions` is 0; [`Error::TooLarge`] when
+    /// `num_states * num_actions` overflows `usize`; [`Error::ShapeMismatch`] when the length
+    /// is wrong.
     pub fn new(num_states: usize, num_actions: usize, values: Vec<f64>) -> Result<Self> {
-        if values.len() != num_states * num_actions {
+        if values.len() != table_len("Q values (states x actions)", num_states, num_actions)? {
             return Err(Error::ShapeMismatch {
                 what: "Q values",
                 expected: vec![num_states, num_actions],
@@ -64,13 +112,17 @@ impl QValues {
     ///
     /// # Panics
     ///
-    /// When `state` or `action` is out of range.
+    /// When `state` or `action` is out of range, as slice indexing does.
     pub fn get(&self, state: usize, action: usize) -> f64 {
         assert!(action < self.num_actions, "action {action} out of range");
         self.values[state * self.num_actions + action]
     }
 
     /// The action values of one state.
+    ///
+    /// # Panics
+    ///
+    /// When `state` is out of range, as slice indexing does.
     pub fn row(&self, state: usize) -> &[f64] {
         &self.values[state * self.num_actions..(state + 1) * self.num_actions]
     }
@@ -80,7 +132,8 @@ impl QValues {
         &self.values
     }
 
-    /// `max_a q(s, a)` for every state.
+    /// `max_a q(s, a)` for every state, over the entries that are not NaN (`-inf` for a row
+    /// of NaN).
     pub fn max_values(&self) -> Vec<f64> {
         (0..self.num_states)
             .map(|s| {
@@ -101,7 +154,11 @@ impl QValues {
     }
 
     /// All actions within a relative `1e-9` of the maximum of `state`: the optimal actions when
-    /// these are optimal values.
+    /// these are optimal values. NaN entries are never among them; a row of NaN has none.
+    ///
+    /// # Panics
+    ///
+    /// When `state` is out of range, as [`QValues::row`].
     pub fn best_actions(&self, state: usize) -> Vec<usize> {
         let row = self.row(state);
         let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -132,7 +189,10 @@ pub(crate) fn greedy_action(row: &[f64]) -> usize {
 /// assert_eq!(greedy.row(1), &[0.0, 0.0, 0.0, 1.0]);
 /// assert!(PolicyTable::deterministic(&[4], 4).is_err());
 /// ```
+///
+/// Deserializing runs the checks of [`PolicyTable::new`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "PolicyTableFields")]
 pub struct PolicyTable {
     num_states: usize,
     num_actions: usize,
@@ -140,8 +200,19 @@ pub struct PolicyTable {
 }
 
 impl PolicyTable {
+    /// The most entries (`states x actions`) [`PolicyTable::deterministic`] allocates: 2^28,
+    /// 2 GiB of `f64`. Tables given in full ([`PolicyTable::new`]) are already in memory and
+    /// have no limit.
+    pub const MAX_ENTRIES: usize = 1 << 28;
+
     /// The equiprobable random policy.
+    ///
+    /// # Panics
+    ///
+    /// When `num_actions` is 0 (no distribution over no actions) or the table would not fit
+    /// in memory (`num_states * num_actions` overflows `usize`), as `vec!` does.
     pub fn uniform(num_states: usize, num_actions: usize) -> Self {
+        assert!(num_actions > 0, "a policy needs at least one action");
         Self {
             num_states,
             num_actions,
@@ -153,13 +224,22 @@ impl PolicyTable {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidAction`] when an action is not below `num_actions`.
+    /// [`Error::InvalidAction`] when an action is not below `num_actions` (checked before
+    /// anything is allocated); [`Error::InvalidConfig`] when `num_actions` is 0;
+    /// [`Error::TooLarge`] when the table has more than [`PolicyTable::MAX_ENTRIES`] entries.
     pub fn deterministic(actions: &[usize], num_actions: usize) -> Result<Self> {
-        let mut probabilities = vec![0.0; actions.len() * num_actions];
+        if let Some(&a) = actions.iter().find(|&&a| a >= num_actions) {
+            return Err(Error::action(a, format!("0..{num_actions}")));
+        }
+        table_len("policy table entries (states x actions)", 1, num_actions)?;
+        let len = crate::error::check_size(
+            "policy table entries (states x actions)",
+            actions.len(),
+            num_actions,
+            Self::MAX_ENTRIES,
+        )?;
+        let mut probabilities = vec![0.0; len];
         for (s, &a) in actions.iter().enumerate() {
-            if a >= num_actions {
-                return Err(Error::action(a, format!("0..{num_actions}")));
-            }
             probabilities[s * num_actions + a] = 1.0;
         }
         Ok(Self {
@@ -173,10 +253,17 @@ impl PolicyTable {
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeMismatch`] for a wrong length; [`Error::InvalidConfig`] when a row is not
-    /// a probability distribution (entries in `[0, 1]` summing to 1 within `1e-9`).
+    /// [`Error::InvalidConfig`] when `num_actions` is 0; [`Error::TooLarge`] when
+    /// `num_states * num_actions` overflows; [`Error::ShapeMismatch`] for a wrong length;
+    /// [`Error::InvalidConfig`] when a row is not a probability distribution (entries in
+    /// `[0, 1]` summing to 1 within `1e-9`).
     pub fn new(num_states: usize, num_actions: usize, probabilities: Vec<f64>) -> Result<Self> {
-        if num_actions == 0 || probabilities.len() != num_states * num_actions {
+        let len = table_len(
+            "policy probabilities (states x actions)",
+            num_states,
+            num_actions,
+        )?;
+        if probabilities.len() != len {
             return Err(Error::ShapeMismatch {
                 what: "policy probabilities",
                 expected: vec![num_states, num_actions],
@@ -202,8 +289,16 @@ impl PolicyTable {
 
     /// The policy that is greedy with respect to `q` (ties to the lowest action).
     pub fn greedy(q: &QValues) -> Self {
-        Self::deterministic(&q.greedy_actions(), q.num_actions())
-            .expect("greedy actions are in range by construction")
+        let m = q.num_actions();
+        let mut probabilities = vec![0.0; q.as_slice().len()];
+        for (s, a) in q.greedy_actions().into_iter().enumerate() {
+            probabilities[s * m + a] = 1.0;
+        }
+        Self {
+            num_states: q.num_states(),
+            num_actions: m,
+            probabilities,
+        }
     }
 
     /// Number of states.
@@ -217,11 +312,19 @@ impl PolicyTable {
     }
 
     /// `pi(action | state)`.
+    ///
+    /// # Panics
+    ///
+    /// When `state` or `action` is out of range, as slice indexing does.
     pub fn probability(&self, state: usize, action: usize) -> f64 {
         self.row(state)[action]
     }
 
     /// The action distribution of one state.
+    ///
+    /// # Panics
+    ///
+    /// When `state` is out of range, as slice indexing does.
     pub fn row(&self, state: usize) -> &[f64] {
         &self.probabilities[state * self.num_actions..(state + 1) * self.num_actions]
     }

@@ -88,12 +88,16 @@ impl From<SequenceTask> for SequenceTaskFields {
 }
 
 impl SequenceTask {
+    /// The longest sequence a task may ask for: 2^20 characters ([`TaskGenerator::sample`]
+    /// allocates that many).
+    pub const MAX_LEN: usize = 1 << 20;
+
     /// A generator.
     ///
     /// # Errors
     ///
     /// [`Error::Empty`] for an empty alphabet; [`Error::InvalidConfig`] when `min_len` is 0 or
-    /// above `max_len`.
+    /// above `max_len`, or `max_len` is above [`SequenceTask::MAX_LEN`].
     pub fn new(op: SequenceOp, alphabet: &str, min_len: usize, max_len: usize) -> Result<Self> {
         let alphabet: Vec<char> = alphabet.chars().collect();
         if alphabet.is_empty() {
@@ -104,6 +108,13 @@ impl SequenceTask {
         }
         if max_len < min_len {
             return Err(Error::config("max_len", "at least min_len", max_len));
+        }
+        if max_len > Self::MAX_LEN {
+            return Err(Error::config(
+                "max_len",
+                "at most 2^20 (SequenceTask::MAX_LEN)",
+                max_len,
+            ));
         }
         Ok(Self {
             op,

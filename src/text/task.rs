@@ -216,7 +216,7 @@ impl Corpus {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be read, then as [`Corpus::from_tsv_str`] with the
+    /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] when it is not UTF-8, then as [`Corpus::from_tsv_str`] with the
     /// path as the source name.
     pub fn load_tsv(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();

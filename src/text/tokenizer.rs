@@ -21,7 +21,7 @@ pub trait Tokenizer {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidAction`] for an id outside the vocabulary.
+    /// [`Error::Decode`] naming the first id outside the vocabulary.
     fn decode(&self, ids: &[TokenId]) -> Result<String>;
 }
 
@@ -199,7 +199,15 @@ fn sorted_vocabulary(
 
 /// Joins the strings of `ids` with `separator`, leaving out PAD, BOS and EOS.
 fn decode_with(vocabulary: &Vocabulary, ids: &[TokenId], separator: &str) -> Result<String> {
-    vocabulary.check_ids(ids)?;
+    if let Some(&bad) = ids.iter().find(|&&id| id >= vocabulary.len()) {
+        return Err(Error::Decode {
+            what: "token ids",
+            message: format!(
+                "token id {bad} is outside the vocabulary (ids 0..{})",
+                vocabulary.len()
+            ),
+        });
+    }
     let parts: Vec<&str> = ids
         .iter()
         .filter(|&&id| !matches!(id, Vocabulary::PAD | Vocabulary::BOS | Vocabulary::EOS))

@@ -206,19 +206,30 @@ impl Vocabulary {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be read; [`Error::Decode`] when it is not a valid
-    /// vocabulary.
+    /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] when it is not UTF-8,
+    /// [`Error::Decode`] when it is not a valid vocabulary.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         Self::from_json(&read_text(path.as_ref())?)
     }
 }
 
-/// Reads a whole text file, mapping the failure to [`Error::Io`].
+/// Reads a whole text file: [`Error::Io`] when it cannot be read, [`Error::Parse`] naming the
+/// line and byte when it is not UTF-8.
 pub(crate) fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::Io {
+    let bytes = std::fs::read(path).map_err(|e| Error::Io {
         action: "read",
         path: path.display().to_string(),
         message: e.to_string(),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count();
+        Error::Parse {
+            source_name: path.display().to_string(),
+            line,
+            message: format!("invalid UTF-8 at byte {valid} of the file"),
+        }
     })
 }
 

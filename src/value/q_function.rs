@@ -3,7 +3,7 @@
 use burn::tensor::{Int, Tensor};
 
 use crate::error::Result;
-use crate::tensor_ops::check_shape;
+use crate::tensor_ops::{check_has_actions, check_shape};
 
 /// An action-value function: a batch of states in, `Q(s, a)` for every action out.
 ///
@@ -54,9 +54,12 @@ pub trait QFunctionExt: QFunction {
     ///
     /// # Errors
     ///
-    /// As [`QFunction::q_values`].
+    /// As [`QFunction::q_values`], and [`crate::Error::ShapeMismatch`] when there are no
+    /// actions.
     fn greedy_actions(&self, states: Self::Input) -> Result<Tensor<1, Int>> {
-        Ok(self.q_values(states)?.argmax(1).squeeze_dim(1))
+        let q = self.q_values(states)?;
+        check_has_actions("Q values (at least one action)", q.dims())?;
+        Ok(q.argmax(1).squeeze_dim(1))
     }
 
     /// `max_a Q(s, a)`: the value of the greedy policy, the Q-learning bootstrap.
@@ -67,9 +70,11 @@ pub trait QFunctionExt: QFunction {
     ///
     /// # Errors
     ///
-    /// As [`QFunction::q_values`].
+    /// As [`QFunctionExt::greedy_actions`].
     fn max_q(&self, states: Self::Input) -> Result<Tensor<1>> {
-        Ok(self.q_values(states)?.max_dim(1).squeeze_dim(1))
+        let q = self.q_values(states)?;
+        check_has_actions("Q values (at least one action)", q.dims())?;
+        Ok(q.max_dim(1).squeeze_dim(1))
     }
 
     /// `V^pi(s) = sum_a pi(a|s) Q(s, a)`: the value of a policy from its action values (the
@@ -82,10 +87,11 @@ pub trait QFunctionExt: QFunction {
     ///
     /// # Errors
     ///
-    /// As [`QFunction::q_values`], and [`crate::Error::ShapeMismatch`] when `probabilities`
-    /// does not have the shape of the Q values.
+    /// As [`QFunctionExt::greedy_actions`], and [`crate::Error::ShapeMismatch`] when
+    /// `probabilities` does not have the shape of the Q values.
     fn expected_q(&self, states: Self::Input, probabilities: Tensor<2>) -> Result<Tensor<1>> {
         let q = self.q_values(states)?;
+        check_has_actions("Q values (at least one action)", q.dims())?;
         check_shape("action probabilities", probabilities.dims(), q.dims())?;
         Ok((q * probabilities).sum_dim(1).squeeze_dim(1))
     }

@@ -18,6 +18,10 @@ pub struct QTable {
 
 impl QTable {
     /// A table of zeros.
+    ///
+    /// A table of zero actions can be built (as a tensor of that shape can), but it has no
+    /// greedy action: [`crate::value::QFunctionExt`]'s methods, the targets and the updaters
+    /// return an error for it.
     pub fn zeros(num_states: usize, num_actions: usize, device: &Device) -> Self {
         Self {
             table: Tensor::zeros([num_states, num_actions], device),
@@ -29,7 +33,8 @@ impl QTable {
         Self { table }
     }
 
-    /// Copies exact `f64` action values (from the solvers) onto `device`.
+    /// Copies exact `f64` action values (from the solvers) onto `device`, rounded to the
+    /// backend's `f32`: values beyond `f32::MAX` in size become infinite.
     pub fn from_q_values(q: &QValues, device: &Device) -> Self {
         Self {
             table: float_tensor(q.as_slice(), [q.num_states(), q.num_actions()], device),
@@ -100,7 +105,8 @@ impl VTable {
         Self { table }
     }
 
-    /// Copies exact `f64` values onto `device`.
+    /// Copies exact `f64` values onto `device`, rounded to the backend's `f32` (values beyond
+    /// `f32::MAX` in size become infinite).
     pub fn from_values(values: &[f64], device: &Device) -> Self {
         Self {
             table: float_tensor(values, [values.len()], device),

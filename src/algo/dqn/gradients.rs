@@ -29,7 +29,11 @@ pub(crate) fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Opt
 }
 
 /// Multiplies every gradient of `module` by `scale` (a `[1]` tensor), in place.
-pub(crate) fn scale_gradients<M: Module>(module: &M, grads: &mut GradientsParams, scale: Tensor<1>) {
+pub(crate) fn scale_gradients<M: Module>(
+    module: &M,
+    grads: &mut GradientsParams,
+    scale: Tensor<1>,
+) {
     struct Scale<'a> {
         grads: &'a mut GradientsParams,
         scale: Tensor<1>,
@@ -90,12 +94,18 @@ mod tests {
     #[test]
     fn scaling_by_max_over_norm_leaves_the_global_norm_at_max() {
         let device = crate::device::default_device().autodiff();
-        let mlp = MlpConfig::new(3, 2).with_hidden(vec![4]).init(&device).unwrap();
+        let mlp = MlpConfig::new(3, 2)
+            .with_hidden(vec![4])
+            .init(&device)
+            .unwrap();
         let x = Tensor::<2>::from_floats([[1.0, -2.0, 3.0]], &device);
         let loss = mlp.forward(x).square().sum().mul_scalar(10.0);
         let mut grads = GradientsParams::from_grads(loss.backward(), &mlp);
         let norm = to_vec_f32(global_norm(&mlp, &grads).unwrap())[0];
-        assert!(norm > 1.0, "the test needs a norm above the cap, got {norm}");
+        assert!(
+            norm > 1.0,
+            "the test needs a norm above the cap, got {norm}"
+        );
         let scale = Tensor::<1>::from_floats([1.0 / norm], &device.clone().without_autodiff());
         scale_gradients(&mlp, &mut grads, scale);
         let clipped = to_vec_f32(global_norm(&mlp, &grads).unwrap())[0];
@@ -105,8 +115,15 @@ mod tests {
     #[test]
     fn polyak_blends_matching_parameters() {
         let device = crate::device::default_device();
-        let a = MlpConfig::new(2, 1).with_hidden(vec![]).init(&device).unwrap();
-        let b = MlpConfig::new(2, 1).with_hidden(vec![]).with_seed(5).init(&device).unwrap();
+        let a = MlpConfig::new(2, 1)
+            .with_hidden(vec![])
+            .init(&device)
+            .unwrap();
+        let b = MlpConfig::new(2, 1)
+            .with_hidden(vec![])
+            .with_seed(5)
+            .init(&device)
+            .unwrap();
         let x = Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]], &device);
         let out = |m: &crate::nn::Mlp| to_vec_f32(m.forward(x.clone()));
         let blended = out(&polyak_update(a.clone(), &b, 0.25));

@@ -11,14 +11,14 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::algo::dqn::{Dqn, DqnConfig};
+use crate::algo::dqn::{Dqn, DqnConfig, LearningRateSchedule, TargetUpdate};
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
 use crate::policy::{ActionSelector, EpsilonGreedy, EpsilonSchedule};
 use crate::replay::{
-    EnvStep, NStepCollector, PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer, ReplayConfig,
-    SampledBatch, Transition,
+    EnvStep, NStepCollector, PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer,
+    ReplayConfig, SampledBatch, Transition,
 };
 use crate::value::QFunction;
 
@@ -93,6 +93,41 @@ pub struct DqnTrainConfig {
 }
 
 impl DqnTrainConfig {
+    /// rl-baselines3-zoo's tuned DQN settings for CartPole-v1: 50k steps, Adam lr 2.3e-3,
+    /// batch 64, buffer 100k, learning starts 1000, gamma 0.99, 128 gradient steps every 256
+    /// environment steps, epsilon 1 -> 0.04 over the first 16% of steps, Huber loss, gradient
+    /// norm 10. The zoo copies the target network every 10 environment steps; here it is
+    /// every 10 gradient steps. The zoo's network is `[256, 256]` (see
+    /// [`crate::nn::QNetworkConfig`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let config = valuefn::algo::dqn::DqnTrainConfig::zoo_cartpole();
+    /// assert_eq!((config.total_steps, config.batch_size, config.gradient_steps), (50_000, 64, 128));
+    /// assert!(config.validate().is_ok());
+    /// ```
+    pub fn zoo_cartpole() -> Self {
+        let dqn = DqnConfig::new()
+            .with_gamma(0.99)
+            .with_learning_rate(LearningRateSchedule::Constant { rate: 2.3e-3 })
+            .with_target_update(TargetUpdate::Hard { every: 10 })
+            .with_max_grad_norm(Some(10.0));
+        Self::new()
+            .with_dqn(dqn)
+            .with_total_steps(50_000)
+            .with_buffer_size(100_000)
+            .with_batch_size(64)
+            .with_learning_starts(1000)
+            .with_train_frequency(256)
+            .with_gradient_steps(128)
+            .with_exploration(EpsilonSchedule::Linear {
+                start: 1.0,
+                end: 0.04,
+                steps: 8000,
+            })
+    }
+
     /// Checks every field.
     ///
     /// # Errors
@@ -209,7 +244,11 @@ where
     Q: QFunction<Input = Tensor<2>>,
 {
     if episodes == 0 || max_steps == 0 {
-        let field = if episodes == 0 { "episodes" } else { "max_steps" };
+        let field = if episodes == 0 {
+            "episodes"
+        } else {
+            "max_steps"
+        };
         return Err(Error::config(field, "at least 1", 0));
     }
     let mut returns = Vec::with_capacity(episodes);
@@ -301,7 +340,11 @@ where
     let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
     let mut acting = dqn.online().valid();
     let mut vec_steps = 0u64;
-    let mut next_eval = if config.eval_every > 0 { config.eval_every } else { u64::MAX };
+    let mut next_eval = if config.eval_every > 0 {
+        config.eval_every
+    } else {
+        u64::MAX
+    };
 
     while report.steps < config.total_steps {
         let epsilon = config.exploration.value(report.steps as usize);
@@ -313,7 +356,9 @@ where
         };
         let step = envs.step(&actions)?;
         for i in 0..n {
-            let next = step.final_observations[i].as_ref().unwrap_or(&step.observations[i]);
+            let next = step.final_observations[i]
+                .as_ref()
+                .unwrap_or(&step.observations[i]);
             encoder.write_features(&observations[i], &mut row)?;
             encoder.write_features(next, &mut next_row)?;
             let transition = EnvStep {
@@ -345,7 +390,7 @@ where
         observations = step.observations;
 
         if report.steps >= config.learning_starts
-            && vec_steps % config.train_frequency == 0
+            && vec_steps.is_multiple_of(config.train_frequency)
             && memory.len() >= config.batch_size
         {
             memory.set_progress(report.steps as f64 / config.total_steps as f64);
@@ -502,4 +547,3 @@ fn io_error(path: &str, e: impl std::fmt::Display) -> Error {
         message: e.to_string(),
     }
 }
-

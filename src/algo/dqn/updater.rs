@@ -210,7 +210,9 @@ where
         let targets = self.targets(batch)?;
         let q = self.online.q_values(batch.observations.clone())?;
         check_shape("Q values", q.dims(), [len, self.online.num_actions()])?;
-        let q_taken = q.gather(1, batch.actions.clone().unsqueeze_dim(1)).squeeze_dim(1);
+        let q_taken = q
+            .gather(1, batch.actions.clone().unsqueeze_dim(1))
+            .squeeze_dim(1);
         let td = q_taken.clone() - targets;
         let per_transition = elementwise_loss(self.config.loss, td.clone());
         let loss = (per_transition * batch.weights.clone()).mean();
@@ -234,7 +236,10 @@ where
         let grad_norm = (norm.is_some()).then(|| f64::from(read.pop().expect("norm read back")));
         let mean_q = f64::from(read.pop().expect("mean Q read back"));
         let loss_value = f64::from(read.pop().expect("loss read back"));
-        for (what, value) in [("loss", loss_value), ("gradient norm", grad_norm.unwrap_or(0.0))] {
+        for (what, value) in [
+            ("loss", loss_value),
+            ("gradient norm", grad_norm.unwrap_or(0.0)),
+        ] {
             if !value.is_finite() {
                 return Err(Error::NonFinite { what, value });
             }
@@ -293,7 +298,11 @@ where
     }
 
     /// Checks actions and weights with one read-back of a flag; details only on failure.
-    fn check_actions_and_weights(&self, actions: &Tensor<1, Int>, weights: &Tensor<1>) -> Result<()> {
+    fn check_actions_and_weights(
+        &self,
+        actions: &Tensor<1, Int>,
+        weights: &Tensor<1>,
+    ) -> Result<()> {
         let num_actions = self.online.num_actions();
         let bad_actions = actions
             .clone()
@@ -309,11 +318,17 @@ where
         if !bad_actions.bool_or(bad_weights).into_scalar::<bool>() {
             return Ok(());
         }
-        if let Some(&w) = to_vec_f32(weights.clone()).iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        if let Some(&w) = to_vec_f32(weights.clone())
+            .iter()
+            .find(|w| !(w.is_finite() && **w >= 0.0))
+        {
             return Err(if w.is_finite() {
                 Error::config("weights", "finite and >= 0", w)
             } else {
-                Error::NonFinite { what: "importance weight", value: f64::from(w) }
+                Error::NonFinite {
+                    what: "importance weight",
+                    value: f64::from(w),
+                }
             });
         }
         let action = crate::tensor_ops::to_indices(actions.clone())
@@ -329,7 +344,7 @@ where
     fn update_target(&mut self) {
         match self.config.target_update {
             TargetUpdate::Hard { every } => {
-                if self.gradient_steps % every as u64 == 0 {
+                if self.gradient_steps.is_multiple_of(every as u64) {
                     self.target = self.online.valid();
                 }
             }

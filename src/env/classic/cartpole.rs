@@ -244,7 +244,9 @@ impl CartPole {
     /// assert_eq!(starts[0], env.reset(Some(0)));
     /// ```
     pub fn replica(&self) -> Self {
-        self.config.init().expect("a config inside a CartPole is valid")
+        self.config
+            .init()
+            .expect("a config inside a CartPole is valid")
     }
 
     fn start(&mut self, state: [f64; 4]) -> Vec<f32> {

@@ -309,8 +309,7 @@ impl Environment for MountainCar {
         let action = self.action_space.check_action(action)?;
         let next = transition(state, action);
         let [position, velocity] = next;
-        let terminated =
-            position >= Self::GOAL_POSITION && velocity >= self.config.goal_velocity;
+        let terminated = position >= Self::GOAL_POSITION && velocity >= self.config.goal_velocity;
         self.state = Some(next);
         let truncated = self.clock.tick(terminated);
         Ok(Step {

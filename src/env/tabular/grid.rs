@@ -38,6 +38,10 @@ impl Grid {
     }
 
     /// Number of cells.
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, when `rows * cols` overflows `usize`.
     pub fn len(&self) -> usize {
         self.rows * self.cols
     }
@@ -47,12 +51,21 @@ impl Grid {
         self.len() == 0
     }
 
-    /// The state index of a cell.
+    /// The state index of a cell. Coordinates are not checked against the grid.
+    ///
+    /// # Panics
+    ///
+    /// In debug builds, when `row * cols + col` overflows `usize`.
     pub fn state(&self, row: usize, col: usize) -> usize {
         row * self.cols + col
     }
 
-    /// The `(row, col)` of a state.
+    /// The `(row, col)` of a state. The state is not checked against the grid.
+    ///
+    /// # Panics
+    ///
+    /// When the grid has no columns (division by zero), like [`Grid::neighbour`] and
+    /// [`Grid::clamped`], which call it.
     pub fn position(&self, state: usize) -> (usize, usize) {
         (state / self.cols, state % self.cols)
     }
@@ -66,6 +79,10 @@ impl Grid {
     }
 
     /// The cell `(d_row, d_col)` away, each coordinate clamped to the grid.
+    ///
+    /// # Panics
+    ///
+    /// When the grid is empty, as [`Grid::position`].
     pub fn clamped(&self, state: usize, (d_row, d_col): (isize, isize)) -> usize {
         let (row, col) = self.position(state);
         let clamp = |x: usize, d: isize, n: usize| x.saturating_add_signed(d).min(n - 1);
@@ -92,6 +109,11 @@ pub trait GridLayout {
     fn grid(&self) -> Grid;
 
     /// An arrow (or short symbol) for `action`, for printing policies.
+    ///
+    /// # Panics
+    ///
+    /// The environments of this crate panic, as slice indexing does, when `action` is not
+    /// below their number of actions.
     fn action_symbol(&self, action: usize) -> &'static str;
 }
 

@@ -360,6 +360,11 @@ fn tree_size(horizon: usize, num_actions: usize) -> u128 {
         } else {
             0
         };
+        // Saturated (or nothing left to grow): more depth cannot change the answer, and a
+        // huge horizon must not spin here.
+        if total == u128::MAX || live == 0 {
+            break;
+        }
     }
     total
 }

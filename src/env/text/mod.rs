@@ -50,7 +50,8 @@ pub enum Stop {
 /// Settings of a [`TextGenerationEnv`].
 #[derive(Config, Debug, PartialEq)]
 pub struct TextEnvConfig {
-    /// Episodes are truncated after this many generated tokens (at least 1).
+    /// Episodes are truncated after this many generated tokens (at least 1, at most
+    /// [`TokenSequences::MAX_LEN`], 2^20).
     #[config(default = 16)]
     pub max_new_tokens: usize,
     /// What terminates an episode besides `<eos>`.
@@ -63,10 +64,15 @@ impl TextEnvConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when `max_new_tokens` is 0.
+    /// [`Error::InvalidConfig`] when `max_new_tokens` is 0 or beyond
+    /// [`TokenSequences::MAX_LEN`].
     pub fn validate(&self) -> Result<()> {
-        if self.max_new_tokens == 0 {
-            return Err(Error::config("max_new_tokens", "at least 1", 0));
+        if self.max_new_tokens == 0 || self.max_new_tokens > TokenSequences::MAX_LEN {
+            return Err(Error::config(
+                "max_new_tokens",
+                "in [1, 2^20] (TokenSequences::MAX_LEN)",
+                self.max_new_tokens,
+            ));
         }
         Ok(())
     }
@@ -141,7 +147,8 @@ impl<R: TextReward> TextGenerationEnv<R> {
     /// # Errors
     ///
     /// [`Error::Empty`] for no tasks; [`Error::InvalidAction`] for a task id outside the
-    /// vocabulary; [`Error::InvalidConfig`] for a bad config.
+    /// vocabulary; [`Error::InvalidConfig`] for a bad config; [`Error::TooLarge`] for a prompt
+    /// longer than [`TokenSequences::MAX_LEN`].
     pub fn new(
         tasks: Vec<TokenTask>,
         vocabulary: &Vocabulary,
@@ -165,7 +172,7 @@ impl<R: TextReward> TextGenerationEnv<R> {
                 vocabulary.len(),
                 max_prompt,
                 config.max_new_tokens,
-            ),
+            )?,
             action_space: Discrete::new(vocabulary.len()).expect("a vocabulary has specials"),
             rng: StdRng::seed_from_u64(0),
             episode: None,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use rand::{Rng, RngExt};
 
+use crate::error::{Result, check_size};
 use crate::space::Space;
 use crate::text::TokenId;
 
@@ -55,13 +56,28 @@ pub struct TokenSequences {
 }
 
 impl TokenSequences {
+    /// The longest prompt, and the most generated tokens, a space may allow: 2^20 each.
+    /// [`Space::sample`] allocates up to that many ids.
+    pub const MAX_LEN: usize = 1 << 20;
+
     /// The space.
-    pub fn new(vocab_size: usize, max_prompt: usize, max_new_tokens: usize) -> Self {
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::TooLarge`] when `max_prompt` or `max_new_tokens` is beyond
+    /// [`TokenSequences::MAX_LEN`].
+    pub fn new(vocab_size: usize, max_prompt: usize, max_new_tokens: usize) -> Result<Self> {
+        for (what, len) in [
+            ("prompt tokens of a token-sequence space", max_prompt),
+            ("generated tokens of a token-sequence space", max_new_tokens),
+        ] {
+            check_size(what, len, 1, Self::MAX_LEN)?;
+        }
+        Ok(Self {
             vocab_size,
             max_prompt,
             max_new_tokens,
-        }
+        })
     }
 
     /// The longest sequence ([`TokenState::len`]) in the space.

@@ -1,0 +1,64 @@
+//! DQN solves CartPole-v1 with rl-baselines3-zoo's settings within 50k environment steps.
+//!
+//! Slow in a debug build: `#[ignore]`d in the default `cargo test`; `.ci/run` runs it once in
+//! release mode:
+//!
+//! ```text
+//! cargo test --release --test dqn_cartpole -- --ignored
+//! ```
+
+use burn::module::Module;
+use valuefn::algo::dqn::{Dqn, DqnTrainConfig, evaluate_greedy, train_dqn};
+use valuefn::encode::Features;
+use valuefn::env::SyncVecEnv;
+use valuefn::env::classic::CartPole;
+use valuefn::nn::QNetworkConfig;
+
+/// The seed the test runs (docs/dqn.md reports how many of five seeds solve it).
+const SEED: u64 = 1;
+
+#[test]
+#[ignore = "a 50k-step training run: run in release mode (.ci/run does)"]
+fn dqn_solves_cartpole_with_the_zoo_settings() {
+    let device = valuefn::device::default_device();
+    let config = DqnTrainConfig::zoo_cartpole()
+        .with_seed(SEED)
+        .with_eval_episodes(0)
+        .with_progress_bar(false);
+    let network = QNetworkConfig::new(4, 2)
+        .with_hidden(vec![256, 256])
+        .with_seed(SEED)
+        .init(&device.clone().autodiff())
+        .unwrap();
+    let mut dqn = Dqn::new(config.dqn.clone(), network).unwrap();
+    let mut envs = SyncVecEnv::new(vec![CartPole::new()]).unwrap();
+    let report = train_dqn(
+        &config,
+        &mut dqn,
+        &mut envs,
+        None,
+        &Features::new(4),
+        &device,
+    )
+    .unwrap();
+    assert_eq!(report.steps, 50_000);
+    let returns = evaluate_greedy(
+        &dqn.online().valid(),
+        &mut CartPole::new(),
+        &Features::new(4),
+        10,
+        500,
+        10_000,
+        &device,
+    )
+    .unwrap();
+    let mean = returns.iter().sum::<f64>() / 10.0;
+    println!(
+        "seed {SEED}: greedy returns {returns:?}, mean {mean}, {:.1} s",
+        report.seconds
+    );
+    assert!(
+        mean >= 475.0,
+        "seed {SEED}: mean greedy return {mean} over 10 episodes"
+    );
+}
