@@ -96,9 +96,13 @@ impl DqnTrainConfig {
     /// rl-baselines3-zoo's tuned DQN settings for CartPole-v1: 50k steps, Adam lr 2.3e-3,
     /// batch 64, buffer 100k, learning starts 1000, gamma 0.99, 128 gradient steps every 256
     /// environment steps, epsilon 1 -> 0.04 over the first 16% of steps, Huber loss, gradient
-    /// norm 10. The zoo copies the target network every 10 environment steps; here it is
-    /// every 10 gradient steps. The zoo's network is `[256, 256]` (see
-    /// [`crate::nn::QNetworkConfig`]).
+    /// norm 10. The zoo's network is `[256, 256]` (see [`crate::nn::QNetworkConfig`]).
+    ///
+    /// The zoo's `target_update_interval = 10` counts *environment* steps: the target network
+    /// is copied during collection, so it stays fixed through each phase of 128 gradient steps
+    /// and equals the online network at the start of the next. [`TargetUpdate::Hard`] counts
+    /// gradient steps, so the same schedule is `every: 128`. (Copying every 10 gradient steps
+    /// instead makes the target chase the online network within a phase, and Q diverges.)
     ///
     /// # Example
     ///
@@ -111,7 +115,7 @@ impl DqnTrainConfig {
         let dqn = DqnConfig::new()
             .with_gamma(0.99)
             .with_learning_rate(LearningRateSchedule::Constant { rate: 2.3e-3 })
-            .with_target_update(TargetUpdate::Hard { every: 10 })
+            .with_target_update(TargetUpdate::Hard { every: 128 })
             .with_max_grad_norm(Some(10.0));
         Self::new()
             .with_dqn(dqn)
