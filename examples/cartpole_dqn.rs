@@ -1,7 +1,7 @@
 //! Deep Q-learning on CartPole-v1 with rl-baselines3-zoo's tuned settings (50k steps, Adam
 //! 2.3e-3, batch 64, 128 gradient steps every 256 environment steps, epsilon 1 -> 0.04 over
 //! the first 8k steps, a [256, 256] ReLU network). Draws a progress bar, evaluates the greedy
-//! policy every 5k steps and at the end (10 episodes), and writes the learning curve as SVG
+//! policy every 2.5k steps and at the end (10 episodes), and writes the learning curve as SVG
 //! and the metrics as JSON lines.
 //!
 //! ```text
@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = DqnTrainConfig::zoo_cartpole()
         .with_total_steps(args.steps)
         .with_seed(args.seed)
-        .with_eval_every(5_000)
+        .with_eval_every(2_500)
         .with_eval_episodes(10)
         .with_progress_bar(!args.quiet)
         .with_metrics_path(Some(args.metrics.clone()));
@@ -124,13 +124,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let mean = last.iter().sum::<f64>() / last.len() as f64;
     println!(
-        "{} episodes, {} gradient steps in {:.1} s ({:.0} env steps/s, {:.0} gradient steps/s)",
+        "{} episodes, {} gradient steps in {:.1} s: {:.0} env steps/s; {:.0} gradient steps/s over \
+         the whole run, {:.0} within training phases",
         report.episode_returns.len(),
         report.gradient_steps,
         report.seconds,
         report.steps as f64 / report.seconds,
         report.gradient_steps as f64 / report.seconds,
+        report.gradient_steps as f64 / report.train_seconds,
     );
+    if let Some((step, best)) = report
+        .evaluations
+        .iter()
+        .copied()
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+    {
+        println!("best greedy evaluation: {best:.1} at step {step}");
+    }
     println!(
         "final greedy return over 10 new episodes: {mean:.1} ({})",
         if mean >= 475.0 {

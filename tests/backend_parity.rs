@@ -44,7 +44,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use valuefn::algo::{
     ExpectedSarsa, NStepSarsa, NStepTd, QLearning, Sarsa, StepSize, TabularBatch, TabularControl,
-    TabularControlConfig, TabularTdConfig, TdZero, train_tabular,
+    TabularControlConfig, TabularPath, TabularTdConfig, TdZero, train_tabular,
 };
 use valuefn::device::cpu_devices;
 use valuefn::encode::{ObservationEncoder, OneHot, StateIndex};
@@ -440,7 +440,10 @@ where
     E: Environment<Observation = usize, Action = usize>,
 {
     let mut q = QTable::zeros(states, actions, device);
-    let stats = train_tabular(env, &mut q, config).unwrap();
+    // The tensor path, so that the backends' kernels are what is compared: the host path never
+    // touches them (tests/host_path.rs checks it against this path on every backend).
+    let config = config.clone().with_path(TabularPath::Tensor);
+    let stats = train_tabular(env, &mut q, &config).unwrap();
     let mut out = q.to_q_values().as_slice().to_vec();
     assert!(
         out.iter().any(|&x| x != 0.0),

@@ -630,3 +630,42 @@ fn dqn_on_one_hot_frozen_lake_reaches_q_star() {
         worst.2
     );
 }
+
+#[test]
+fn networks_run_on_every_backend_with_and_without_autodiff() {
+    let x = [[0.5f32, -1.0, 2.0], [0.0, 0.25, -0.75]];
+    let mut reference: Option<(Vec<f32>, Vec<f32>)> = None;
+    for (name, device) in valuefn::device::cpu_devices() {
+        for device in [device.clone(), device.autodiff()] {
+            let q = QNetworkConfig::new(3, 4)
+                .with_hidden(vec![8, 8])
+                .with_head(QHead::Dueling)
+                .init(&device)
+                .unwrap();
+            let v = valuefn::nn::VNetworkConfig::new(3)
+                .with_hidden(vec![8])
+                .init(&device)
+                .unwrap();
+            let input = Tensor::<2>::from_floats(x, &device);
+            let q_out = to_vec_f32(q.q_values(input.clone()).unwrap());
+            let v_out = to_vec_f32(v.values(input).unwrap());
+            assert_eq!((q_out.len(), v_out.len()), (8, 2));
+            match &reference {
+                None => reference = Some((q_out, v_out)),
+                Some((q_ref, v_ref)) => {
+                    assert_close(&q_out, q_ref, 1e-5);
+                    assert_close(&v_out, v_ref, 1e-5);
+                }
+            }
+            let wrong = Tensor::<2>::zeros([2, 4], &device);
+            assert!(
+                matches!(q.q_values(wrong.clone()), Err(Error::ShapeMismatch { .. })),
+                "{name}"
+            );
+            assert!(
+                matches!(v.values(wrong), Err(Error::ShapeMismatch { .. })),
+                "{name}"
+            );
+        }
+    }
+}

@@ -23,7 +23,8 @@ fn dqn_solves_cartpole_with_the_zoo_settings() {
     let device = valuefn::device::default_device();
     let config = DqnTrainConfig::zoo_cartpole()
         .with_seed(SEED)
-        .with_eval_episodes(0)
+        .with_eval_every(2_500)
+        .with_eval_episodes(10)
         .with_progress_bar(false);
     let network = QNetworkConfig::new(4, 2)
         .with_hidden(vec![256, 256])

@@ -97,13 +97,17 @@ fn exercise_6_3_first_episode_changes_only_v_of_a_by_minus_0_05() {
     panic!("no seed in 0..50 ended on the left");
 }
 
+/// Both places `train_tabular` can keep the table: every training test runs on each.
+const PATHS: [TabularPath; 2] = [TabularPath::Host, TabularPath::Tensor];
+
 /// Trains on cliff walking (epsilon 0.1, alpha 0.5) and returns the online returns and table.
-fn cliff(algorithm: TabularControl) -> (Vec<EpisodeStats>, QTable) {
+fn cliff(algorithm: TabularControl, path: TabularPath) -> (Vec<EpisodeStats>, QTable) {
     let mut env = TabularEnv::new(CliffWalking::new());
     let mut q = QTable::zeros(48, 4, &device());
     let config = TabularControlConfig::new(algorithm, constant(0.5, 1.0))
         .with_episodes(400)
-        .with_seed(3);
+        .with_seed(3)
+        .with_path(path);
     (train_tabular(&mut env, &mut q, &config).unwrap(), q)
 }
 
@@ -117,8 +121,14 @@ fn greedy_path(
 
 #[test]
 fn cliff_walking_sarsa_learns_the_safe_path_and_q_learning_the_optimal_one() {
-    let (sarsa_stats, sarsa_q) = cliff(TabularControl::Sarsa);
-    let (q_stats, q_q) = cliff(TabularControl::QLearning);
+    for path in PATHS {
+        cliff_walking_on(path);
+    }
+}
+
+fn cliff_walking_on(path: TabularPath) {
+    let (sarsa_stats, sarsa_q) = cliff(TabularControl::Sarsa, path);
+    let (q_stats, q_q) = cliff(TabularControl::QLearning, path);
     let limited = || TimeLimit::new(TabularEnv::new(CliffWalking::new()), 100).unwrap();
     let q_path = greedy_path(&q_q, &mut limited());
     assert_eq!(
@@ -144,22 +154,25 @@ fn cliff_walking_sarsa_learns_the_safe_path_and_q_learning_the_optimal_one() {
 
 #[test]
 fn windy_gridworld_sarsa_greedy_policy_takes_15_steps() {
-    let mut env = TabularEnv::new(WindyGridworld::new());
-    let mut q = QTable::zeros(70, 4, &device());
-    let config = TabularControlConfig::new(TabularControl::Sarsa, constant(0.5, 1.0))
-        .with_episodes(500)
-        .with_exploration(EpsilonSchedule::Linear {
-            start: 0.1,
-            end: 0.0,
-            steps: 400,
-        })
-        .with_seed(1);
-    train_tabular(&mut env, &mut q, &config).unwrap();
-    let path = greedy_path(
-        &q,
-        &mut TimeLimit::new(TabularEnv::new(WindyGridworld::new()), 100).unwrap(),
-    );
-    assert_eq!((path.length, path.terminated), (15, true));
+    for path in PATHS {
+        let mut env = TabularEnv::new(WindyGridworld::new());
+        let mut q = QTable::zeros(70, 4, &device());
+        let config = TabularControlConfig::new(TabularControl::Sarsa, constant(0.5, 1.0))
+            .with_episodes(500)
+            .with_exploration(EpsilonSchedule::Linear {
+                start: 0.1,
+                end: 0.0,
+                steps: 400,
+            })
+            .with_seed(1)
+            .with_path(path);
+        train_tabular(&mut env, &mut q, &config).unwrap();
+        let greedy = greedy_path(
+            &q,
+            &mut TimeLimit::new(TabularEnv::new(WindyGridworld::new()), 100).unwrap(),
+        );
+        assert_eq!((greedy.length, greedy.terminated), (15, true), "{path:?}");
+    }
 }
 
 #[test]
@@ -347,7 +360,7 @@ proptest! {
     #![proptest_config(proptest_config(6))]
 
     #[test]
-    fn q_learning_reaches_q_star_on_random_mdps(seed in any::<u64>()) {
+    fn q_learning_reaches_q_star_on_random_mdps(seed in any::<u64>(), host in any::<bool>()) {
         let mdp = RandomMdpConfig::new(4, 2).with_terminal_probability(0.2)
             .generate(&mut StdRng::seed_from_u64(seed)).unwrap();
         let gamma = 0.8;
@@ -358,7 +371,8 @@ proptest! {
         let config = TabularControlConfig::new(TabularControl::QLearning, td)
             .with_exploration(EpsilonSchedule::Constant { epsilon: 0.5 })
             .with_episodes(2000)
-            .with_seed(seed);
+            .with_seed(seed)
+            .with_path(if host { TabularPath::Host } else { TabularPath::Tensor });
         train_tabular(&mut env, &mut q, &config).unwrap();
         let learned = q.to_q_values();
         let scale = 1.0 + truth.q_values.as_slice().iter().fold(0.0f64, |m, x| m.max(x.abs()));
@@ -377,14 +391,15 @@ proptest! {
         let gamma = 0.8;
         let truth = value_iteration(&mdp, &SolverConfig::new().with_gamma(gamma)).unwrap();
         let scale = 1.0 + truth.values.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        for algorithm in [TabularControl::Sarsa, TabularControl::ExpectedSarsa] {
+        for (algorithm, path) in [TabularControl::Sarsa, TabularControl::ExpectedSarsa].into_iter().flat_map(|a| PATHS.map(|p| (a, p))) {
             let mut env = TimeLimit::new(TabularEnv::new(mdp.clone()), 20).unwrap();
             let mut q = QTable::zeros(4, 2, &device());
             let td = TabularTdConfig::new().with_gamma(gamma).with_step_size(StepSize::VisitCount { power: 0.7 });
             let config = TabularControlConfig::new(algorithm, td)
                 .with_exploration(EpsilonSchedule::Linear { start: 0.6, end: 0.0, steps: 1500 })
                 .with_episodes(2000)
-                .with_seed(seed);
+                .with_seed(seed)
+                .with_path(path);
             train_tabular(&mut env, &mut q, &config).unwrap();
             // The greedy policy of the learned table, evaluated exactly, is (near-)optimal.
             let greedy = PolicyTable::greedy(&q.to_q_values());

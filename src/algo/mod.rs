@@ -16,6 +16,7 @@
 mod batch;
 mod config;
 pub mod dqn;
+mod host;
 mod n_step;
 mod q_learning;
 mod step_size;
@@ -25,6 +26,7 @@ mod update;
 
 pub use batch::TabularBatch;
 pub use config::TabularTdConfig;
+pub use host::TabularPath;
 pub use n_step::{NStepSarsa, NStepTd};
 pub use q_learning::{ExpectedSarsa, QLearning, Sarsa};
 pub use step_size::StepSize;

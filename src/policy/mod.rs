@@ -1,8 +1,10 @@
 //! Policies: a batch of states in, an action distribution (and sampled actions) out.
 
+mod host;
 mod selector;
 mod tabular;
 
+pub use host::HostSelector;
 pub(crate) use selector::check_f32_scale;
 pub use selector::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 pub use tabular::TabularPolicy;

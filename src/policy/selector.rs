@@ -205,6 +205,11 @@ impl Boltzmann {
         check_f32_scale("temperature", temperature)?;
         Ok(Self { temperature })
     }
+
+    /// The temperature.
+    pub fn temperature(&self) -> f64 {
+        self.temperature
+    }
 }
 
 /// Checks that a positive scale (a temperature) is a normal, finite `f32`.

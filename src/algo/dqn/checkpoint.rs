@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::dqn::{Dqn, DqnConfig};
@@ -114,8 +115,17 @@ where
             });
         }
         header.config.validate()?;
+        // Read whole files: burn's file reader is lazy, and a record that still points into its
+        // file breaks when the checkpoint is moved or deleted after loading.
+        let read = |path: &Path| -> Result<Bytes> {
+            let bytes = std::fs::read(path).map_err(|e| io("read", path, e))?;
+            Ok(Bytes::from_bytes_vec(bytes))
+        };
         let load = |path: &Path, module: Q| -> Result<Q> {
-            let record = ModuleRecord::load(path).map_err(|e| io("read", path, e))?;
+            let record = ModuleRecord::from_bytes(read(path)?).map_err(|e| Error::Decode {
+                what: "network record",
+                message: format!("{}: {e}", path.display()),
+            })?;
             module.try_load_record(record).map_err(|e| Error::Decode {
                 what: "network record",
                 message: format!("{}: {e}", path.display()),
@@ -124,8 +134,11 @@ where
         let online_net = load(&online, template.clone())?;
         let target_net = load(&target, template.valid())?;
         let optimizer_state = Self::new_optimizer(&header.config)
-            .load(&optimizer)
-            .map_err(|e| io("read", &optimizer, e))?;
+            .from_bytes(read(&optimizer)?)
+            .map_err(|e| Error::Decode {
+                what: "optimizer record",
+                message: format!("{}: {e}", optimizer.display()),
+            })?;
         Ok(Self::from_parts(
             header.config,
             online_net,

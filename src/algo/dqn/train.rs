@@ -221,6 +221,9 @@ pub struct DqnReport {
     pub steps: u64,
     /// Gradient steps taken during this call.
     pub gradient_steps: u64,
+    /// Wall-clock seconds spent in training phases (sampling and updates), the time
+    /// Stable-Baselines3's own gradient-steps-per-second figure divides by.
+    pub train_seconds: f64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -339,6 +342,7 @@ where
         evaluations: Vec::new(),
         steps: 0,
         gradient_steps: 0,
+        train_seconds: 0.0,
         seconds: 0.0,
     };
     let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
@@ -397,6 +401,7 @@ where
             && vec_steps.is_multiple_of(config.train_frequency)
             && memory.len() >= config.batch_size
         {
+            let phase = Instant::now();
             memory.set_progress(report.steps as f64 / config.total_steps as f64);
             let (mut loss, mut mean_q) = (0.0, 0.0);
             for _ in 0..config.gradient_steps {
@@ -407,6 +412,7 @@ where
                 mean_q += stats.mean_q;
             }
             report.gradient_steps += config.gradient_steps as u64;
+            report.train_seconds += phase.elapsed().as_secs_f64();
             acting = dqn.online().valid();
             let mut record = DqnMetrics::at(report.steps, epsilon, rate);
             record.loss = Some(loss / config.gradient_steps as f64);

@@ -1,0 +1,289 @@
+//! The host path of the tabular learners against the tensor path: same tables, same episodes,
+//! same action distributions.
+
+mod common;
+
+use burn::tensor::{Device, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use valuefn::algo::{
+    StepSize, TabularControl, TabularControlConfig, TabularPath, TabularTdConfig, train_tabular,
+};
+use valuefn::env::EpisodeStats;
+use valuefn::env::tabular::{CliffWalking, FrozenLake};
+use valuefn::policy::{
+    ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy, HostSelector,
+};
+use valuefn::prelude::*;
+use valuefn::tensor_ops::to_vec_f32;
+
+const ALGORITHMS: [TabularControl; 3] = [
+    TabularControl::QLearning,
+    TabularControl::Sarsa,
+    TabularControl::ExpectedSarsa,
+];
+
+/// Runs `train_tabular` on `path` and returns the table and the episode statistics.
+fn run<E>(
+    env: &mut E,
+    (states, actions): (usize, usize),
+    config: &TabularControlConfig,
+    path: TabularPath,
+    device: &Device,
+) -> (Vec<f64>, Vec<EpisodeStats>)
+where
+    E: Environment<Observation = usize, Action = usize>,
+{
+    let mut q = QTable::zeros(states, actions, device);
+    let stats = train_tabular(env, &mut q, &config.clone().with_path(path)).unwrap();
+    (q.to_q_values().as_slice().to_vec(), stats)
+}
+
+/// Asserts the host and tensor runs agree: every entry to `1e-6` (relative above 1) and the
+/// episodes exactly.
+fn assert_same_run<E>(
+    what: &str,
+    make_env: impl Fn() -> E,
+    shape: (usize, usize),
+    config: &TabularControlConfig,
+) where
+    E: Environment<Observation = usize, Action = usize>,
+{
+    for (name, device) in valuefn::device::cpu_devices() {
+        let (host, host_stats) = run(&mut make_env(), shape, config, TabularPath::Host, &device);
+        let (tensor, tensor_stats) =
+            run(&mut make_env(), shape, config, TabularPath::Tensor, &device);
+        assert!(
+            host.iter().any(|&x| x != 0.0),
+            "{what} on {name} learned nothing"
+        );
+        for (i, (h, t)) in host.iter().zip(&tensor).enumerate() {
+            assert!(
+                (h - t).abs() <= 1e-6 * t.abs().max(1.0),
+                "{what} on {name}: entry {i} host {h} tensor {t}"
+            );
+        }
+        assert_eq!(
+            host_stats, tensor_stats,
+            "{what} on {name}: episodes differ"
+        );
+    }
+}
+
+fn td(alpha_or_power: StepSize, gamma: f64) -> TabularTdConfig {
+    TabularTdConfig::new()
+        .with_gamma(gamma)
+        .with_step_size(alpha_or_power)
+}
+
+#[test]
+fn host_and_tensor_paths_learn_the_same_table_on_frozen_lake() {
+    // The benchmark workload: slippery 4x4, time limit 100 (truncations), alpha 0.1,
+    // gamma 0.99, epsilon 0.1; and visit-count step sizes with decaying exploration.
+    let lake = || TimeLimit::new(TabularEnv::new(FrozenLake::four_by_four(true)), 100).unwrap();
+    for algorithm in ALGORITHMS {
+        let config =
+            TabularControlConfig::new(algorithm, td(StepSize::Constant { alpha: 0.1 }, 0.99))
+                .with_episodes(300)
+                .with_seed(11);
+        assert_same_run(&format!("{algorithm:?} constant"), lake, (16, 4), &config);
+        let config =
+            TabularControlConfig::new(algorithm, td(StepSize::VisitCount { power: 0.7 }, 0.9))
+                .with_exploration(EpsilonSchedule::Linear {
+                    start: 1.0,
+                    end: 0.05,
+                    steps: 200,
+                })
+                .with_episodes(300)
+                .with_seed(5);
+        assert_same_run(
+            &format!("{algorithm:?} visit count"),
+            lake,
+            (16, 4),
+            &config,
+        );
+    }
+}
+
+#[test]
+fn host_and_tensor_paths_learn_the_same_table_with_truncation_on_the_cliff() {
+    // A time limit of 15 truncates most early episodes, so truncated steps bootstrap often.
+    let cliff = || TimeLimit::new(TabularEnv::new(CliffWalking::new()), 15).unwrap();
+    for algorithm in ALGORITHMS {
+        let config =
+            TabularControlConfig::new(algorithm, td(StepSize::Constant { alpha: 0.5 }, 1.0))
+                .with_exploration(EpsilonSchedule::Constant { epsilon: 0.2 })
+                .with_episodes(200)
+                .with_seed(3);
+        let stats = run(
+            &mut cliff(),
+            (48, 4),
+            &config,
+            TabularPath::Host,
+            &valuefn::device::default_device(),
+        )
+        .1;
+        assert!(
+            stats.iter().filter(|e| !e.terminated).count() > 20,
+            "the time limit should cut many episodes"
+        );
+        assert_same_run(&format!("{algorithm:?} cliff"), cliff, (48, 4), &config);
+    }
+}
+
+#[test]
+fn auto_runs_on_the_host_for_cpu_backends() {
+    for (name, device) in valuefn::device::cpu_devices() {
+        assert!(TabularPath::Auto.runs_on_host(&device), "{name}");
+        assert!(
+            TabularPath::Auto.runs_on_host(&device.clone().autodiff()),
+            "{name} autodiff"
+        );
+        assert!(!TabularPath::Tensor.runs_on_host(&device));
+    }
+}
+
+#[test]
+fn host_path_errors_like_the_tensor_path_and_keeps_earlier_updates() {
+    for path in [TabularPath::Host, TabularPath::Tensor] {
+        let device = valuefn::device::default_device();
+        let config = TabularControlConfig::new(
+            TabularControl::QLearning,
+            td(StepSize::Constant { alpha: 0.5 }, 1.0),
+        )
+        .with_episodes(3)
+        .with_path(path);
+        // A table smaller than the environment: the first out-of-range state is an error.
+        let mut q = QTable::zeros(10, 4, &device);
+        let err = train_tabular(&mut TabularEnv::new(CliffWalking::new()), &mut q, &config);
+        assert!(
+            matches!(
+                err,
+                Err(valuefn::Error::InvalidState { num_states: 10, .. })
+            ),
+            "{path:?}: {err:?}"
+        );
+        // No actions: an error, not a panic.
+        let mut q = QTable::zeros(48, 0, &device);
+        let err = train_tabular(&mut TabularEnv::new(CliffWalking::new()), &mut q, &config);
+        assert!(
+            matches!(err, Err(valuefn::Error::ShapeMismatch { .. })),
+            "{path:?}: {err:?}"
+        );
+    }
+}
+
+/// Q rows with exact ties, an all-tied row, NaN and spread values.
+fn rows() -> Vec<Vec<f32>> {
+    vec![
+        vec![1.0, 5.0, 5.0, 2.0],
+        vec![0.0, 0.0, 0.0, 0.0],
+        vec![0.3, -1.2, 0.9, 0.2],
+        vec![f32::NAN, 2.0, 2.0],
+        vec![7.0],
+    ]
+}
+
+/// Critical values of the chi-square distribution at level 0.001, by degrees of freedom.
+const CHI_SQUARE_0_001: [f64; 6] = [f64::NAN, 10.828, 13.816, 16.266, 18.467, 20.515];
+
+/// Draws `draws` actions from `selector` on the host and tests the counts against the tensor
+/// selector's probabilities on `device`: actions of probability zero are never drawn, and the
+/// chi-square statistic over the others is below its 0.001 critical value.
+fn chi_square<S: ActionSelector + HostSelector>(what: &str, selector: &S, device: &Device) {
+    const DRAWS: usize = 20_000;
+    for (r, row) in rows().into_iter().enumerate() {
+        let q = Tensor::<1>::from_floats(row.as_slice(), device).reshape([1, row.len()]);
+        let p = to_vec_f32(selector.probabilities(q));
+        let mut host_p = vec![0.0; row.len()];
+        selector.row_probabilities(&row, &mut host_p);
+        if p.iter().any(|x| x.is_nan()) {
+            // Boltzmann of a NaN row has no distribution; both paths say so.
+            assert!(
+                host_p.iter().all(|x| x.is_nan()),
+                "{what} row {r}: {host_p:?}"
+            );
+            continue;
+        }
+        for (a, (h, t)) in host_p.iter().zip(&p).enumerate() {
+            assert!(
+                (h - t).abs() < 1e-6,
+                "{what} row {r} action {a}: host {h}, tensor {t}"
+            );
+        }
+        let mut rng = StdRng::seed_from_u64(r as u64);
+        let mut counts = vec![0usize; row.len()];
+        for _ in 0..DRAWS {
+            counts[selector.select_row(&row, &mut rng)] += 1;
+        }
+        let mut statistic = 0.0;
+        let mut categories = 0;
+        for (&count, &prob) in counts.iter().zip(&p) {
+            if prob == 0.0 {
+                assert_eq!(count, 0, "{what} row {r}: drew an action of probability 0");
+            } else {
+                let expected = DRAWS as f64 * f64::from(prob);
+                statistic += (count as f64 - expected).powi(2) / expected;
+                categories += 1;
+            }
+        }
+        if categories > 1 {
+            let critical = CHI_SQUARE_0_001[categories - 1];
+            assert!(
+                statistic < critical,
+                "{what} row {r}: chi-square {statistic} >= {critical} ({counts:?} vs {p:?})"
+            );
+        }
+    }
+}
+
+#[test]
+fn host_selectors_draw_from_the_tensor_selectors_distributions() {
+    for (name, device) in valuefn::device::cpu_devices() {
+        chi_square(&format!("greedy on {name}"), &Greedy, &device);
+        chi_square(
+            &format!("epsilon-greedy on {name}"),
+            &EpsilonGreedy::new(0.3).unwrap(),
+            &device,
+        );
+        chi_square(
+            &format!("boltzmann on {name}"),
+            &Boltzmann::new(0.5).unwrap(),
+            &device,
+        );
+    }
+}
+
+#[test]
+fn host_selectors_make_the_tensor_selectors_draws_from_the_same_seed() {
+    fn same_draws<S: ActionSelector + HostSelector>(selector: &S, device: &Device) -> usize {
+        let mut mismatches = 0;
+        for (r, row) in rows().into_iter().enumerate() {
+            let q = Tensor::<1>::from_floats(row.as_slice(), device).reshape([1, row.len()]);
+            let (mut host_rng, mut tensor_rng) = (
+                StdRng::seed_from_u64(r as u64),
+                StdRng::seed_from_u64(r as u64),
+            );
+            for _ in 0..500 {
+                let host = selector.select_row(&row, &mut host_rng);
+                let tensor = selector.select(q.clone(), &mut tensor_rng)[0];
+                mismatches += usize::from(host != tensor);
+            }
+        }
+        mismatches
+    }
+    for (name, device) in valuefn::device::cpu_devices() {
+        assert_eq!(same_draws(&Greedy, &device), 0, "greedy on {name}");
+        assert_eq!(
+            same_draws(&EpsilonGreedy::new(0.3).unwrap(), &device),
+            0,
+            "epsilon-greedy on {name}"
+        );
+        // Boltzmann draws one uniform per row on both paths; only a uniform within a rounding
+        // of exp of a cumulative boundary could pick differently.
+        assert!(
+            same_draws(&Boltzmann::new(0.5).unwrap(), &device) <= 2,
+            "boltzmann on {name}"
+        );
+    }
+}
