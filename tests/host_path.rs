@@ -287,3 +287,64 @@ fn host_selectors_make_the_tensor_selectors_draws_from_the_same_seed() {
         );
     }
 }
+
+#[test]
+fn estimators_read_host_values_as_they_read_tensors() {
+    use valuefn::returns::{Rollout, VTraceConfig, gae, lambda_returns, n_step_targets, vtrace};
+    use valuefn::tensor_ops::float_tensor;
+    // T = 4, B = 2, with a termination and a truncation.
+    let (steps, envs) = (4, 2);
+    let values: Vec<f32> = vec![0.5, -1.0, 0.25, 2.0, 1.5, 0.0, -0.5, 0.75];
+    let next: Vec<f32> = vec![0.25, 2.0, 1.5, 0.0, -0.5, 0.75, 3.0, -2.0];
+    let as_f64 = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+    for (name, device) in valuefn::device::cpu_devices() {
+        let rollout = Rollout::new(
+            steps,
+            envs,
+            vec![1.0, 0.0, -1.0, 0.5, 0.0, 2.0, 1.0, -0.5],
+            vec![false, false, false, true, false, false, false, false],
+            vec![false, false, true, false, false, false, false, false],
+            &device,
+        )
+        .unwrap();
+        let tensor = |v: &[f32]| float_tensor(&as_f64(v), [steps, envs], &device);
+        let same = |what: &str, host: Tensor<2>, tensor: Tensor<2>| {
+            assert_eq!(to_vec_f32(host), to_vec_f32(tensor), "{what} on {name}");
+        };
+        let (h, t) = (
+            gae(&rollout, &values, &next, 0.9, 0.8).unwrap(),
+            gae(&rollout, tensor(&values), tensor(&next), 0.9, 0.8).unwrap(),
+        );
+        same("gae advantages", h.advantages, t.advantages);
+        same("gae returns", h.returns, t.returns);
+        same(
+            "lambda returns",
+            lambda_returns(&rollout, &next, 0.9, 0.7).unwrap(),
+            lambda_returns(&rollout, tensor(&next), 0.9, 0.7).unwrap(),
+        );
+        same(
+            "n-step targets",
+            n_step_targets(&rollout, &next, 0.9, 3).unwrap(),
+            n_step_targets(&rollout, tensor(&next), 0.9, 3).unwrap(),
+        );
+        let log_rhos = tensor(&[0.1, -0.2, 0.0, 0.3, -0.1, 0.2, 0.0, -0.3]);
+        let config = VTraceConfig::new();
+        let (h, t) = (
+            vtrace(&rollout, &values, &next, log_rhos.clone(), &config).unwrap(),
+            vtrace(&rollout, tensor(&values), tensor(&next), log_rhos, &config).unwrap(),
+        );
+        same("v-trace targets", h.targets, t.targets);
+        same("v-trace advantages", h.advantages, t.advantages);
+        // Host values of the wrong length or not finite are errors, as tensors are.
+        assert!(matches!(
+            lambda_returns(&rollout, &next[..7], 0.9, 0.7),
+            Err(valuefn::Error::ShapeMismatch { .. })
+        ));
+        let mut bad = next.clone();
+        bad[3] = f32::NAN;
+        assert!(matches!(
+            gae(&rollout, &values, &bad, 0.9, 0.8),
+            Err(valuefn::Error::NonFinite { .. })
+        ));
+    }
+}

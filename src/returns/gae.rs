@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 
 use crate::error::{Result, check_gamma, check_unit_interval};
-use crate::returns::Rollout;
+use crate::returns::{Rollout, Values};
 
 /// GAE advantages and the value targets that go with them.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub struct Advantages {
 ///
 /// # Shapes
 ///
-/// - `values`, `next_values`: `[T, B]`; outputs `[T, B]`.
+/// - `values`, `next_values`: `[T, B]` (a tensor, or host values as [`Values`]); outputs `[T, B]`.
 ///
 /// # Errors
 ///
@@ -50,17 +50,17 @@ pub struct Advantages {
 /// assert_eq!(to_vec_f32(out.returns), vec![1.0, 0.0]);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn gae(
+pub fn gae<'v>(
     rollout: &Rollout,
-    values: Tensor<2>,
-    next_values: Tensor<2>,
+    values: impl Into<Values<'v>>,
+    next_values: impl Into<Values<'v>>,
     gamma: f64,
     lambda: f64,
 ) -> Result<Advantages> {
     check_gamma(gamma)?;
     check_unit_interval("lambda", lambda)?;
-    let v = rollout.read("values", values)?;
-    let next = rollout.read("next_values", next_values)?;
+    let v = rollout.read_values("values", values.into())?;
+    let next = rollout.read_values("next_values", next_values.into())?;
     let advantages = rollout.backward_scan(|i| {
         let bootstrap = if rollout.terminated[i] {
             0.0

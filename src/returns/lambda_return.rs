@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 
 use crate::error::{Result, check_gamma, check_unit_interval};
-use crate::returns::Rollout;
+use crate::returns::{Rollout, Values};
 
 /// TD(lambda) returns (Sutton and Barto eq. 12.3, in recursive form):
 ///
@@ -41,15 +41,15 @@ use crate::returns::Rollout;
 /// assert_eq!(g, vec![1.75, 1.5, 1.0]);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn lambda_returns(
+pub fn lambda_returns<'v>(
     rollout: &Rollout,
-    next_values: Tensor<2>,
+    next_values: impl Into<Values<'v>>,
     gamma: f64,
     lambda: f64,
 ) -> Result<Tensor<2>> {
     check_gamma(gamma)?;
     check_unit_interval("lambda", lambda)?;
-    let next = rollout.read("next_values", next_values)?;
+    let next = rollout.read_values("next_values", next_values.into())?;
     let returns = rollout.backward_scan(|i| {
         let r = f64::from(rollout.rewards[i]);
         if rollout.terminated[i] {
@@ -88,9 +88,9 @@ pub fn lambda_returns(
 /// assert_eq!(to_vec_f32(g), vec![3.0, 1.0]); // 1 + 0.5 * 4, then 1
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn discounted_returns(
+pub fn discounted_returns<'v>(
     rollout: &Rollout,
-    next_values: Tensor<2>,
+    next_values: impl Into<Values<'v>>,
     gamma: f64,
 ) -> Result<Tensor<2>> {
     lambda_returns(rollout, next_values, gamma, 1.0)

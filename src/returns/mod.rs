@@ -39,6 +39,6 @@ pub use one_step::{
     double_q_targets, double_q_targets_discounted, expected_sarsa_targets, q_learning_targets,
     q_learning_targets_discounted,
 };
-pub use rollout::Rollout;
+pub use rollout::{Rollout, Values};
 pub use soft::{soft_q_targets, soft_values};
 pub use vtrace::{VTrace, VTraceConfig, vtrace};

@@ -3,7 +3,7 @@
 use burn::tensor::Tensor;
 
 use crate::error::{Error, Result, check_gamma};
-use crate::returns::Rollout;
+use crate::returns::{Rollout, Values};
 
 /// n-step TD targets (Sutton and Barto eq. 7.1):
 ///
@@ -39,9 +39,9 @@ use crate::returns::Rollout;
 /// assert_eq!(g, vec![7.0, 14.0, 24.0]);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn n_step_targets(
+pub fn n_step_targets<'v>(
     rollout: &Rollout,
-    next_values: Tensor<2>,
+    next_values: impl Into<Values<'v>>,
     gamma: f64,
     n: usize,
 ) -> Result<Tensor<2>> {
@@ -49,7 +49,7 @@ pub fn n_step_targets(
     if n == 0 {
         return Err(Error::config("n", "at least 1", 0));
     }
-    let next = rollout.read("next_values", next_values)?;
+    let next = rollout.read_values("next_values", next_values.into())?;
     let [steps, envs] = rollout.shape();
     let mut targets = vec![0.0; steps * envs];
     for (start, target) in targets.iter_mut().enumerate() {

@@ -142,6 +142,27 @@ impl Rollout {
         self.done(i) || i / self.envs == self.steps - 1
     }
 
+    /// Reads values given as a tensor or on the host, checking shape and finiteness.
+    pub(crate) fn read_values(&self, what: &'static str, values: Values<'_>) -> Result<Vec<f64>> {
+        match values {
+            Values::Tensor(tensor) => self.read(what, tensor),
+            Values::Host(host) => {
+                if host.len() != self.steps * self.envs {
+                    return Err(Error::ShapeMismatch {
+                        what,
+                        expected: self.shape().to_vec(),
+                        actual: vec![host.len()],
+                    });
+                }
+                let values: Vec<f64> = host.iter().copied().map(f64::from).collect();
+                if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
+                    return Err(Error::NonFinite { what, value: bad });
+                }
+                Ok(values)
+            }
+        }
+    }
+
     /// Reads a `[T, B]` tensor of values back, checking its shape and finiteness.
     pub(crate) fn read(&self, what: &'static str, tensor: Tensor<2>) -> Result<Vec<f64>> {
         let dims = tensor.dims();
@@ -180,5 +201,53 @@ impl Rollout {
             }
         }
         out
+    }
+}
+
+/// Values an estimator reads: a `[T, B]` tensor (read back once), or the same numbers already
+/// in host memory, time-major (entry `t * B + b`), which skips the read-back.
+///
+/// Every estimator that takes values takes `impl Into<Values>`, so a `Tensor<2>`, a `&[f32]`
+/// and a `&Vec<f32>` all work where values are expected.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::returns::{lambda_returns, Rollout};
+/// use valuefn::tensor_ops::{float_tensor, to_vec_f32};
+///
+/// let device = valuefn::device::default_device();
+/// let rollout = Rollout::new(2, 1, vec![1.0, 1.0], vec![false; 2], vec![false; 2], &device)?;
+/// let host = vec![0.0f32, 2.0];
+/// let from_host = lambda_returns(&rollout, &host, 1.0, 1.0)?;
+/// let from_tensor = lambda_returns(&rollout, float_tensor(&[0.0, 2.0], [2, 1], &device), 1.0, 1.0)?;
+/// assert_eq!(to_vec_f32(from_host), to_vec_f32(from_tensor));
+/// assert!(lambda_returns(&rollout, &[0.0f32][..], 1.0, 1.0).is_err()); // one value for two steps
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // an argument, consumed at once: never stored or moved around
+pub enum Values<'a> {
+    /// A `[T, B]` tensor.
+    Tensor(Tensor<2>),
+    /// `T * B` values in host memory, time-major.
+    Host(&'a [f32]),
+}
+
+impl From<Tensor<2>> for Values<'_> {
+    fn from(tensor: Tensor<2>) -> Self {
+        Values::Tensor(tensor)
+    }
+}
+
+impl<'a> From<&'a [f32]> for Values<'a> {
+    fn from(values: &'a [f32]) -> Self {
+        Values::Host(values)
+    }
+}
+
+impl<'a> From<&'a Vec<f32>> for Values<'a> {
+    fn from(values: &'a Vec<f32>) -> Self {
+        Values::Host(values)
     }
 }

@@ -4,7 +4,7 @@ use burn::config::Config;
 use burn::tensor::Tensor;
 
 use crate::error::{Result, check_gamma, check_positive, check_unit_interval};
-use crate::returns::Rollout;
+use crate::returns::{Rollout, Values};
 
 /// Settings of [`vtrace`].
 #[derive(Config, Debug, PartialEq)]
@@ -63,7 +63,8 @@ pub struct VTrace {
 ///
 /// # Shapes
 ///
-/// - `values`, `next_values`, `log_rhos`: `[T, B]`; outputs `[T, B]`.
+/// - `values`, `next_values` (a tensor, or host values as [`Values`]), `log_rhos`: `[T, B]`;
+///   outputs `[T, B]`.
 ///
 /// # Errors
 ///
@@ -84,17 +85,17 @@ pub struct VTrace {
 /// assert_eq!(to_vec_f32(out.targets), vec![0.5]);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn vtrace(
+pub fn vtrace<'v>(
     rollout: &Rollout,
-    values: Tensor<2>,
-    next_values: Tensor<2>,
+    values: impl Into<Values<'v>>,
+    next_values: impl Into<Values<'v>>,
     log_rhos: Tensor<2>,
     config: &VTraceConfig,
 ) -> Result<VTrace> {
     config.validate()?;
     let gamma = config.gamma;
-    let v = rollout.read("values", values)?;
-    let next = rollout.read("next_values", next_values)?;
+    let v = rollout.read_values("values", values.into())?;
+    let next = rollout.read_values("next_values", next_values.into())?;
     let ratios: Vec<f64> = rollout
         .read("log_rhos", log_rhos)?
         .into_iter()
