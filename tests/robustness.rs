@@ -229,15 +229,15 @@ fn tabular_probes(s: &mut Sweep) {
     s.err(
         "TabularMdp::new",
         "usize::MAX x 2",
-        is!(Error::InvalidMdp(_)),
-        "overflows",
+        is!(Error::TooLarge { .. }),
+        "beyond the limit",
         || TabularMdp::new(usize::MAX, 2, vec![], init()),
     );
     s.err(
         "TabularMdp::from_fn",
         "usize::MAX x usize::MAX",
-        is!(Error::InvalidMdp(_)),
-        "overflows",
+        is!(Error::TooLarge { .. }),
+        "beyond the limit",
         || TabularMdp::from_fn(usize::MAX, usize::MAX, init(), |_, _| Ok(stay(0))),
     );
     s.err(
@@ -657,6 +657,13 @@ fn tabular_probes(s: &mut Sweep) {
         is!(Error::InvalidConfig { .. }),
         "num_states",
         || RandomWalk::new(0, 0.0, 1.0),
+    );
+    s.err(
+        "RandomWalk::new",
+        "usize::MAX states",
+        is!(Error::TooLarge { .. }),
+        "state-action pairs",
+        || RandomWalk::new(usize::MAX, 0.0, 1.0),
     );
     s.err(
         "RandomWalk::new",

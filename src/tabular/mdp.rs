@@ -156,6 +156,13 @@ impl TryFrom<TabularMdpFields> for TabularMdp {
 /// Probabilities may be off by rounding; anything further is a modelling error.
 const PROBABILITY_SUM_TOLERANCE: f64 = 1e-9;
 
+impl TabularMdp {
+    /// The most state-action pairs a tabular MDP may have (2^24): each holds a list of
+    /// transitions, so a size beyond this is a mistake that would exhaust memory, and an
+    /// [`Error::TooLarge`] rather than an allocation failure.
+    pub const MAX_PAIRS: usize = 1 << 24;
+}
+
 impl AsRef<TabularMdp> for TabularMdp {
     fn as_ref(&self) -> &TabularMdp {
         self
@@ -235,18 +242,20 @@ impl TabularMdp {
     }
 }
 
-/// Checks that there is at least one state and one action and returns the number of pairs.
+/// Checks that there is at least one state and one action, and at most
+/// [`TabularMdp::MAX_PAIRS`] pairs, and returns the number of pairs.
 fn check_sizes(num_states: usize, num_actions: usize) -> Result<usize> {
     if num_states == 0 || num_actions == 0 {
         return Err(Error::InvalidMdp(format!(
             "need at least one state and one action, got {num_states} states and {num_actions} actions"
         )));
     }
-    num_states.checked_mul(num_actions).ok_or_else(|| {
-        Error::InvalidMdp(format!(
-            "{num_states} states x {num_actions} actions overflows usize"
-        ))
-    })
+    crate::error::check_size(
+        "state-action pairs of a tabular MDP",
+        num_states,
+        num_actions,
+        TabularMdp::MAX_PAIRS,
+    )
 }
 
 /// Checks that `(index, probability)` pairs form a distribution over `0..num_states`.
