@@ -133,7 +133,7 @@ where
         };
         let online_net = load(&online, template.clone())?;
         let target_net = load(&target, template.valid())?;
-        let optimizer_state = Self::new_optimizer(&header.config)
+        let optimizer_state = Self::optimizer(&header.config)
             .from_bytes(read(&optimizer)?)
             .map_err(|e| Error::Decode {
                 what: "optimizer record",

@@ -114,7 +114,8 @@ where
         })
     }
 
-    fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
+    /// A fresh Adam with the config's epsilon (also what a checkpoint's state is loaded into).
+    pub(crate) fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
         AdamConfig::new()
             .with_epsilon(config.adam_epsilon as f32)
             .init()
@@ -159,10 +160,6 @@ where
 
     pub(crate) fn optimizer_state(&self) -> &ModuleOptimizer {
         &self.optimizer
-    }
-
-    pub(crate) fn new_optimizer(config: &DqnConfig) -> ModuleOptimizer {
-        Self::optimizer(config)
     }
 
     /// The settings.
