@@ -9,9 +9,11 @@
 //!     [--double] [--dueling] [--per] [--n-step 3] [--plot cartpole_dqn.svg] [--metrics cartpole_dqn.jsonl]
 //! ```
 
+#[path = "common/curve.rs"]
+mod curve;
+
 use burn::module::Module;
 use clap::Parser;
-use plotters::prelude::*;
 use valuefn::algo::dqn::{
     Bootstrap, Dqn, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn,
 };
@@ -154,53 +156,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Episode returns (moving average over 20 episodes) and greedy evaluations against steps.
 fn plot(report: &DqnReport, path: &str) -> Result<(), Box<dyn std::error::Error>> {
     let episodes: Vec<(u64, f64)> = report
         .metrics
         .iter()
         .filter_map(|m| m.episode_return.map(|r| (m.step, r)))
         .collect();
-    let smoothed: Vec<(f64, f64)> = episodes
-        .iter()
-        .enumerate()
-        .map(|(i, &(step, _))| {
-            let window = &episodes[i.saturating_sub(19)..=i];
-            (
-                step as f64,
-                window.iter().map(|(_, r)| r).sum::<f64>() / window.len() as f64,
-            )
-        })
-        .collect();
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("DQN on CartPole-v1", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..report.steps.max(1) as f64, 0f64..520f64)?;
-    chart
-        .configure_mesh()
-        .x_desc("environment steps")
-        .y_desc("return")
-        .draw()?;
-    chart
-        .draw_series(LineSeries::new(smoothed, &BLUE))?
-        .label("episode return (mean of 20)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-    chart
-        .draw_series(LineSeries::new(
-            report.evaluations.iter().map(|&(s, r)| (s as f64, r)),
-            &RED,
-        ))?
-        .label("greedy evaluation (10 episodes)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    curve::plot_learning_curve(
+        "DQN on CartPole-v1",
+        path,
+        &episodes,
+        &report.evaluations,
+        report.steps,
+    )
 }

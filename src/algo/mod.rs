@@ -13,11 +13,16 @@
 //! **Bad input.** Indices are checked on the host before anything touches the table, so an
 //! out-of-range state or action, or a NaN reward, is an error and the table is unchanged.
 
+pub mod actor_critic;
 mod batch;
+mod checkpoint;
 mod config;
 pub mod dqn;
+mod gradients;
 mod host;
+mod metrics;
 mod n_step;
+mod optim;
 mod q_learning;
 mod step_size;
 mod td;
@@ -28,6 +33,7 @@ pub use batch::TabularBatch;
 pub use config::TabularTdConfig;
 pub use host::TabularPath;
 pub use n_step::{NStepSarsa, NStepTd};
+pub use optim::{LearningRateSchedule, OptimizerConfig};
 pub use q_learning::{ExpectedSarsa, QLearning, Sarsa};
 pub use step_size::StepSize;
 pub use td::TdZero;

@@ -10,6 +10,7 @@
 
 pub mod classic;
 mod episode;
+mod identity;
 pub mod tabular;
 mod tabular_env;
 pub mod text;
@@ -17,6 +18,7 @@ mod time_limit;
 mod vec_env;
 
 pub use episode::{EnvironmentExt, EpisodeStats};
+pub use identity::IdentityEnv;
 pub use tabular_env::TabularEnv;
 pub use time_limit::TimeLimit;
 pub use vec_env::{SyncVecEnv, VecStep};

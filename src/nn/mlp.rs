@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
 use crate::nn::Activation;
-use crate::nn::init::seeded_linear;
+use crate::nn::WeightInit;
 
 /// The most parameters a config accepts (2^28, a gigabyte of `f32`): a typo in a layer size
 /// should be an error, not an allocation that takes the machine down.
@@ -46,6 +46,9 @@ pub struct MlpConfig {
     /// 0.01 starts a policy near uniform).
     #[config(default = 1.0)]
     pub output_gain: f64,
+    /// How the weights are drawn.
+    #[config(default = "WeightInit::Uniform")]
+    pub init: WeightInit,
     /// Seed of the initial weights.
     #[config(default = 0)]
     pub seed: u64,
@@ -69,6 +72,7 @@ impl MlpConfig {
             return Err(Error::config("hidden", "widths of at least 1", zero));
         }
         crate::error::check_positive("output_gain", self.output_gain)?;
+        self.init.validate()?;
         let parameters = self.parameter_count().filter(|&n| n <= MAX_PARAMETERS);
         if parameters.is_none() {
             return Err(Error::config(
@@ -111,8 +115,14 @@ impl MlpConfig {
             .windows(2)
             .enumerate()
             .map(|(i, pair)| {
-                let gain = if i == last { self.output_gain } else { 1.0 };
-                seeded_linear(pair[0], pair[1], gain, &mut rng, device)
+                self.init.linear(
+                    pair[0],
+                    pair[1],
+                    self.output_gain,
+                    i == last,
+                    &mut rng,
+                    device,
+                )
             })
             .collect();
         Ok(Mlp {

@@ -5,6 +5,10 @@
 //!   implements [`QFunction`](crate::value::QFunction).
 //! - [`VNetwork`]: states `[B, D]` to `V(s)` `[B]`; implements
 //!   [`VFunction`](crate::value::VFunction).
+//! - [`CategoricalPolicy`]: states `[B, D]` to action logits `[B, A]`; implements
+//!   [`LogitsPolicy`](crate::policy::LogitsPolicy).
+//! - [`SoftmaxTable`], [`TrainableVTable`]: a softmax policy and a value table as trainable
+//!   parameters, for tabular actor-critic.
 //!
 //! A module trains when it was initialised on an autodiff device (`device.autodiff()`) and is
 //! plain inference otherwise; [`Module::valid`](burn::module::Module::valid) gives an inference
@@ -15,10 +19,15 @@
 mod activation;
 mod init;
 mod mlp;
+mod policy_network;
 mod q_network;
+mod table;
 mod v_network;
 
 pub use activation::Activation;
+pub use init::WeightInit;
 pub use mlp::{Mlp, MlpConfig};
+pub use policy_network::{CategoricalPolicy, CategoricalPolicyConfig};
 pub use q_network::{QHead, QNetwork, QNetworkConfig};
+pub use table::{SoftmaxTable, TrainableVTable};
 pub use v_network::{VNetwork, VNetworkConfig};

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use crate::error::Result;
-use crate::nn::{Activation, Mlp, MlpConfig};
+use crate::nn::{Activation, Mlp, MlpConfig, WeightInit};
 use crate::tensor_ops::check_shape;
 use crate::value::VFunction;
 
@@ -33,6 +33,9 @@ pub struct VNetworkConfig {
     /// The nonlinearity.
     #[config(default = "Activation::Tanh")]
     pub activation: Activation,
+    /// How the weights are drawn (the output layer's gain is 1).
+    #[config(default = "WeightInit::Uniform")]
+    pub init: WeightInit,
     /// Seed of the initial weights.
     #[config(default = 0)]
     pub seed: u64,
@@ -43,6 +46,7 @@ impl VNetworkConfig {
         MlpConfig::new(self.observation_dim, 1)
             .with_hidden(self.hidden.clone())
             .with_activation(self.activation)
+            .with_init(self.init)
             .with_seed(self.seed)
     }
 

@@ -1,9 +1,11 @@
 //! Policies: a batch of states in, an action distribution (and sampled actions) out.
 
+mod categorical;
 mod host;
 mod selector;
 mod tabular;
 
+pub use categorical::{LogitsPolicy, entropy, log_prob};
 pub use host::HostSelector;
 pub(crate) use selector::check_f32_scale;
 pub use selector::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};

@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
-use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::algo::checkpoint::{
+    create_dir, load_module, load_optimizer, read_json, save_module, save_optimizer, write_json,
+};
 use crate::algo::dqn::{Dqn, DqnConfig};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::value::QFunction;
 
 /// The host-side part of a [`Dqn`] checkpoint (`dqn.json`); the networks and the optimiser
@@ -25,14 +26,6 @@ pub struct DqnCheckpoint {
 
 const VERSION: u32 = 1;
 
-fn io(action: &'static str, path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Io {
-        action,
-        path: path.display().to_string(),
-        message: message.to_string(),
-    }
-}
-
 fn files(dir: &Path) -> [PathBuf; 4] {
     ["dqn.json", "online.bpk", "target.bpk", "optimizer.bpk"].map(|name| dir.join(name))
 }
@@ -47,7 +40,7 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when a file cannot be written.
+    /// [`Error::Io`](crate::Error::Io) when a file cannot be written.
     ///
     /// # Example
     ///
@@ -68,28 +61,17 @@ where
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| io("write", dir, e))?;
+        create_dir(dir)?;
         let [json, online, target, optimizer] = files(dir);
         let header = DqnCheckpoint {
             version: VERSION,
             config: self.config().clone(),
             gradient_steps: self.gradient_steps(),
         };
-        let text = serde_json::to_string_pretty(&header).map_err(|e| io("write", &json, e))?;
-        std::fs::write(&json, text).map_err(|e| io("write", &json, e))?;
-        self.online()
-            .clone()
-            .into_record()
-            .save(&online)
-            .map_err(|e| io("write", &online, e))?;
-        self.target()
-            .clone()
-            .into_record()
-            .save(&target)
-            .map_err(|e| io("write", &target, e))?;
-        self.optimizer_state()
-            .save(&optimizer)
-            .map_err(|e| io("write", &optimizer, e))
+        write_json(&json, &header)?;
+        save_module(self.online(), &online)?;
+        save_module(self.target(), &target)?;
+        save_optimizer(self.optimizer_state(), &optimizer)
     }
 
     /// Restores an updater saved by [`Dqn::save`]. `template` is a network of the same
@@ -97,48 +79,22 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] for a missing or unreadable file, [`Error::Decode`] for a file that is
+    /// [`Error::Io`](crate::Error::Io) for a missing or unreadable file, [`Error::Decode`](crate::Error::Decode) for a file that is
     /// not a checkpoint or does not fit the template's architecture, and the config's own
     /// errors when the saved config is invalid.
     pub fn load(dir: impl AsRef<Path>, template: Q) -> Result<Self> {
         let dir = dir.as_ref();
         let [json, online, target, optimizer] = files(dir);
-        let text = std::fs::read_to_string(&json).map_err(|e| io("read", &json, e))?;
-        let header: DqnCheckpoint = serde_json::from_str(&text).map_err(|e| Error::Decode {
-            what: "DQN checkpoint",
-            message: e.to_string(),
-        })?;
-        if header.version != VERSION {
-            return Err(Error::Decode {
-                what: "DQN checkpoint",
-                message: format!("version {} (this build reads {VERSION})", header.version),
-            });
-        }
+        let header: DqnCheckpoint = read_json(
+            &json,
+            "DQN checkpoint",
+            |h: &DqnCheckpoint| h.version,
+            VERSION,
+        )?;
         header.config.validate()?;
-        // Read whole files: burn's file reader is lazy, and a record that still points into its
-        // file breaks when the checkpoint is moved or deleted after loading.
-        let read = |path: &Path| -> Result<Bytes> {
-            let bytes = std::fs::read(path).map_err(|e| io("read", path, e))?;
-            Ok(Bytes::from_bytes_vec(bytes))
-        };
-        let load = |path: &Path, module: Q| -> Result<Q> {
-            let record = ModuleRecord::from_bytes(read(path)?).map_err(|e| Error::Decode {
-                what: "network record",
-                message: format!("{}: {e}", path.display()),
-            })?;
-            module.try_load_record(record).map_err(|e| Error::Decode {
-                what: "network record",
-                message: format!("{}: {e}", path.display()),
-            })
-        };
-        let online_net = load(&online, template.clone())?;
-        let target_net = load(&target, template.valid())?;
-        let optimizer_state = Self::optimizer(&header.config)
-            .from_bytes(read(&optimizer)?)
-            .map_err(|e| Error::Decode {
-                what: "optimizer record",
-                message: format!("{}: {e}", optimizer.display()),
-            })?;
+        let online_net = load_module(&online, template.clone())?;
+        let target_net = load_module(&target, template.valid())?;
+        let optimizer_state = load_optimizer(&optimizer, Self::optimizer(&header.config))?;
         Ok(Self::from_parts(
             header.config,
             online_net,

@@ -2,6 +2,7 @@
 
 use burn::config::Config;
 
+use crate::algo::optim::LearningRateSchedule;
 use crate::error::{Error, Result, check_gamma, check_positive};
 
 /// The per-transition loss on the TD error `delta = Q(s, a) - y`.
@@ -62,64 +63,6 @@ pub enum Bootstrap {
     Max,
     /// `Q_target(s', argmax_a' Q_online(s', a'))` (double DQN, van Hasselt et al. 2016).
     Double,
-}
-
-/// The learning rate as a function of the gradient step.
-#[derive(Config, Debug, Copy, PartialEq)]
-pub enum LearningRateSchedule {
-    /// The same rate throughout.
-    Constant {
-        /// The rate (> 0).
-        rate: f64,
-    },
-    /// From `start` down (or up) to `end` linearly over `steps` gradient steps, then `end`.
-    Linear {
-        /// The first rate (> 0).
-        start: f64,
-        /// The last rate (> 0).
-        end: f64,
-        /// Gradient steps of the ramp (>= 1).
-        steps: u64,
-    },
-}
-
-impl LearningRateSchedule {
-    /// The rate at gradient step `step` (counting from 0).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use valuefn::algo::dqn::LearningRateSchedule;
-    ///
-    /// let lr = LearningRateSchedule::Linear { start: 1e-3, end: 1e-4, steps: 10 };
-    /// assert_eq!(lr.at(0), 1e-3);
-    /// assert!((lr.at(5) - 5.5e-4).abs() < 1e-12);
-    /// assert!((lr.at(10) - 1e-4).abs() < 1e-15);
-    /// assert_eq!(lr.at(99), lr.at(10));
-    /// ```
-    pub fn at(&self, step: u64) -> f64 {
-        match *self {
-            LearningRateSchedule::Constant { rate } => rate,
-            LearningRateSchedule::Linear { start, end, steps } => {
-                let fraction = (step as f64 / steps as f64).min(1.0);
-                start + (end - start) * fraction
-            }
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        match *self {
-            LearningRateSchedule::Constant { rate } => check_positive("learning_rate.rate", rate),
-            LearningRateSchedule::Linear { start, end, steps } => {
-                check_positive("learning_rate.start", start)?;
-                check_positive("learning_rate.end", end)?;
-                if steps == 0 {
-                    return Err(Error::config("learning_rate.steps", "at least 1", steps));
-                }
-                Ok(())
-            }
-        }
-    }
 }
 
 /// Settings of the [`crate::algo::dqn::Dqn`] updater.

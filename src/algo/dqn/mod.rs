@@ -5,11 +5,11 @@
 
 mod checkpoint;
 mod config;
-mod gradients;
 mod train;
 mod updater;
 
+pub use crate::algo::optim::LearningRateSchedule;
 pub use checkpoint::DqnCheckpoint;
-pub use config::{Bootstrap, DqnConfig, LearningRateSchedule, TargetUpdate, TdLoss};
+pub use config::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
 pub use train::{DqnMetrics, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn};
 pub use updater::{Dqn, DqnStats, elementwise_loss};

@@ -1,17 +1,17 @@
 //! `train_dqn`: the whole deep Q-learning loop in one call.
 
-use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::algo::dqn::{Dqn, DqnConfig, LearningRateSchedule, TargetUpdate};
+use crate::algo::dqn::{Dqn, DqnConfig, TargetUpdate};
+use crate::algo::metrics::{MetricsLog, progress_bar};
+use crate::algo::optim::LearningRateSchedule;
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
@@ -496,64 +496,5 @@ impl Replay for Memory {
     }
     fn set_progress(&mut self, fraction: f64) {
         delegate!(self, m => m.set_progress(fraction))
-    }
-}
-
-fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} steps {per_sec} eta {eta} {msg}")
-    {
-        bar.set_style(style);
-    }
-    bar
-}
-
-/// The metrics log: kept in memory and, when a path is given, written as JSON lines.
-struct MetricsLog {
-    file: Option<(String, std::io::BufWriter<std::fs::File>)>,
-}
-
-impl MetricsLog {
-    fn open(path: Option<&str>) -> Result<Self> {
-        let file = match path {
-            None => None,
-            Some(path) => {
-                let file = std::fs::File::create(path).map_err(|e| Error::Io {
-                    action: "write",
-                    path: path.to_string(),
-                    message: e.to_string(),
-                })?;
-                Some((path.to_string(), std::io::BufWriter::new(file)))
-            }
-        };
-        Ok(Self { file })
-    }
-
-    fn write(&mut self, record: &DqnMetrics, memory: &mut Vec<DqnMetrics>) -> Result<()> {
-        if let Some((path, file)) = &mut self.file {
-            let line = serde_json::to_string(record).map_err(|e| io_error(path, e))?;
-            writeln!(file, "{line}").map_err(|e| io_error(path, e))?;
-        }
-        memory.push(record.clone());
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if let Some((path, file)) = &mut self.file {
-            file.flush().map_err(|e| io_error(path, e))?;
-        }
-        Ok(())
-    }
-}
-
-fn io_error(path: &str, e: impl std::fmt::Display) -> Error {
-    Error::Io {
-        action: "write",
-        path: path.to_string(),
-        message: e.to_string(),
     }
 }

@@ -1,11 +1,12 @@
 //! The deep Q-learning updater, generic over the Q-network.
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Int, Tensor};
 
-use crate::algo::dqn::gradients::{global_norm, polyak_update, scale_gradients};
 use crate::algo::dqn::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
+use crate::algo::gradients::{clip_scale, global_norm, polyak_update, scale_gradients};
+use crate::algo::optim::OptimizerConfig;
 use crate::error::{Error, Result};
 use crate::replay::TransitionBatch;
 use crate::returns::{double_q_targets_discounted, q_learning_targets_discounted};
@@ -116,9 +117,10 @@ where
 
     /// A fresh Adam with the config's epsilon (also what a checkpoint's state is loaded into).
     pub(crate) fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_epsilon(config.adam_epsilon as f32)
-            .init()
+        OptimizerConfig::Adam {
+            epsilon: config.adam_epsilon,
+        }
+        .init()
     }
 
     /// An updater training `online` whose target network starts as `target` (for instance a
@@ -244,8 +246,7 @@ where
 
         if let (Some(max), Some(norm)) = (self.config.max_grad_norm, norm) {
             // PyTorch's clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1.
-            let scale = norm.add_scalar(1e-6).recip().mul_scalar(max).clamp_max(1.0);
-            scale_gradients(&self.online, &mut grads, scale);
+            scale_gradients(&self.online, &mut grads, clip_scale(norm, max));
         }
         let learning_rate = self.config.learning_rate.at(self.gradient_steps);
         self.online = self

@@ -8,6 +8,12 @@ use burn::tensor::Tensor;
 /// The global L2 norm of the gradients of `module`'s parameters, as a `[1]` tensor on the
 /// gradients' device (no read-back); `None` when no parameter has a gradient.
 pub(crate) fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
+    squared_norm(module, grads).map(Tensor::sqrt)
+}
+
+/// The sum of the squared gradients of `module`'s parameters (`[1]`), `None` when no parameter
+/// has a gradient: what norms over several modules add up.
+pub(crate) fn squared_norm<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
     struct SquaredSum<'a> {
         grads: &'a GradientsParams,
         total: Option<Tensor<1>>,
@@ -25,7 +31,12 @@ pub(crate) fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Opt
     }
     let mut sum = SquaredSum { grads, total: None };
     module.visit(&mut sum);
-    sum.total.map(Tensor::sqrt)
+    sum.total
+}
+
+/// PyTorch's `clip_grad_norm_` factor: `max / (norm + 1e-6)` where that is below 1, else 1.
+pub(crate) fn clip_scale(norm: Tensor<1>, max: f64) -> Tensor<1> {
+    norm.add_scalar(1e-6).recip().mul_scalar(max).clamp_max(1.0)
 }
 
 /// Multiplies every gradient of `module` by `scale` (a `[1]` tensor), in place.

@@ -1,0 +1,28 @@
+//! Actor-critic: the [`ActorCritic`] updater (A2C and PPO) generic over the policy and value
+//! modules, its settings and losses, checkpoints, and [`train_actor_critic`], the whole loop
+//! in one call.
+//!
+//! The same updater trains a [`crate::nn::CategoricalPolicy`] with a [`crate::nn::VNetwork`]
+//! on CartPole, a [`crate::nn::SoftmaxTable`] with a [`crate::nn::TrainableVTable`] on a finite
+//! MDP (checked against the exact solvers), and a language model's policy and value heads on
+//! tokens. See `docs/actor_critic.md` for the equations, each option, and measured figures.
+
+mod batch;
+mod checkpoint;
+mod config;
+mod loss;
+mod train;
+mod updater;
+
+pub use batch::{BatchRows, RolloutBatch};
+pub use checkpoint::ActorCriticCheckpoint;
+pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
+pub use loss::{
+    approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
+    normalize_advantages, policy_gradient_loss, value_loss,
+};
+pub use train::{
+    ActorCriticMetrics, ActorCriticReport, ActorCriticTrainConfig, UpdateRecord, evaluate_actor,
+    train_actor_critic,
+};
+pub use updater::{ActorCritic, ActorCriticStats};

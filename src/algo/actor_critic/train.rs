@@ -1,0 +1,398 @@
+//! `train_actor_critic`: the whole on-policy loop in one call.
+
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::algo::actor_critic::{ActorCritic, ActorCriticStats, BatchRows, RolloutBatch};
+use crate::algo::metrics::{MetricsLog, progress_bar};
+use crate::encode::ObservationEncoder;
+use crate::env::{Environment, SyncVecEnv};
+use crate::error::{Error, Result};
+use crate::policy::{LogitsPolicy, Policy};
+use crate::returns::Rollout;
+use crate::tensor_ops::{index_tensor, to_indices};
+use crate::value::VFunction;
+
+/// Settings of [`train_actor_critic`]. Step counts are environment transitions summed over
+/// all copies, as Stable-Baselines3 counts `total_timesteps`.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::actor_critic::ActorCriticTrainConfig;
+///
+/// let config = ActorCriticTrainConfig::new().with_n_steps(16);
+/// assert!(config.validate().is_ok());
+/// assert!(config.with_n_steps(0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct ActorCriticTrainConfig {
+    /// Steps of every copy per rollout (>= 1): a rollout is `n_steps * copies` transitions.
+    #[config(default = 5)]
+    pub n_steps: usize,
+    /// Environment steps to run, over all copies (>= 1); the last rollout is completed.
+    #[config(default = 100_000)]
+    pub total_steps: u64,
+    /// Evaluate the greedy policy every this many steps (0: only at the end).
+    #[config(default = 0)]
+    pub eval_every: u64,
+    /// Episodes per evaluation (0: no evaluation).
+    #[config(default = 10)]
+    pub eval_episodes: usize,
+    /// Step cap of one evaluation episode, in case the environment has no time limit.
+    #[config(default = 100_000)]
+    pub eval_max_steps: usize,
+    /// Seed of the environments and of the action sampling.
+    #[config(default = 0)]
+    pub seed: u64,
+    /// Draw a progress bar on stderr (it is hidden anyway when stderr is not a terminal).
+    #[config(default = true)]
+    pub progress_bar: bool,
+    /// Write the metrics as JSON lines to this file.
+    #[config(default = "None")]
+    pub metrics_path: Option<String>,
+}
+
+impl ActorCriticTrainConfig {
+    /// rl-baselines3-zoo's A2C on CartPole-v1 (with 8 copies): rollouts of 5 steps, 100k
+    /// steps. Pair it with [`crate::algo::actor_critic::ActorCriticConfig::new`] (A2C's
+    /// defaults) and `[64, 64]` tanh networks.
+    pub fn a2c_cartpole() -> Self {
+        Self::new().with_n_steps(5).with_total_steps(100_000)
+    }
+
+    /// rl-baselines3-zoo's PPO on CartPole-v1 (with 8 copies): rollouts of 32 steps, 100k
+    /// steps. Pair it with
+    /// [`crate::algo::actor_critic::ActorCriticConfig::ppo_cartpole`] given
+    /// [`ActorCriticTrainConfig::gradient_steps`].
+    pub fn ppo_cartpole() -> Self {
+        Self::new().with_n_steps(32).with_total_steps(100_000)
+    }
+
+    /// The gradient steps a run takes with `copies` environments, `epochs` passes and
+    /// minibatches of `minibatch_size` (1 and the rollout size for A2C): what a learning rate
+    /// that anneals over the whole run needs to know.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use valuefn::algo::actor_critic::ActorCriticTrainConfig;
+    ///
+    /// // 100k steps in rollouts of 8 x 32 = 256: 391 rollouts of 20 epochs of one minibatch.
+    /// assert_eq!(ActorCriticTrainConfig::ppo_cartpole().gradient_steps(8, 20, 256), 7820);
+    /// ```
+    pub fn gradient_steps(&self, copies: usize, epochs: usize, minibatch_size: usize) -> u64 {
+        let rollout = (self.n_steps * copies).max(1) as u64;
+        let rollouts = self.total_steps.div_ceil(rollout);
+        let minibatches = rollout.div_ceil(minibatch_size.max(1) as u64);
+        rollouts * epochs as u64 * minibatches
+    }
+
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [
+            ("n_steps", self.n_steps as u64),
+            ("total_steps", self.total_steps),
+            ("eval_max_steps", self.eval_max_steps as u64),
+        ] {
+            if value == 0 {
+                return Err(Error::config(field, "at least 1", 0));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line of the metrics log: what happened at `step`. Fields that did not happen at this
+/// step are left out of the JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActorCriticMetrics {
+    /// Environment steps so far.
+    pub step: u64,
+    /// Return of an episode that ended at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub episode_return: Option<f64>,
+    /// Length of that episode.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub episode_length: Option<u64>,
+    /// The statistics of the update after the rollout that ended at this step.
+    #[serde(flatten, skip_serializing_if = "Option::is_none", default)]
+    pub update: Option<UpdateRecord>,
+    /// Mean greedy return of an evaluation at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub eval_return: Option<f64>,
+    /// Environment steps per second of wall-clock time so far (the one field that differs
+    /// between two runs with the same seed).
+    pub steps_per_second: f64,
+}
+
+/// The update statistics of a metrics line (see [`ActorCriticStats`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateRecord {
+    /// Policy loss.
+    pub policy_loss: f64,
+    /// Value loss.
+    pub value_loss: f64,
+    /// Mean entropy.
+    pub entropy: f64,
+    /// Approximate KL.
+    pub approx_kl: f64,
+    /// Clip fraction.
+    pub clip_fraction: f64,
+    /// Explained variance (`null` when the returns were constant).
+    pub explained_variance: Option<f64>,
+}
+
+impl From<&ActorCriticStats> for UpdateRecord {
+    fn from(stats: &ActorCriticStats) -> Self {
+        Self {
+            policy_loss: stats.policy_loss,
+            value_loss: stats.value_loss,
+            entropy: stats.entropy,
+            approx_kl: stats.approx_kl,
+            clip_fraction: stats.clip_fraction,
+            explained_variance: stats
+                .explained_variance
+                .is_finite()
+                .then_some(stats.explained_variance),
+        }
+    }
+}
+
+impl ActorCriticMetrics {
+    fn at(step: u64, steps_per_second: f64) -> Self {
+        Self {
+            step,
+            episode_return: None,
+            episode_length: None,
+            update: None,
+            eval_return: None,
+            steps_per_second,
+        }
+    }
+}
+
+/// What [`train_actor_critic`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActorCriticReport {
+    /// Every metrics record, in order (also written to `metrics_path` when set).
+    pub metrics: Vec<ActorCriticMetrics>,
+    /// Returns of the episodes that ended during training, in order.
+    pub episode_returns: Vec<f64>,
+    /// `(step, mean greedy return)` of each evaluation; the last is at the end of training.
+    pub evaluations: Vec<(u64, f64)>,
+    /// Environment steps run.
+    pub steps: u64,
+    /// Updates (rollouts) applied during this call.
+    pub updates: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Mean return of `episodes` episodes of the greedy policy of `actor` (`argmax_a pi(a|s)`,
+/// ties to the lowest action) on `env`, episode `k` reset with seed `seed + k`; each stops at
+/// `max_steps` steps if the environment has not ended it.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] when `episodes` or `max_steps` is 0; the encoder's, policy's and
+/// environment's errors.
+pub fn evaluate_actor<E, Enc, P>(
+    actor: &P,
+    env: &mut E,
+    encoder: &Enc,
+    episodes: usize,
+    max_steps: usize,
+    seed: u64,
+    device: &Device,
+) -> Result<Vec<f64>>
+where
+    E: Environment<Action = usize>,
+    Enc: ObservationEncoder<E::Observation, Output = P::Input>,
+    P: LogitsPolicy,
+{
+    if episodes == 0 || max_steps == 0 {
+        let field = if episodes == 0 {
+            "episodes"
+        } else {
+            "max_steps"
+        };
+        return Err(Error::config(field, "at least 1", 0));
+    }
+    let mut returns = Vec::with_capacity(episodes);
+    for k in 0..episodes {
+        let mut observation = env.reset(Some(seed.wrapping_add(k as u64)));
+        let mut total = 0.0;
+        for _ in 0..max_steps {
+            let x = encoder.encode(std::slice::from_ref(&observation), device)?;
+            let action = to_indices(actor.greedy_actions(x)?)[0];
+            let step = env.step(action)?;
+            total += step.reward;
+            if step.done() {
+                break;
+            }
+            observation = step.observation;
+        }
+        returns.push(total);
+    }
+    Ok(returns)
+}
+
+/// Trains `updater` on the copies in `envs` for `config.total_steps` environment steps:
+/// rollouts of `n_steps` steps of every copy with actions sampled from the actor (a truncated
+/// episode's true last observation kept for the bootstrap, copies reset as their episodes
+/// end), each followed by one [`ActorCritic::update`]. The greedy policy is evaluated on
+/// `eval_env` every `eval_every` steps and at the end.
+///
+/// The encoder turns observations into the networks' input (e.g.
+/// [`crate::encode::Features`] for CartPole, [`crate::encode::StateIndex`] for tables).
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] for a bad config; [`Error::Io`] when the metrics file cannot be
+/// written; any error of the environments, encoder or updater (a NaN reward, for one) stops
+/// the run and is returned.
+pub fn train_actor_critic<E, Enc, P, V>(
+    config: &ActorCriticTrainConfig,
+    updater: &mut ActorCritic<P, V>,
+    envs: &mut SyncVecEnv<E>,
+    mut eval_env: Option<&mut E>,
+    encoder: &Enc,
+    device: &Device,
+) -> Result<ActorCriticReport>
+where
+    E: Environment<Action = usize>,
+    E::Observation: Clone,
+    E::ActionSpace: std::fmt::Debug,
+    Enc: ObservationEncoder<E::Observation, Output = P::Input>,
+    P: Module + LogitsPolicy,
+    V: Module + VFunction<Input = P::Input>,
+    P::Input: BatchRows,
+{
+    config.validate()?;
+    let mut log = MetricsLog::open(config.metrics_path.as_deref())?;
+    let progress = progress_bar(config.progress_bar, config.total_steps);
+    let start = Instant::now();
+    let mut rng = StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15);
+    let n = envs.len();
+    let observations = envs.reset(Some(config.seed));
+    let mut inputs = encoder.encode(&observations, device)?;
+    let mut episode_returns = vec![0.0; n];
+    let mut episode_lengths = vec![0u64; n];
+    let mut report = ActorCriticReport {
+        metrics: Vec::new(),
+        episode_returns: Vec::new(),
+        evaluations: Vec::new(),
+        steps: 0,
+        updates: 0,
+        seconds: 0.0,
+    };
+    let mut next_eval = if config.eval_every > 0 {
+        config.eval_every
+    } else {
+        u64::MAX
+    };
+    let len = config.n_steps * n;
+
+    while report.steps < config.total_steps {
+        let acting = updater.actor().valid();
+        let mut observation_parts = Vec::with_capacity(config.n_steps);
+        let mut next_parts = Vec::with_capacity(config.n_steps);
+        let mut actions_taken = Vec::with_capacity(len);
+        let mut rewards = Vec::with_capacity(len);
+        let mut terminated = Vec::with_capacity(len);
+        let mut truncated = Vec::with_capacity(len);
+        for _ in 0..config.n_steps {
+            let actions = acting.sample_actions(inputs.clone(), &mut rng)?;
+            let step = envs.step(&actions)?;
+            let next_inputs = encoder.encode(&step.observations, device)?;
+            // The state each step reached: the new observation, or for a copy that was reset,
+            // its episode's true last observation.
+            let reached = if step.final_observations.iter().any(Option::is_some) {
+                let finals: Vec<E::Observation> = step
+                    .final_observations
+                    .iter()
+                    .zip(&step.observations)
+                    .map(|(last, now)| last.as_ref().unwrap_or(now).clone())
+                    .collect();
+                encoder.encode(&finals, device)?
+            } else {
+                next_inputs.clone()
+            };
+            observation_parts.push(inputs);
+            next_parts.push(reached);
+            actions_taken.extend_from_slice(&actions);
+            rewards.extend(step.rewards.iter().map(|&r| r as f32));
+            terminated.extend_from_slice(&step.terminated);
+            truncated.extend_from_slice(&step.truncated);
+            report.steps += n as u64;
+            let rate = report.steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            for i in 0..n {
+                episode_returns[i] += step.rewards[i];
+                episode_lengths[i] += 1;
+                if step.terminated[i] || step.truncated[i] {
+                    let mut record = ActorCriticMetrics::at(report.steps, rate);
+                    record.episode_return = Some(episode_returns[i]);
+                    record.episode_length = Some(episode_lengths[i]);
+                    report.episode_returns.push(episode_returns[i]);
+                    log.write(&record, &mut report.metrics)?;
+                    episode_returns[i] = 0.0;
+                    episode_lengths[i] = 0;
+                }
+            }
+            inputs = next_inputs;
+        }
+        let batch = RolloutBatch {
+            observations: P::Input::concat_rows(observation_parts),
+            actions: index_tensor(&actions_taken, device),
+            next_observations: P::Input::concat_rows(next_parts),
+            rollout: Rollout::new(config.n_steps, n, rewards, terminated, truncated, device)?,
+        };
+        let stats = updater.update(&batch)?;
+        report.updates += 1;
+        let rate = report.steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        let mut record = ActorCriticMetrics::at(report.steps, rate);
+        record.update = Some(UpdateRecord::from(&stats));
+        log.write(&record, &mut report.metrics)?;
+
+        let last = report.steps >= config.total_steps;
+        if let Some(env) = eval_env.as_deref_mut()
+            && config.eval_episodes > 0
+            && (report.steps >= next_eval || last)
+        {
+            while next_eval <= report.steps {
+                next_eval = next_eval.saturating_add(config.eval_every.max(1));
+            }
+            let returns = evaluate_actor(
+                &updater.actor().valid(),
+                env,
+                encoder,
+                config.eval_episodes,
+                config.eval_max_steps,
+                config.seed.wrapping_add(1 << 32),
+                device,
+            )?;
+            let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+            report.evaluations.push((report.steps, mean));
+            let mut record = ActorCriticMetrics::at(report.steps, rate);
+            record.eval_return = Some(mean);
+            log.write(&record, &mut report.metrics)?;
+            progress.set_message(format!("eval {mean:.1}"));
+        }
+        progress.set_position(report.steps.min(config.total_steps));
+    }
+    progress.finish_and_clear();
+    log.flush()?;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}

@@ -1,0 +1,542 @@
+//! The actor-critic updater (A2C and PPO), generic over the policy and value modules.
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
+use crate::algo::actor_critic::loss::{
+    approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
+    normalize_advantages, policy_gradient_loss, value_loss,
+};
+use crate::algo::actor_critic::{ActorCriticConfig, AdvantageEstimator, BatchRows, RolloutBatch};
+use crate::algo::gradients::{clip_scale, scale_gradients, squared_norm};
+use crate::error::{Error, Result};
+use crate::policy::{LogitsPolicy, entropy, log_prob};
+use crate::returns::{Advantages, gae, n_step_targets};
+use crate::tensor_ops::{index_tensor, to_indices, to_vec_f32};
+use crate::value::VFunction;
+
+/// What one [`ActorCritic::update`] did: means over the minibatches it ran.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActorCriticStats {
+    /// The policy loss (`-mean A log pi` for A2C, the clipped surrogate for PPO).
+    pub policy_loss: f64,
+    /// The value loss, before its coefficient.
+    pub value_loss: f64,
+    /// Mean entropy of the policy over the states.
+    pub entropy: f64,
+    /// Approximate `KL(pi_old || pi)` ([`crate::algo::actor_critic::approx_kl`]), 0 on the
+    /// first minibatch.
+    pub approx_kl: f64,
+    /// Fraction of ratios outside the clip range (0 for A2C).
+    pub clip_fraction: f64,
+    /// How much of the value targets' variance the critic explained before the update
+    /// ([`crate::algo::actor_critic::explained_variance`]).
+    pub explained_variance: f64,
+    /// Mean global gradient norm before clipping (`None` when clipping is off).
+    pub grad_norm: Option<f64>,
+    /// Gradient steps taken by this update.
+    pub gradient_steps: u64,
+    /// Whether PPO's target KL stopped the update before its last epoch.
+    pub stopped_early: bool,
+    /// The actor's learning rate at the last step.
+    pub actor_learning_rate: f64,
+    /// The critic's learning rate at the last step.
+    pub critic_learning_rate: f64,
+}
+
+/// Actor-critic updates: A2C (Mnih et al. 2016) or PPO (Schulman et al. 2017) from one
+/// config, generic over the actor `P` (any burn [`Module`] that is a [`LogitsPolicy`]) and the
+/// critic `V` (a [`Module`] that is a [`VFunction`] on the same input).
+///
+/// For a rollout of `T * B` transitions, with the rollout's policy `pi_old` and values
+/// `V_old`:
+///
+/// ```text
+/// A, R      = gae(rollout, V_old(s), V_old(s'), gamma, lambda)     (or n-step: R - V_old)
+/// A2C:  L_pi = -mean(A log pi(a|s))
+/// PPO:  L_pi = -mean(min(r A, clip(r, 1 - eps, 1 + eps) A)),  r = pi(a|s) / pi_old(a|s)
+/// L_V       = mean((V(s) - R)^2)                      (optionally clipped around V_old)
+/// loss      = L_pi + c_V L_V - c_H mean(H(pi(.|s)))
+/// ```
+///
+/// then the global gradient norm of both networks is clipped, and the actor and the critic
+/// each take a step with their own optimiser and learning rate. A2C takes one step on the whole
+/// rollout; PPO takes `epochs` passes of shuffled minibatches, stopping early when a
+/// minibatch's approximate KL exceeds `1.5 * target_kl`. Advantages come from
+/// [`crate::returns::gae`] or [`crate::returns::n_step_targets`]: [`ActorCritic::advantages`]
+/// gives them.
+///
+/// Build the actor and the critic on an autodiff device (`device.autodiff()`); the rollout's
+/// tensors may sit on the plain device.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Device, Int, Tensor, TensorData};
+/// use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
+/// use valuefn::nn::{CategoricalPolicyConfig, VNetworkConfig};
+/// use valuefn::returns::Rollout;
+///
+/// let device = valuefn::device::default_device();
+/// let train = device.clone().autodiff();
+/// let actor = CategoricalPolicyConfig::new(2, 3).with_hidden(vec![8]).init(&train)?;
+/// let critic = VNetworkConfig::new(2).with_hidden(vec![8]).init(&train)?;
+/// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), actor, critic)?;
+/// // T = 2 steps of B = 1 copy; the second step terminates.
+/// let batch = RolloutBatch {
+///     observations: Tensor::<2>::from_floats([[0.0, 1.0], [1.0, 0.0]], &device),
+///     actions: Tensor::<1, Int>::from_ints([2, 0], &device),
+///     next_observations: Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 0.0]], &device),
+///     rollout: Rollout::new(2, 1, vec![1.0, 0.0], vec![false, true], vec![false; 2], &device)?,
+/// };
+/// let stats = a2c.update(&batch)?;
+/// assert_eq!(stats.gradient_steps, 1);
+/// assert!(stats.entropy > 1.0); // near-uniform over 3 actions: ln 3 = 1.0986
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub struct ActorCritic<P, V> {
+    config: ActorCriticConfig,
+    actor: P,
+    critic: V,
+    actor_optimizer: ModuleOptimizer,
+    critic_optimizer: ModuleOptimizer,
+    gradient_steps: u64,
+    updates: u64,
+}
+
+impl<P: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ActorCritic<P, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActorCritic")
+            .field("config", &self.config)
+            .field("actor", &self.actor)
+            .field("critic", &self.critic)
+            .field("gradient_steps", &self.gradient_steps)
+            .field("updates", &self.updates)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The rollout's constants an update reads, one entry per transition (`[T * B]`).
+struct Scored {
+    old_log_probs: Tensor<1>,
+    old_values: Tensor<1>,
+    advantages: Tensor<1>,
+    returns: Tensor<1>,
+    explained_variance: f64,
+}
+
+/// Sums of the per-minibatch statistics.
+#[derive(Default)]
+struct Totals {
+    minibatches: usize,
+    policy_loss: f64,
+    value_loss: f64,
+    entropy: f64,
+    approx_kl: f64,
+    clip_fraction: f64,
+    grad_norm: f64,
+    stopped_early: bool,
+}
+
+impl<P, V> ActorCritic<P, V>
+where
+    P: Module + LogitsPolicy,
+    V: Module + VFunction<Input = P::Input>,
+    P::Input: BatchRows,
+{
+    /// An updater training `actor` and `critic` from fresh optimisers.
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorCriticConfig::validate`].
+    pub fn new(config: ActorCriticConfig, actor: P, critic: V) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            actor_optimizer: config.actor_optimizer.init(),
+            critic_optimizer: config.critic_optimizer.init(),
+            config,
+            actor,
+            critic,
+            gradient_steps: 0,
+            updates: 0,
+        })
+    }
+
+    /// Restores an updater from its parts (see [`crate::algo::actor_critic::ActorCriticCheckpoint`]).
+    pub(crate) fn from_parts(
+        config: ActorCriticConfig,
+        actor: P,
+        critic: V,
+        optimizers: [ModuleOptimizer; 2],
+        gradient_steps: u64,
+        updates: u64,
+    ) -> Self {
+        let [actor_optimizer, critic_optimizer] = optimizers;
+        Self {
+            config,
+            actor,
+            critic,
+            actor_optimizer,
+            critic_optimizer,
+            gradient_steps,
+            updates,
+        }
+    }
+
+    pub(crate) fn optimizers(&self) -> [&ModuleOptimizer; 2] {
+        [&self.actor_optimizer, &self.critic_optimizer]
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ActorCriticConfig {
+        &self.config
+    }
+
+    /// The policy being trained.
+    pub fn actor(&self) -> &P {
+        &self.actor
+    }
+
+    /// The value function being trained.
+    pub fn critic(&self) -> &V {
+        &self.critic
+    }
+
+    /// Gradient steps taken so far (minibatches, summed over updates).
+    pub fn gradient_steps(&self) -> u64 {
+        self.gradient_steps
+    }
+
+    /// Updates (rollouts) applied so far.
+    pub fn updates(&self) -> u64 {
+        self.updates
+    }
+
+    /// The advantages and value targets an update would use on `batch`: the config's estimator
+    /// from [`crate::returns`] on the critic's current values of `observations` and
+    /// `next_observations`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ActorCritic::update`].
+    pub fn advantages(&self, batch: &RolloutBatch<P::Input>) -> Result<Advantages> {
+        let len = self.check(batch)?;
+        let values = self.critic_values(batch, len)?;
+        self.estimate(batch, &values, len)
+    }
+
+    /// One update on `batch` (see the type's docs for the equations).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the actions, observations and rollout disagree in length
+    /// or the observations do not fit the networks; [`Error::InvalidAction`] for an action
+    /// outside `0..num_actions`; [`Error::NonFinite`] for a value, loss or gradient that is not
+    /// finite (NaN observations end there). On error, nothing has changed: networks,
+    /// optimiser states and counters are as before the call.
+    pub fn update(&mut self, batch: &RolloutBatch<P::Input>) -> Result<ActorCriticStats> {
+        let len = self.check(batch)?;
+        let values = self.critic_values(batch, len)?;
+        let scored = self.score(batch, &values, len)?;
+        let saved = (
+            self.actor.clone(),
+            self.critic.clone(),
+            self.actor_optimizer.clone(),
+            self.critic_optimizer.clone(),
+            self.gradient_steps,
+        );
+        let totals = self.run_epochs(batch, &scored, len);
+        let totals = match totals {
+            Ok(totals) => totals,
+            Err(error) => {
+                (
+                    self.actor,
+                    self.critic,
+                    self.actor_optimizer,
+                    self.critic_optimizer,
+                    self.gradient_steps,
+                ) = saved;
+                return Err(error);
+            }
+        };
+        let steps = self.gradient_steps - saved.4;
+        self.updates += 1;
+        let n = totals.minibatches.max(1) as f64;
+        let last = self.gradient_steps.saturating_sub(1);
+        Ok(ActorCriticStats {
+            policy_loss: totals.policy_loss / n,
+            value_loss: totals.value_loss / n,
+            entropy: totals.entropy / n,
+            approx_kl: totals.approx_kl / n,
+            clip_fraction: totals.clip_fraction / n,
+            explained_variance: scored.explained_variance,
+            grad_norm: self.config.max_grad_norm.map(|_| totals.grad_norm / n),
+            gradient_steps: steps,
+            stopped_early: totals.stopped_early,
+            actor_learning_rate: self.config.actor_learning_rate.at(last),
+            critic_learning_rate: self.config.critic_learning_rate.at(last),
+        })
+    }
+
+    /// Checks lengths and actions; returns `T * B`.
+    fn check(&self, batch: &RolloutBatch<P::Input>) -> Result<usize> {
+        let [steps, envs] = batch.rollout.shape();
+        let len = steps * envs;
+        for (what, rows) in [
+            ("rollout actions", batch.actions.dims()[0]),
+            ("rollout observations", batch.observations.num_rows()),
+            (
+                "rollout next observations",
+                batch.next_observations.num_rows(),
+            ),
+        ] {
+            if rows != len {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: vec![steps, envs],
+                    actual: vec![rows],
+                });
+            }
+        }
+        let num_actions = self.actor.num_actions();
+        if let Some(action) = to_indices(batch.actions.clone())
+            .into_iter()
+            .find(|&a| a >= num_actions)
+        {
+            return Err(Error::InvalidAction {
+                action: action.to_string(),
+                space: format!("0..{num_actions}"),
+            });
+        }
+        Ok(len)
+    }
+
+    /// `V_old` of the observations then of the next observations (`2 * T * B` values, one
+    /// forward pass, one read-back).
+    fn critic_values(&self, batch: &RolloutBatch<P::Input>, len: usize) -> Result<Vec<f32>> {
+        let both = P::Input::concat_rows(vec![
+            batch.observations.clone(),
+            batch.next_observations.clone(),
+        ]);
+        let values = self.critic.valid().values(both)?;
+        let values = to_vec_f32(values);
+        if values.len() != 2 * len {
+            return Err(Error::ShapeMismatch {
+                what: "critic values",
+                expected: vec![2 * len],
+                actual: vec![values.len()],
+            });
+        }
+        if let Some(&bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "critic value",
+                value: f64::from(bad),
+            });
+        }
+        Ok(values)
+    }
+
+    fn estimate(
+        &self,
+        batch: &RolloutBatch<P::Input>,
+        values: &[f32],
+        len: usize,
+    ) -> Result<Advantages> {
+        let rollout = &batch.rollout;
+        let (current, next) = values.split_at(len);
+        match self.config.advantage {
+            AdvantageEstimator::Gae { lambda } => {
+                gae(rollout, current, next, self.config.gamma, lambda)
+            }
+            AdvantageEstimator::NStep { n } => {
+                let returns = n_step_targets(rollout, next, self.config.gamma, n)?;
+                let v = host_tensor(current, rollout.shape(), rollout.device());
+                Ok(Advantages {
+                    advantages: returns.clone() - v,
+                    returns,
+                })
+            }
+        }
+    }
+
+    fn score(&self, batch: &RolloutBatch<P::Input>, values: &[f32], len: usize) -> Result<Scored> {
+        let estimate = self.estimate(batch, values, len)?;
+        let device = batch.rollout.device();
+        let returns = estimate.returns.reshape([len]);
+        let returns_host = to_vec_f32(returns.clone());
+        let old_log_probs = log_prob(
+            self.actor.valid().logits(batch.observations.clone())?,
+            batch.actions.clone(),
+        );
+        Ok(Scored {
+            old_log_probs,
+            old_values: host_tensor(&values[..len], [len], device),
+            advantages: estimate.advantages.reshape([len]),
+            explained_variance: explained_variance(&values[..len], &returns_host),
+            returns,
+        })
+    }
+
+    fn run_epochs(
+        &mut self,
+        batch: &RolloutBatch<P::Input>,
+        scored: &Scored,
+        len: usize,
+    ) -> Result<Totals> {
+        let (epochs, minibatch) = match &self.config.ppo {
+            Some(ppo) => (ppo.epochs, ppo.minibatch_size.min(len)),
+            None => (1, len),
+        };
+        let device = batch.rollout.device().clone();
+        let mut rng = StdRng::seed_from_u64(
+            self.config.seed ^ self.updates.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        );
+        let mut order: Vec<usize> = (0..len).collect();
+        let mut totals = Totals::default();
+        'epochs: for _ in 0..epochs {
+            // One minibatch of everything needs no shuffle (its losses are means).
+            let whole = minibatch == len;
+            if !whole {
+                order.shuffle(&mut rng);
+            }
+            for chunk in order.chunks(minibatch) {
+                let rows = (!whole).then(|| index_tensor(chunk, &device));
+                let stop = self.step(batch, scored, rows, &mut totals)?;
+                if stop {
+                    totals.stopped_early = true;
+                    break 'epochs;
+                }
+            }
+        }
+        Ok(totals)
+    }
+
+    /// One minibatch (`rows`, or the whole rollout when `None`); returns whether PPO's target
+    /// KL stopped the update (then no step was taken).
+    fn step(
+        &mut self,
+        batch: &RolloutBatch<P::Input>,
+        scored: &Scored,
+        rows: Option<Tensor<1, Int>>,
+        totals: &mut Totals,
+    ) -> Result<bool> {
+        let pick = |t: &Tensor<1>| match &rows {
+            Some(rows) => t.clone().select(0, rows.clone()),
+            None => t.clone(),
+        };
+        let (observations, actions) = match &rows {
+            Some(rows) => (
+                batch.observations.select_rows(rows.clone()),
+                batch.actions.clone().select(0, rows.clone()),
+            ),
+            None => (batch.observations.clone(), batch.actions.clone()),
+        };
+        let old_log_probs = pick(&scored.old_log_probs);
+        let mut advantages = pick(&scored.advantages);
+        if self.config.normalize_advantage {
+            advantages = normalize_advantages(advantages);
+        }
+        let returns = pick(&scored.returns);
+
+        let logits = self.actor.logits(observations.clone())?;
+        let log_probs = log_prob(logits.clone(), actions);
+        let mean_entropy = entropy(logits).mean();
+        let ppo = self.config.ppo.as_ref();
+        let policy_loss = match ppo {
+            None => policy_gradient_loss(log_probs.clone(), advantages),
+            Some(ppo) => clipped_surrogate_loss(
+                log_probs.clone(),
+                old_log_probs.clone(),
+                advantages,
+                ppo.clip_range,
+            ),
+        };
+        let values = self.critic.values(observations)?;
+        let critic_loss = match ppo.and_then(|ppo| ppo.clip_range_value) {
+            None => value_loss(values, returns),
+            Some(clip) => clipped_value_loss(values, pick(&scored.old_values), returns, clip),
+        };
+        let loss = policy_loss.clone() + critic_loss.clone().mul_scalar(self.config.value_coef)
+            - mean_entropy.clone().mul_scalar(self.config.entropy_coef);
+
+        let mut grads = loss.backward();
+        let mut actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
+        let mut critic_grads = GradientsParams::from_module(&mut grads, &self.critic);
+        let norm = self.config.max_grad_norm.and_then(|_| {
+            let parts = [
+                squared_norm(&self.actor, &actor_grads),
+                squared_norm(&self.critic, &critic_grads),
+            ];
+            parts
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| a + b)
+                .map(Tensor::sqrt)
+        });
+
+        // One read-back for the statistics and the checks.
+        let detached = log_probs.without_autodiff();
+        let clip_range = ppo.map_or(f64::INFINITY, |ppo| ppo.clip_range);
+        let mut columns = vec![
+            policy_loss.without_autodiff(),
+            critic_loss.without_autodiff(),
+            mean_entropy.without_autodiff(),
+            approx_kl(detached.clone(), old_log_probs.clone()),
+            clip_fraction(detached, old_log_probs, clip_range),
+        ];
+        if let Some(norm) = &norm {
+            columns.push(norm.clone().without_autodiff());
+        }
+        let read: Vec<f64> = to_vec_f32(Tensor::cat(columns, 0))
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        for (what, value) in [("policy loss", read[0]), ("value loss", read[1])]
+            .into_iter()
+            .chain(read.get(5).map(|&n| ("gradient norm", n)))
+        {
+            if !value.is_finite() {
+                return Err(Error::NonFinite { what, value });
+            }
+        }
+        totals.minibatches += 1;
+        totals.policy_loss += read[0];
+        totals.value_loss += read[1];
+        totals.entropy += read[2];
+        totals.approx_kl += read[3];
+        totals.clip_fraction += read[4];
+        totals.grad_norm += read.get(5).copied().unwrap_or(0.0);
+        if let Some(target) = ppo.and_then(|ppo| ppo.target_kl)
+            && read[3] > 1.5 * target
+        {
+            return Ok(true);
+        }
+
+        if let (Some(max), Some(norm)) = (self.config.max_grad_norm, norm) {
+            let scale = clip_scale(norm, max);
+            scale_gradients(&self.actor, &mut actor_grads, scale.clone());
+            scale_gradients(&self.critic, &mut critic_grads, scale);
+        }
+        let step = self.gradient_steps;
+        self.actor = self.actor_optimizer.step(
+            self.config.actor_learning_rate.at(step),
+            self.actor.clone(),
+            actor_grads,
+        );
+        self.critic = self.critic_optimizer.step(
+            self.config.critic_learning_rate.at(step),
+            self.critic.clone(),
+            critic_grads,
+        );
+        self.gradient_steps += 1;
+        Ok(false)
+    }
+}
+
+fn host_tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+}
