@@ -30,6 +30,23 @@ fn table_size(num_states: usize, num_actions: usize) -> Result<usize> {
     )
 }
 
+fn check_entries(what: &'static str, entries: &[f32], len: usize, shape: &[usize]) -> Result<()> {
+    if entries.len() != len {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: shape.to_vec(),
+            actual: vec![entries.len()],
+        });
+    }
+    match entries.iter().find(|x| !x.is_finite()) {
+        Some(&bad) => Err(Error::NonFinite {
+            what,
+            value: f64::from(bad),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A softmax policy over a finite state space: one trainable logit per state and action,
 /// `pi(a | s) = softmax(theta[s, .])[a]`. States are `[B]` index tensors.
 ///
@@ -65,9 +82,41 @@ impl SoftmaxTable {
         })
     }
 
+    /// A table of given logits, `[state][action]` row-major.
+    ///
+    /// # Errors
+    ///
+    /// As [`SoftmaxTable::zeros`]; [`Error::ShapeMismatch`] when `logits` is not
+    /// `num_states * num_actions` long; [`Error::NonFinite`] for a NaN or infinite logit.
+    pub fn from_logits(
+        num_states: usize,
+        num_actions: usize,
+        logits: &[f32],
+        device: &Device,
+    ) -> Result<Self> {
+        let len = table_size(num_states, num_actions)?;
+        check_entries(
+            "softmax table logits",
+            logits,
+            len,
+            &[num_states, num_actions],
+        )?;
+        Ok(Self {
+            logits: Param::from_data(
+                TensorData::new(logits.to_vec(), [num_states, num_actions]),
+                device,
+            ),
+        })
+    }
+
     /// Number of states.
     pub fn num_states(&self) -> usize {
         self.logits.val().dims()[0]
+    }
+
+    /// The logits, `[state][action]` row-major.
+    pub fn to_logits(&self) -> Vec<f32> {
+        to_vec_f32(self.logits.val())
     }
 
     /// The softmax probabilities of every state, as an exact-solver policy.
@@ -128,6 +177,19 @@ impl TrainableVTable {
                 TensorData::new(vec![0.0f32; num_states], [num_states]),
                 device,
             ),
+        })
+    }
+
+    /// A table of given values.
+    ///
+    /// # Errors
+    ///
+    /// As [`TrainableVTable::zeros`]; [`Error::NonFinite`] for a NaN or infinite value.
+    pub fn from_values(values: &[f32], device: &Device) -> Result<Self> {
+        let len = table_size(values.len(), 1)?;
+        check_entries("value table", values, len, &[len])?;
+        Ok(Self {
+            values: Param::from_data(TensorData::new(values.to_vec(), [len]), device),
         })
     }
 
