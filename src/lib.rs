@@ -50,6 +50,10 @@
 //!   Gymnasium's.
 //! - [`algo::dqn`]: the deep Q-learning updater [`Dqn`](algo::dqn::Dqn) (generic over the
 //!   network), checkpoints, and [`train_dqn`](algo::dqn::train_dqn).
+//! - [`algo::actor_critic`]: A2C and PPO in one updater,
+//!   [`ActorCritic`](algo::actor_critic::ActorCritic) (generic over the actor and critic
+//!   modules, separate optimisers), checkpoints, and
+//!   [`train_actor_critic`](algo::actor_critic::train_actor_critic).
 //! - [`space`]: [`Discrete`](space::Discrete) and [`BoxSpace`](space::BoxSpace).
 //! - [`tabular`]: finite MDPs and their exact solutions (policy evaluation, value iteration,
 //!   policy iteration), in `f64`.
@@ -59,7 +63,10 @@
 //!   [`algo::train_tabular`].
 //! - [`returns`]: discounted, n-step and TD(lambda) returns, GAE, V-trace, one-step and soft
 //!   targets.
-//! - [`nn`]: neural value functions ([`Mlp`](nn::Mlp), [`QNetwork`](nn::QNetwork), [`VNetwork`](nn::VNetwork)).
+//! - [`nn`]: neural value functions and policies ([`Mlp`](nn::Mlp), [`QNetwork`](nn::QNetwork),
+//!   [`VNetwork`](nn::VNetwork), [`CategoricalPolicy`](nn::CategoricalPolicy)), and tables as
+//!   trainable parameters ([`SoftmaxTable`](nn::SoftmaxTable),
+//!   [`TrainableVTable`](nn::TrainableVTable)).
 //! - [`replay`]: uniform and prioritized replay memories, n-step transitions.
 //! - [`encode`]: observations to tensors.
 //! - [`error`]: one [`Error`] enum for everything a caller can get wrong.

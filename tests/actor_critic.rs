@@ -318,7 +318,8 @@ fn advantages_are_returns_gae_of_the_critic_values() {
     let got = tabular_updater(config, &device)
         .advantages(&tabular_batch(&device))
         .unwrap();
-    let want = [1.0 + 0.9 * -1.0, 0.9 * 2.0, 2.0 + 0.9 * 2.0, -1.0];
+    // V = 0.5, -1, 2: r + 0.9 V(s') with s' = 1, 2, 2 and a terminated last row.
+    let want = [1.0 - 0.9, 0.9 * 2.0, 2.0 + 0.9 * 2.0, -1.0];
     for (i, (r, w)) in to_vec_f32(got.returns).iter().zip(want).enumerate() {
         assert!(close(f64::from(*r), w, 1e-6), "row {i}: {r} vs {w}");
     }
@@ -517,13 +518,10 @@ fn first_ppo_minibatch_has_ratio_one() {
 // ---------------------------------------------------------------------------------------------
 // Checkpoints, bad input, determinism
 
-fn parameters<P: LogitsPolicy<Input = Tensor<2>>, V: VFunction<Input = Tensor<2>>>(
-    updater: &ActorCritic<P, V>,
-    device: &Device,
-) -> Vec<f32>
+fn parameters<P, V>(updater: &ActorCritic<P, V>, device: &Device) -> Vec<f32>
 where
-    P: Module,
-    V: Module,
+    P: Module + LogitsPolicy<Input = Tensor<2>>,
+    V: Module + VFunction<Input = Tensor<2>>,
 {
     let probe = OneHot::new(4);
     use valuefn::encode::ObservationEncoder;
