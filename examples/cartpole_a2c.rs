@@ -14,8 +14,8 @@
 //!     [--steps 100000] [--plot cartpole_a2c.svg] [--metrics cartpole_a2c.jsonl] [--quiet]
 //! ```
 
-#[path = "common/curve.rs"]
-mod curve;
+#[path = "common/cartpole_report.rs"]
+mod cartpole_report;
 
 use burn::module::Module;
 use clap::Parser;
@@ -113,10 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &device,
     )?;
 
-    println!("{:>8} {:>14}", "step", "greedy return");
-    for (step, mean) in &report.evaluations {
-        println!("{step:>8} {mean:>14.1}");
-    }
+    cartpole_report::print_evaluations(&report.evaluations);
     let last = evaluate_actor(
         &updater.actor().valid(),
         &mut eval_env,
@@ -126,7 +123,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         10_000,
         &device,
     )?;
-    let mean = last.iter().sum::<f64>() / last.len() as f64;
     println!(
         "{} episodes, {} updates, {} gradient steps in {:.1} s: {:.0} env steps/s",
         report.episode_returns.len(),
@@ -138,21 +134,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(&(step, _)) = report.evaluations.iter().find(|(_, r)| *r >= 475.0) {
         println!("first greedy evaluation >= 475 at step {step}");
     }
-    println!(
-        "final greedy return over 10 new episodes: {mean:.1} ({})",
-        if mean >= 475.0 {
-            "solved"
-        } else {
-            "not solved"
-        }
-    );
+    cartpole_report::print_final(&last);
     let episodes: Vec<(u64, f64)> = report
         .metrics
         .iter()
         .filter_map(|m| m.episode_return.map(|r| (m.step, r)))
         .collect();
     let title = format!("{} on CartPole-v1", name.to_uppercase());
-    curve::plot_learning_curve(&title, &plot, &episodes, &report.evaluations, report.steps)?;
+    cartpole_report::plot_learning_curve(
+        &title,
+        &plot,
+        &episodes,
+        &report.evaluations,
+        report.steps,
+    )?;
     println!("learning curve: {plot}, metrics: {metrics}");
     Ok(())
 }

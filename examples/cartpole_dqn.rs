@@ -9,8 +9,8 @@
 //!     [--double] [--dueling] [--per] [--n-step 3] [--plot cartpole_dqn.svg] [--metrics cartpole_dqn.jsonl]
 //! ```
 
-#[path = "common/curve.rs"]
-mod curve;
+#[path = "common/cartpole_report.rs"]
+mod cartpole_report;
 
 use burn::module::Module;
 use clap::Parser;
@@ -111,10 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &device,
     )?;
 
-    println!("{:>8} {:>14}", "step", "greedy return");
-    for (step, mean) in &report.evaluations {
-        println!("{step:>8} {mean:>14.1}");
-    }
+    cartpole_report::print_evaluations(&report.evaluations);
     let last = evaluate_greedy(
         &dqn.online().valid(),
         &mut eval_env,
@@ -124,7 +121,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         10_000,
         &device,
     )?;
-    let mean = last.iter().sum::<f64>() / last.len() as f64;
     println!(
         "{} episodes, {} gradient steps in {:.1} s: {:.0} env steps/s; {:.0} gradient steps/s over \
          the whole run, {:.0} within training phases",
@@ -143,14 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         println!("best greedy evaluation: {best:.1} at step {step}");
     }
-    println!(
-        "final greedy return over 10 new episodes: {mean:.1} ({})",
-        if mean >= 475.0 {
-            "solved"
-        } else {
-            "not solved"
-        }
-    );
+    cartpole_report::print_final(&last);
     plot(&report, &args.plot)?;
     println!("learning curve: {}, metrics: {}", args.plot, args.metrics);
     Ok(())
@@ -162,7 +151,7 @@ fn plot(report: &DqnReport, path: &str) -> Result<(), Box<dyn std::error::Error>
         .iter()
         .filter_map(|m| m.episode_return.map(|r| (m.step, r)))
         .collect();
-    curve::plot_learning_curve(
+    cartpole_report::plot_learning_curve(
         "DQN on CartPole-v1",
         path,
         &episodes,

@@ -18,6 +18,7 @@ mod batch;
 mod checkpoint;
 mod config;
 pub mod dqn;
+mod evaluation;
 mod gradients;
 mod host;
 mod metrics;

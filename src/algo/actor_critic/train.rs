@@ -10,6 +10,7 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::actor_critic::{ActorCritic, ActorCriticStats, BatchRows, RolloutBatch};
+use crate::algo::evaluation::{EvalSchedule, evaluation_seed, run_episodes};
 use crate::algo::metrics::{MetricsLog, progress_bar};
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, SyncVecEnv};
@@ -221,31 +222,10 @@ where
     Enc: ObservationEncoder<E::Observation, Output = P::Input>,
     P: LogitsPolicy,
 {
-    if episodes == 0 || max_steps == 0 {
-        let field = if episodes == 0 {
-            "episodes"
-        } else {
-            "max_steps"
-        };
-        return Err(Error::config(field, "at least 1", 0));
-    }
-    let mut returns = Vec::with_capacity(episodes);
-    for k in 0..episodes {
-        let mut observation = env.reset(Some(seed.wrapping_add(k as u64)));
-        let mut total = 0.0;
-        for _ in 0..max_steps {
-            let x = encoder.encode(std::slice::from_ref(&observation), device)?;
-            let action = to_indices(actor.greedy_actions(x)?)[0];
-            let step = env.step(action)?;
-            total += step.reward;
-            if step.done() {
-                break;
-            }
-            observation = step.observation;
-        }
-        returns.push(total);
-    }
-    Ok(returns)
+    run_episodes(env, episodes, max_steps, seed, |observation| {
+        let x = encoder.encode(std::slice::from_ref(observation), device)?;
+        Ok(to_indices(actor.greedy_actions(x)?)[0])
+    })
 }
 
 /// Trains `updater` on the copies in `envs` for `config.total_steps` environment steps:
@@ -297,11 +277,7 @@ where
         updates: 0,
         seconds: 0.0,
     };
-    let mut next_eval = if config.eval_every > 0 {
-        config.eval_every
-    } else {
-        u64::MAX
-    };
+    let mut schedule = EvalSchedule::new(config.eval_every);
     let len = config.n_steps * n;
 
     while report.steps < config.total_steps {
@@ -368,18 +344,15 @@ where
         let last = report.steps >= config.total_steps;
         if let Some(env) = eval_env.as_deref_mut()
             && config.eval_episodes > 0
-            && (report.steps >= next_eval || last)
+            && schedule.due(report.steps, last)
         {
-            while next_eval <= report.steps {
-                next_eval = next_eval.saturating_add(config.eval_every.max(1));
-            }
             let returns = evaluate_actor(
                 &updater.actor().valid(),
                 env,
                 encoder,
                 config.eval_episodes,
                 config.eval_max_steps,
-                config.seed.wrapping_add(1 << 32),
+                evaluation_seed(config.seed),
                 device,
             )?;
             let mean = returns.iter().sum::<f64>() / returns.len() as f64;

@@ -10,6 +10,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::algo::dqn::{Dqn, DqnConfig, TargetUpdate};
+use crate::algo::evaluation::{EvalSchedule, evaluation_seed, run_episodes};
 use crate::algo::metrics::{MetricsLog, progress_bar};
 use crate::algo::optim::LearningRateSchedule;
 use crate::encode::FeatureEncoder;
@@ -250,32 +251,11 @@ where
     Enc: FeatureEncoder<E::Observation>,
     Q: QFunction<Input = Tensor<2>>,
 {
-    if episodes == 0 || max_steps == 0 {
-        let field = if episodes == 0 {
-            "episodes"
-        } else {
-            "max_steps"
-        };
-        return Err(Error::config(field, "at least 1", 0));
-    }
-    let mut returns = Vec::with_capacity(episodes);
-    for k in 0..episodes {
-        let mut observation = env.reset(Some(seed.wrapping_add(k as u64)));
-        let mut total = 0.0;
-        for _ in 0..max_steps {
-            let x = encoder.encode(std::slice::from_ref(&observation), device)?;
-            let q_values = q.q_values(x)?.argmax(1);
-            let action = crate::tensor_ops::to_indices(q_values.reshape([1]))[0];
-            let step = env.step(action)?;
-            total += step.reward;
-            if step.done() {
-                break;
-            }
-            observation = step.observation;
-        }
-        returns.push(total);
-    }
-    Ok(returns)
+    run_episodes(env, episodes, max_steps, seed, |observation| {
+        let x = encoder.encode(std::slice::from_ref(observation), device)?;
+        let greedy = q.q_values(x)?.argmax(1);
+        Ok(crate::tensor_ops::to_indices(greedy.reshape([1]))[0])
+    })
 }
 
 /// Trains `dqn` on the copies in `envs` for `config.total_steps` environment steps, as
@@ -348,11 +328,7 @@ where
     let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
     let mut acting = dqn.online().valid();
     let mut vec_steps = 0u64;
-    let mut next_eval = if config.eval_every > 0 {
-        config.eval_every
-    } else {
-        u64::MAX
-    };
+    let mut schedule = EvalSchedule::new(config.eval_every);
 
     while report.steps < config.total_steps {
         let epsilon = config.exploration.value(report.steps as usize);
@@ -423,18 +399,15 @@ where
         let last = report.steps >= config.total_steps;
         if let Some(env) = eval_env.as_deref_mut()
             && config.eval_episodes > 0
-            && (report.steps >= next_eval || last)
+            && schedule.due(report.steps, last)
         {
-            while next_eval <= report.steps {
-                next_eval = next_eval.saturating_add(config.eval_every.max(1));
-            }
             let returns = evaluate_greedy(
                 &acting,
                 env,
                 encoder,
                 config.eval_episodes,
                 config.eval_max_steps,
-                config.seed.wrapping_add(1 << 32),
+                evaluation_seed(config.seed),
                 device,
             )?;
             let mean = returns.iter().sum::<f64>() / returns.len() as f64;

@@ -1,4 +1,5 @@
-//! The learning-curve plot the CartPole examples share.
+//! What the CartPole examples print and draw: the evaluations, the final verdict, and the
+//! learning curve.
 
 use plotters::prelude::*;
 
@@ -53,4 +54,26 @@ pub fn plot_learning_curve(
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// The table of greedy evaluations.
+pub fn print_evaluations(evaluations: &[(u64, f64)]) {
+    println!("{:>8} {:>14}", "step", "greedy return");
+    for (step, mean) in evaluations {
+        println!("{step:>8} {mean:>14.1}");
+    }
+}
+
+/// The final policy's mean return over new episodes, and whether it solves CartPole-v1 (475).
+pub fn print_final(returns: &[f64]) {
+    let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
+    let verdict = if mean >= 475.0 {
+        "solved"
+    } else {
+        "not solved"
+    };
+    println!(
+        "final greedy return over {} new episodes: {mean:.1} ({verdict})",
+        returns.len()
+    );
 }
