@@ -1693,6 +1693,7 @@ fn every_public_function_rejects_bad_input() {
     tabular_probes(&mut sweep);
     tensor_probes(&mut sweep);
     text_probes(&mut sweep);
+    actor_critic_probes(&mut sweep);
     let mut report = String::new();
     writeln!(
         report,
@@ -1707,6 +1708,283 @@ fn every_public_function_rejects_bad_input() {
     }
     println!("{report}");
     assert!(sweep.failures.is_empty(), "{report}");
+}
+
+/// The actor-critic layer: policies, tables, configs, the updater, the identity environment.
+fn actor_critic_probes(s: &mut Sweep) {
+    use valuefn::algo::actor_critic::{
+        ActorCritic, ActorCriticConfig, ActorCriticTrainConfig, PpoConfig, evaluate_actor,
+    };
+    use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+    use valuefn::env::IdentityEnv;
+    use valuefn::nn::{
+        CategoricalPolicyConfig, MlpConfig, SoftmaxTable, TrainableVTable, VNetworkConfig,
+        WeightInit,
+    };
+    use valuefn::policy::LogitsPolicy;
+
+    let d = &valuefn::device::default_device();
+    let config = |field: &'static str| move |e: &Error| matches!(e, Error::InvalidConfig { field: f, .. } if *f == field);
+    s.err(
+        "SoftmaxTable::zeros",
+        "0 states",
+        config("num_states"),
+        "at least 1",
+        || SoftmaxTable::zeros(0, 2, d),
+    );
+    s.err(
+        "SoftmaxTable::zeros",
+        "0 actions",
+        config("num_actions"),
+        "at least 1",
+        || SoftmaxTable::zeros(2, 0, d),
+    );
+    s.err(
+        "SoftmaxTable::zeros",
+        "2^62 entries",
+        is!(Error::TooLarge { .. }),
+        "table entries",
+        || SoftmaxTable::zeros(1 << 31, 1 << 31, d),
+    );
+    s.err(
+        "SoftmaxTable::from_logits",
+        "3 logits for 2 x 2",
+        is!(Error::ShapeMismatch { .. }),
+        "logits",
+        || SoftmaxTable::from_logits(2, 2, &[0.0; 3], d),
+    );
+    s.err(
+        "SoftmaxTable::from_logits",
+        "NaN logit",
+        is!(Error::NonFinite { .. }),
+        "logits",
+        || SoftmaxTable::from_logits(1, 2, &[0.0, f32::NAN], d),
+    );
+    s.err(
+        "LogitsPolicy::logits",
+        "state 2 of 2",
+        is!(Error::InvalidState { .. }),
+        "2",
+        || SoftmaxTable::zeros(2, 2, d)?.logits(valuefn::tensor_ops::index_tensor(&[2], d)),
+    );
+    s.err(
+        "TrainableVTable::zeros",
+        "0 states",
+        config("num_states"),
+        "at least 1",
+        || TrainableVTable::zeros(0, d),
+    );
+    s.err(
+        "TrainableVTable::from_values",
+        "infinite value",
+        is!(Error::NonFinite { .. }),
+        "value table",
+        || TrainableVTable::from_values(&[1.0, f32::INFINITY], d),
+    );
+    s.err(
+        "CategoricalPolicyConfig::init",
+        "0 actions",
+        config("output"),
+        "at least 1",
+        || CategoricalPolicyConfig::new(4, 0).init(d),
+    );
+    s.err(
+        "CategoricalPolicyConfig::init",
+        "hidden 2^40",
+        config("hidden"),
+        "2^28",
+        || {
+            CategoricalPolicyConfig::new(4, 2)
+                .with_hidden(vec![1 << 40])
+                .init(d)
+        },
+    );
+    s.err(
+        "CategoricalPolicyConfig::init",
+        "output gain NaN",
+        config("output_gain"),
+        "output_gain",
+        || {
+            CategoricalPolicyConfig::new(4, 2)
+                .with_output_gain(f64::NAN)
+                .init(d)
+        },
+    );
+    s.err(
+        "LogitsPolicy::logits",
+        "width 3 for 4",
+        is!(Error::ShapeMismatch { .. }),
+        "observations",
+        || {
+            CategoricalPolicyConfig::new(4, 2)
+                .init(d)?
+                .logits(Tensor::zeros([2, 3], d))
+        },
+    );
+    s.err(
+        "MlpConfig::init",
+        "orthogonal gain 0",
+        config("init.hidden_gain"),
+        "hidden_gain",
+        || {
+            MlpConfig::new(4, 2)
+                .with_init(WeightInit::Orthogonal { hidden_gain: 0.0 })
+                .init(d)
+        },
+    );
+    s.err(
+        "LearningRateSchedule::validate",
+        "end -1",
+        config("learning_rate.end"),
+        ">= 0",
+        || {
+            LearningRateSchedule::Linear {
+                start: 1.0,
+                end: -1.0,
+                steps: 3,
+            }
+            .validate()
+        },
+    );
+    s.err(
+        "LearningRateSchedule::validate",
+        "0 steps",
+        config("learning_rate.steps"),
+        "at least 1",
+        || {
+            LearningRateSchedule::Linear {
+                start: 1.0,
+                end: 0.0,
+                steps: 0,
+            }
+            .validate()
+        },
+    );
+    s.err(
+        "OptimizerConfig::validate",
+        "RMSprop alpha 1",
+        config("optimizer.alpha"),
+        "(0, 1)",
+        || {
+            OptimizerConfig::RmsProp {
+                alpha: 1.0,
+                epsilon: 1e-5,
+            }
+            .validate()
+        },
+    );
+    s.err(
+        "OptimizerConfig::validate",
+        "Adam epsilon NaN",
+        config("optimizer.epsilon"),
+        "epsilon",
+        || OptimizerConfig::Adam { epsilon: f64::NAN }.validate(),
+    );
+    let networks = || -> Result<_> {
+        let train = d.clone().autodiff();
+        Ok((
+            CategoricalPolicyConfig::new(4, 2)
+                .with_hidden(vec![8])
+                .init(&train)?,
+            VNetworkConfig::new(4).with_hidden(vec![8]).init(&train)?,
+        ))
+    };
+    for (input, bad, field) in [
+        (
+            "gamma 1.5",
+            ActorCriticConfig::new().with_gamma(1.5),
+            "gamma",
+        ),
+        (
+            "clip range 0",
+            ActorCriticConfig::new().with_ppo(Some(PpoConfig::new().with_clip_range(0.0))),
+            "ppo.clip_range",
+        ),
+        (
+            "0 epochs",
+            ActorCriticConfig::new().with_ppo(Some(PpoConfig::new().with_epochs(0))),
+            "ppo.epochs",
+        ),
+        (
+            "value coef -1",
+            ActorCriticConfig::new().with_value_coef(-1.0),
+            "value_coef",
+        ),
+    ] {
+        s.err("ActorCritic::new", input, config(field), field, || {
+            let (actor, critic) = networks()?;
+            ActorCritic::new(bad, actor, critic)
+        });
+    }
+    s.err(
+        "ActorCritic::new",
+        "gamma 2 from JSON",
+        config("gamma"),
+        "gamma",
+        || {
+            let json = serde_json::to_string(&ActorCriticConfig::new().with_gamma(2.0)).unwrap();
+            let parsed: ActorCriticConfig = serde_json::from_str(&json).unwrap();
+            let (actor, critic) = networks()?;
+            ActorCritic::new(parsed, actor, critic)
+        },
+    );
+    s.err(
+        "ActorCriticTrainConfig::validate",
+        "n_steps 0",
+        config("n_steps"),
+        "at least 1",
+        || ActorCriticTrainConfig::new().with_n_steps(0).validate(),
+    );
+    s.err(
+        "IdentityEnv::new",
+        "0 symbols",
+        config("n"),
+        "at least 1",
+        || IdentityEnv::new(0, 5),
+    );
+    s.err(
+        "IdentityEnv::new",
+        "episode length 0",
+        config("episode_length"),
+        "at least 1",
+        || IdentityEnv::new(3, 0),
+    );
+    s.err(
+        "IdentityEnv::step",
+        "before reset",
+        is!(Error::EpisodeFinished),
+        "",
+        || IdentityEnv::new(3, 5)?.step(0),
+    );
+    s.err(
+        "IdentityEnv::step",
+        "action 3 of 3",
+        is!(Error::InvalidAction { .. }),
+        "3",
+        || {
+            let mut env = IdentityEnv::new(3, 5)?;
+            env.reset(Some(0));
+            env.step(3)
+        },
+    );
+    s.err(
+        "evaluate_actor",
+        "0 episodes",
+        config("episodes"),
+        "at least 1",
+        || {
+            let (actor, _) = networks()?;
+            evaluate_actor(
+                &actor,
+                &mut IdentityEnv::new(4, 5)?,
+                &OneHot::new(4),
+                0,
+                10,
+                0,
+                d,
+            )
+        },
+    );
 }
 
 /// Deserializes `json` and checks that it fails exactly as the constructor did: then the
