@@ -1,6 +1,7 @@
-//! Tabular Q-learning updates per second: the crate's batched tensor updater on every CPU
-//! backend compiled in (one transition, batches of 64 and 1024) beside a plain-Rust loop over a `Vec<f32>` table
-//! doing the same update (the hand-written limit, like `peer-benchmarks/qmin`).
+//! Tabular Q-learning updates per second: the crate's updater (`QLearning::update`) on every
+//! CPU backend compiled in, on its host path (the default there) and on its tensor path (one
+//! transition, batches of 64 and 1024), beside a plain-Rust loop over a `Vec<f32>` table doing
+//! the same update (the hand-written limit, like `peer-benchmarks/qmin`).
 //!
 //! And whole online runs, steps per second: `train_tabular` (Q-learning on slippery FrozenLake
 //! 4x4, time limit 100, alpha 0.1, gamma 0.99, epsilon 0.1) on the host path and on the tensor
@@ -64,11 +65,15 @@ fn updates(c: &mut Criterion) {
         let b = batch(size, &mut rng);
         group.throughput(Throughput::Elements(size as u64));
         for (name, device) in valuefn::device::cpu_devices() {
-            let mut q = QTable::zeros(STATES, ACTIONS, &device);
-            let mut learner = QLearning::new(&config).unwrap();
-            group.bench_function(BenchmarkId::new(format!("valuefn_{name}"), size), |bench| {
-                bench.iter(|| learner.update(&mut q, black_box(&b)).unwrap())
-            });
+            for (path_name, path) in [("host", TabularPath::Host), ("tensor", TabularPath::Tensor)]
+            {
+                let mut q = QTable::zeros(STATES, ACTIONS, &device);
+                let mut learner = QLearning::new(&config).unwrap().with_path(path);
+                let id = BenchmarkId::new(format!("valuefn_{name}_{path_name}"), size);
+                group.bench_function(id, |bench| {
+                    bench.iter(|| learner.update(&mut q, black_box(&b)).unwrap())
+                });
+            }
         }
         let mut table = vec![0.0f32; STATES * ACTIONS];
         group.bench_function(BenchmarkId::new("plain_rust_loop", size), |bench| {

@@ -56,6 +56,20 @@ pub fn cpu_devices() -> Vec<(&'static str, Device)> {
     devices
 }
 
+/// Whether `device` is one of [`cpu_devices`] (with or without autodiff): where host memory
+/// is the table's own memory, so the tabular learners may run on a host copy.
+///
+/// # Example
+///
+/// ```
+/// let device = valuefn::device::default_device();
+/// assert!(valuefn::device::is_cpu(&device) && valuefn::device::is_cpu(&device.autodiff()));
+/// ```
+pub fn is_cpu(device: &Device) -> bool {
+    let device = device.clone().inner();
+    cpu_devices().into_iter().any(|(_, cpu)| cpu == device)
+}
+
 /// The device names this build accepts, for help texts and error messages.
 pub fn available_device_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = cpu_devices().into_iter().map(|(name, _)| name).collect();

@@ -7,7 +7,8 @@ use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use valuefn::algo::{
-    StepSize, TabularControl, TabularControlConfig, TabularPath, TabularTdConfig, train_tabular,
+    ExpectedSarsa, NStepSarsa, NStepTd, QLearning, Sarsa, StepSize, TabularBatch, TabularControl,
+    TabularControlConfig, TabularPath, TabularTdConfig, TdZero, train_tabular,
 };
 use valuefn::env::EpisodeStats;
 use valuefn::env::tabular::{CliffWalking, FrozenLake};
@@ -347,4 +348,211 @@ fn estimators_read_host_values_as_they_read_tensors() {
             Err(valuefn::Error::NonFinite { .. })
         ));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Each updater's own `update`: host and tensor paths on the same batches.
+
+const STATES: usize = 5;
+const ACTIONS: usize = 3;
+
+/// A seeded stream of batches over a 5 x 3 table: batches of 1 to 6 transitions with repeated
+/// state-action pairs (the pool of states and actions is small), terminations, and "truncated"
+/// transitions (not terminated, so they bootstrap, whatever reset follows them).
+fn batches(seed: u64, count: usize) -> Vec<(TabularBatch, Vec<usize>)> {
+    use rand::RngExt;
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let len = rng.random_range(1..=6);
+            let states: Vec<usize> = (0..len).map(|_| rng.random_range(0..2)).collect();
+            let actions = (0..len).map(|_| rng.random_range(0..2)).collect();
+            let rewards = (0..len).map(|_| rng.random_range(-2.0..2.0)).collect();
+            let next = (0..len).map(|_| rng.random_range(0..STATES)).collect();
+            let terminated = (0..len).map(|_| rng.random::<f64>() < 0.2).collect();
+            let next_actions = (0..len).map(|_| rng.random_range(0..ACTIONS)).collect();
+            let batch = TabularBatch::new(states, actions, rewards, next, terminated).unwrap();
+            (batch, next_actions)
+        })
+        .collect()
+}
+
+fn assert_close(what: &str, host: &[f64], tensor: &[f64]) {
+    for (i, (h, t)) in host.iter().zip(tensor).enumerate() {
+        assert!(
+            (h - t).abs() <= 1e-6 * (1.0 + t.abs()),
+            "{what}: entry {i}: host {h} vs tensor {t}"
+        );
+    }
+    assert!(host.iter().any(|&x| x != 0.0), "{what}: nothing learned");
+}
+
+/// Runs `update` over the stream on both paths, each from the same starting table, and
+/// compares the tables and the TD errors of every update.
+fn control_parity<U>(
+    what: &str,
+    config: &TabularTdConfig,
+    make: impl Fn(&TabularTdConfig, TabularPath) -> U,
+    update: impl Fn(&mut U, &mut QTable, &TabularBatch, &[usize]) -> Tensor<1>,
+) {
+    for (name, device) in valuefn::device::cpu_devices() {
+        let start = QValues::new(
+            STATES,
+            ACTIONS,
+            (0..STATES * ACTIONS)
+                .map(|i| (i % 4) as f64 * 0.5)
+                .collect(),
+        )
+        .unwrap();
+        let mut tables = Vec::new();
+        let mut errors = Vec::new();
+        for path in [TabularPath::Host, TabularPath::Tensor] {
+            let mut q = QTable::from_q_values(&start, &device);
+            let mut updater = make(config, path);
+            let mut td = Vec::new();
+            for (batch, next_actions) in batches(7, 300) {
+                td.extend(to_vec_f32(update(
+                    &mut updater,
+                    &mut q,
+                    &batch,
+                    &next_actions,
+                )));
+            }
+            tables.push(q.to_q_values().as_slice().to_vec());
+            errors.push(td.into_iter().map(f64::from).collect::<Vec<_>>());
+        }
+        assert_close(&format!("{what} on {name}: table"), &tables[0], &tables[1]);
+        assert_close(
+            &format!("{what} on {name}: TD errors"),
+            &errors[0],
+            &errors[1],
+        );
+    }
+}
+
+#[test]
+fn every_control_updater_gives_the_same_table_on_both_paths() {
+    for step_size in [
+        StepSize::Constant { alpha: 0.3 },
+        StepSize::VisitCount { power: 0.7 },
+    ] {
+        let config = td(step_size, 0.9);
+        control_parity(
+            &format!("Q-learning, {step_size:?}"),
+            &config,
+            |c, p| QLearning::new(c).unwrap().with_path(p),
+            |u, q, b, _| u.update(q, b).unwrap(),
+        );
+        control_parity(
+            &format!("SARSA, {step_size:?}"),
+            &config,
+            |c, p| Sarsa::new(c).unwrap().with_path(p),
+            |u, q, b, next| u.update(q, b, next).unwrap(),
+        );
+        for (selector, policy) in [
+            ("epsilon-greedy", EpsilonGreedy::new(0.3).unwrap()),
+            ("greedy", EpsilonGreedy::new(0.0).unwrap()),
+        ] {
+            control_parity(
+                &format!("expected SARSA ({selector}), {step_size:?}"),
+                &config,
+                |c, p| ExpectedSarsa::new(c).unwrap().with_path(p),
+                |u, q, b, _| u.update(q, b, &policy).unwrap(),
+            );
+        }
+        control_parity(
+            &format!("expected SARSA (Boltzmann), {step_size:?}"),
+            &config,
+            |c, p| ExpectedSarsa::new(c).unwrap().with_path(p),
+            |u, q, b, _| u.update(q, b, &Boltzmann::new(0.5).unwrap()).unwrap(),
+        );
+        control_parity(
+            &format!("3-step SARSA, {step_size:?}"),
+            &config,
+            |c, p| NStepSarsa::new(c, 3).unwrap().with_path(p),
+            |u, q, b, next| u.update(q, b, next).unwrap(),
+        );
+    }
+}
+
+#[test]
+fn prediction_updaters_give_the_same_table_on_both_paths() {
+    for step_size in [
+        StepSize::Constant { alpha: 0.3 },
+        StepSize::VisitCount { power: 0.8 },
+    ] {
+        let config = td(step_size, 0.9);
+        for (name, device) in valuefn::device::cpu_devices() {
+            let start: Vec<f64> = (0..STATES).map(|s| s as f64 - 2.0).collect();
+            let mut results = Vec::new();
+            for path in [TabularPath::Host, TabularPath::Tensor] {
+                let mut v_td = VTable::from_values(&start, &device);
+                let mut v_n = VTable::from_values(&start, &device);
+                let mut td0 = TdZero::new(&config).unwrap().with_path(path);
+                let mut n_step = NStepTd::new(&config, 2).unwrap().with_path(path);
+                let mut errors = Vec::new();
+                for (batch, _) in batches(11, 300) {
+                    errors.extend(to_vec_f32(td0.update(&mut v_td, &batch).unwrap()));
+                    errors.extend(to_vec_f32(n_step.update(&mut v_n, &batch).unwrap()));
+                }
+                results.push((v_td.to_vec(), v_n.to_vec(), errors));
+            }
+            let what = format!("{name}, {step_size:?}");
+            assert_close(&format!("TD(0) {what}"), &results[0].0, &results[1].0);
+            assert_close(&format!("2-step TD {what}"), &results[0].1, &results[1].1);
+            let to_f64 = |e: &[f32]| e.iter().copied().map(f64::from).collect::<Vec<_>>();
+            assert_close(
+                &format!("TD errors {what}"),
+                &to_f64(&results[0].2),
+                &to_f64(&results[1].2),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_repeated_pair_in_one_batch_sums_its_increments_on_both_paths() {
+    // Two transitions of (0, 1) with targets 1 and 3 from Q = 0, alpha 0.5: both TD errors come
+    // from the table before the batch, so Q(0, 1) = 0.5 * 1 + 0.5 * 3 = 2.
+    let config = td(StepSize::Constant { alpha: 0.5 }, 0.0);
+    let batch = TabularBatch::new(
+        vec![0, 0],
+        vec![1, 1],
+        vec![1.0, 3.0],
+        vec![1, 1],
+        vec![true; 2],
+    )
+    .unwrap();
+    for path in [TabularPath::Host, TabularPath::Tensor] {
+        let device = valuefn::device::default_device();
+        let mut q = QTable::zeros(2, 2, &device);
+        let td = QLearning::new(&config)
+            .unwrap()
+            .with_path(path)
+            .update(&mut q, &batch)
+            .unwrap();
+        assert_eq!(to_vec_f32(td), vec![1.0, 3.0], "{path:?}");
+        assert_eq!(q.to_q_values().get(0, 1), 2.0, "{path:?}");
+    }
+}
+
+#[test]
+fn a_table_updated_on_the_host_reads_back_as_a_tensor_and_errors_leave_it_unchanged() {
+    let device = valuefn::device::default_device();
+    let mut q = QTable::zeros(2, 2, &device);
+    let mut learner = QLearning::new(&td(StepSize::Constant { alpha: 0.5 }, 0.9)).unwrap();
+    learner
+        .update(&mut q, &TabularBatch::single(1, 0, 2.0, 0, true).unwrap())
+        .unwrap();
+    // The tensor view is rebuilt from the host copy.
+    assert_eq!(to_vec_f32(q.tensor().clone()), vec![0.0, 0.0, 1.0, 0.0]);
+    let greedy = valuefn::tensor_ops::to_indices(
+        q.greedy_actions(valuefn::tensor_ops::index_tensor(&[1], &device))
+            .unwrap(),
+    );
+    assert_eq!(greedy, vec![0]);
+    // A bad batch is refused before anything moves.
+    let bad = TabularBatch::single(5, 0, 1.0, 0, false).unwrap();
+    assert!(learner.update(&mut q, &bad).is_err());
+    assert_eq!(q.to_q_values().as_slice(), &[0.0, 0.0, 1.0, 0.0]);
 }

@@ -3,8 +3,6 @@
 use burn::config::Config;
 use burn::tensor::Device;
 
-use crate::algo::StepSize;
-
 /// Where a tabular learner keeps the table while it runs.
 ///
 /// On a CPU backend every tensor op costs microseconds, so an online learner that updates one
@@ -25,48 +23,16 @@ pub enum TabularPath {
 impl TabularPath {
     /// Whether a learner on `device` runs on the host.
     pub fn runs_on_host(&self, device: &Device) -> bool {
+        self.resolve(|| crate::device::is_cpu(device))
+    }
+
+    /// [`TabularPath::runs_on_host`] with the device's answer given lazily (a table knows
+    /// whether it is on a CPU without asking again).
+    pub(crate) fn resolve(&self, on_cpu: impl FnOnce() -> bool) -> bool {
         match self {
             TabularPath::Host => true,
             TabularPath::Tensor => false,
-            TabularPath::Auto => {
-                let device = device.clone().inner();
-                crate::device::cpu_devices()
-                    .into_iter()
-                    .any(|(_, cpu)| cpu == device)
-            }
-        }
-    }
-}
-
-/// [`crate::algo::step_size::StepSizes`] on the host: per-entry visit counts in `f32`, as the
-/// tensor path counts them.
-#[derive(Debug, Clone)]
-pub(crate) struct HostStepSizes {
-    rule: StepSize,
-    visits: Vec<f32>,
-}
-
-impl HostStepSizes {
-    pub fn new(rule: StepSize) -> Self {
-        Self {
-            rule,
-            visits: Vec::new(),
-        }
-    }
-
-    /// Scales the TD error of entry `index` (of a table with `len` entries) by its step size,
-    /// counting the visit.
-    #[inline]
-    pub fn scale(&mut self, td_error: f32, index: usize, len: usize) -> f32 {
-        match self.rule {
-            StepSize::Constant { alpha } => td_error * alpha as f32,
-            StepSize::VisitCount { power } => {
-                if self.visits.len() != len {
-                    self.visits = vec![0.0; len];
-                }
-                self.visits[index] += 1.0;
-                td_error * self.visits[index].powf(-power as f32)
-            }
+            TabularPath::Auto => on_cpu(),
         }
     }
 }

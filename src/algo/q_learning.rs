@@ -2,21 +2,23 @@
 
 use burn::tensor::{Int, Tensor};
 
-use crate::algo::TabularTdConfig;
 use crate::algo::batch::{BatchTensors, TabularBatch};
+use crate::algo::host::{bootstrap_one, row_dot, row_max};
 use crate::algo::step_size::StepSizes;
-use crate::algo::update::move_toward;
+use crate::algo::update::{host_tensor, move_toward, move_toward_host};
+use crate::algo::{TabularPath, TabularTdConfig};
 use crate::error::Result;
 use crate::policy::ActionSelector;
 use crate::returns::{bootstrap, expected_sarsa_targets_unchecked, q_learning_targets_unchecked};
 use crate::tensor_ops::index_tensor;
-use crate::value::QTable;
+use crate::value::{QFunction, QTable};
 
-/// What the three control updaters share: gamma and the step sizes.
+/// What the three control updaters share: gamma, the step sizes and the path.
 #[derive(Debug, Clone)]
 struct Core {
     gamma: f64,
     step_sizes: StepSizes,
+    path: TabularPath,
 }
 
 impl Core {
@@ -25,7 +27,43 @@ impl Core {
         Ok(Self {
             gamma: config.gamma,
             step_sizes: StepSizes::new(config.step_size),
+            path: TabularPath::Auto,
         })
+    }
+
+    fn on_host(&self, q: &QTable) -> bool {
+        self.path.resolve(|| q.on_cpu())
+    }
+
+    /// The host path of [`Core::update`]: the same checks, then the targets from the table as
+    /// it was before the batch (`next_value` reads transition `i`'s next-state row) and the
+    /// same `f32` arithmetic on the table's host copy.
+    fn update_host(
+        &mut self,
+        q: &mut QTable,
+        batch: &TabularBatch,
+        mut next_value: impl FnMut(usize, &[f32]) -> f32,
+    ) -> Result<Tensor<1>> {
+        let (num_states, num_actions) = (q.num_states(), q.num_actions());
+        batch.check(num_states, num_actions)?;
+        let device = q.device().clone();
+        let gamma = self.gamma as f32;
+        let table = q.host_mut();
+        let targets: Vec<f32> = (0..batch.len())
+            .map(|i| {
+                let row = &table[batch.next_states[i] * num_actions..][..num_actions];
+                let reward = batch.rewards[i] as f32;
+                bootstrap_one(reward, batch.terminated[i], next_value(i, row), gamma)
+            })
+            .collect();
+        let indices: Vec<usize> = batch
+            .states
+            .iter()
+            .zip(&batch.actions)
+            .map(|(s, a)| s * num_actions + a)
+            .collect();
+        let td_errors = move_toward_host(table, &indices, &targets, &mut self.step_sizes);
+        Ok(host_tensor(td_errors, &device))
     }
 
     /// Checks the batch, moves it to the table's device, lets `targets` compute the targets
@@ -75,6 +113,14 @@ pub struct QLearning {
 }
 
 impl QLearning {
+    /// Runs the updates on `path` instead of choosing by the table's device
+    /// ([`TabularPath::Auto`]: the host for a table on a CPU backend). Both paths give the same
+    /// table.
+    pub fn with_path(mut self, path: TabularPath) -> Self {
+        self.core.path = path;
+        self
+    }
+
     /// A Q-learning updater.
     ///
     /// # Errors
@@ -93,6 +139,9 @@ impl QLearning {
     /// [`crate::Error::InvalidState`] or [`crate::Error::InvalidAction`] for an index outside the table (the
     /// table is left unchanged).
     pub fn update(&mut self, q: &mut QTable, batch: &TabularBatch) -> Result<Tensor<1>> {
+        if self.core.on_host(q) {
+            return self.core.update_host(q, batch, |_, row| row_max(row));
+        }
         self.core.update(q, batch, |t, next_q, gamma| {
             q_learning_targets_unchecked(t.rewards.clone(), next_q, t.terminated.clone(), gamma)
         })
@@ -108,6 +157,14 @@ pub struct Sarsa {
 }
 
 impl Sarsa {
+    /// Runs the updates on `path` instead of choosing by the table's device
+    /// ([`TabularPath::Auto`]: the host for a table on a CPU backend). Both paths give the same
+    /// table.
+    pub fn with_path(mut self, path: TabularPath) -> Self {
+        self.core.path = path;
+        self
+    }
+
     /// A SARSA updater.
     ///
     /// # Errors
@@ -131,8 +188,13 @@ impl Sarsa {
         batch: &TabularBatch,
         next_actions: &[usize],
     ) -> Result<Tensor<1>> {
-        let num_actions = q.tensor().dims()[1];
+        let num_actions = q.num_actions();
         batch.check_next_actions(next_actions, num_actions)?;
+        if self.core.on_host(q) {
+            return self
+                .core
+                .update_host(q, batch, |i, row| row[next_actions[i]]);
+        }
         self.core.update(q, batch, |t, next_q, gamma| {
             let device = next_q.device();
             let chosen: Tensor<2, Int> = index_tensor(next_actions, &device).unsqueeze_dim(1);
@@ -151,6 +213,14 @@ pub struct ExpectedSarsa {
 }
 
 impl ExpectedSarsa {
+    /// Runs the updates on `path` instead of choosing by the table's device
+    /// ([`TabularPath::Auto`]: the host for a table on a CPU backend). Both paths give the same
+    /// table.
+    pub fn with_path(mut self, path: TabularPath) -> Self {
+        self.core.path = path;
+        self
+    }
+
     /// An expected-SARSA updater.
     ///
     /// # Errors
@@ -174,6 +244,15 @@ impl ExpectedSarsa {
         batch: &TabularBatch,
         policy: &impl ActionSelector,
     ) -> Result<Tensor<1>> {
+        let mut probabilities = vec![0.0f32; q.num_actions()];
+        let zeros = vec![0.0f32; q.num_actions()];
+        // Selectors that cannot run on a host row keep the tensor path.
+        if self.core.on_host(q) && policy.host_row_probabilities(&zeros, &mut probabilities) {
+            return self.core.update_host(q, batch, |_, row| {
+                policy.host_row_probabilities(row, &mut probabilities);
+                row_dot(row, &probabilities)
+            });
+        }
         self.core.update(q, batch, |t, next_q, gamma| {
             let probabilities = policy.probabilities(next_q.clone());
             expected_sarsa_targets_unchecked(

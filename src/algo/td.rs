@@ -1,9 +1,10 @@
 //! TD(0) prediction of state values.
 
-use crate::algo::TabularTdConfig;
 use crate::algo::batch::TabularBatch;
+use crate::algo::host::bootstrap_one;
 use crate::algo::step_size::StepSizes;
-use crate::algo::update::move_toward;
+use crate::algo::update::{host_tensor, move_toward, move_toward_host};
+use crate::algo::{TabularPath, TabularTdConfig};
 use crate::error::Result;
 use crate::returns::bootstrap;
 use burn::tensor::Tensor;
@@ -33,6 +34,7 @@ use crate::value::VTable;
 pub struct TdZero {
     gamma: f64,
     step_sizes: StepSizes,
+    path: TabularPath,
 }
 
 impl TdZero {
@@ -46,7 +48,16 @@ impl TdZero {
         Ok(Self {
             gamma: config.gamma,
             step_sizes: StepSizes::new(config.step_size),
+            path: TabularPath::Auto,
         })
+    }
+
+    /// Runs the updates on `path` instead of choosing by the table's device
+    /// ([`TabularPath::Auto`]: the host for a table on a CPU backend). Both paths give the same
+    /// table.
+    pub fn with_path(mut self, path: TabularPath) -> Self {
+        self.path = path;
+        self
     }
 
     /// Applies one batched update and returns the TD errors `[B]`.
@@ -56,6 +67,19 @@ impl TdZero {
     /// [`crate::Error::InvalidState`] for a state outside the table (the table is unchanged).
     pub fn update(&mut self, v: &mut VTable, batch: &TabularBatch) -> Result<Tensor<1>> {
         batch.check(v.num_states(), usize::MAX)?; // state values ignore the actions
+        if self.path.resolve(|| v.on_cpu()) {
+            let device = v.device().clone();
+            let gamma = self.gamma as f32;
+            let table = v.host_mut();
+            let targets: Vec<f32> = (0..batch.len())
+                .map(|i| {
+                    let next = table[batch.next_states[i]];
+                    bootstrap_one(batch.rewards[i] as f32, batch.terminated[i], next, gamma)
+                })
+                .collect();
+            let td_errors = move_toward_host(table, &batch.states, &targets, &mut self.step_sizes);
+            return Ok(host_tensor(td_errors, &device));
+        }
         let device = v.tensor().device();
         let t = batch.tensors(0, &device); // zero actions per state: the flat index is s
         let next = v.tensor().clone().select(0, t.next_states);

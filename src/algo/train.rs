@@ -5,7 +5,8 @@ use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::algo::host::{HostStepSizes, bootstrap_one, row_dot, row_max};
+use crate::algo::host::{bootstrap_one, row_dot, row_max};
+use crate::algo::step_size::StepSizes;
 use crate::algo::{ExpectedSarsa, QLearning, Sarsa, TabularBatch, TabularPath, TabularTdConfig};
 use crate::env::{Environment, EpisodeStats};
 use crate::error::{Error, Result, check_finite_f32};
@@ -186,7 +187,7 @@ where
         }
     };
     let gamma = config.td.gamma as f32;
-    let mut step_sizes = HostStepSizes::new(config.td.step_size);
+    let mut step_sizes = StepSizes::new(config.td.step_size);
     let mut probabilities = vec![0.0f32; num_actions];
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut stats = Vec::with_capacity(config.episodes);
@@ -218,7 +219,7 @@ where
             let target = bootstrap_one(reward, step.terminated, next_value, gamma);
             let index = state * num_actions + action;
             let td_error = target - table[index];
-            table[index] += step_sizes.scale(td_error, index, len);
+            table[index] += step_sizes.scale_one(td_error, index, len);
             if step.done() {
                 totals.terminated = step.terminated;
                 break;

@@ -1,6 +1,6 @@
 //! The batched move toward targets that every tabular updater ends with.
 
-use burn::tensor::{IndexingUpdateOp, Int, Tensor};
+use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
 use crate::algo::step_size::StepSizes;
 
@@ -23,4 +23,32 @@ pub(crate) fn move_toward(
     let increments = step_sizes.scale(td_errors.clone(), indices.clone(), len, &device);
     let table = table.select_assign(0, indices, increments, IndexingUpdateOp::Add);
     (table, td_errors)
+}
+
+/// [`move_toward`] on a table in host memory: the same TD errors (all from the table before
+/// the batch) and the same summed increments, in `f32`.
+pub(crate) fn move_toward_host(
+    table: &mut [f32],
+    indices: &[usize],
+    targets: &[f32],
+    step_sizes: &mut StepSizes,
+) -> Vec<f32> {
+    let td_errors: Vec<f32> = indices
+        .iter()
+        .zip(targets)
+        .map(|(&i, &target)| target - table[i])
+        .collect();
+    let mut increments = td_errors.clone();
+    step_sizes.scale_host(&mut increments, indices, table.len());
+    for (&i, increment) in indices.iter().zip(increments) {
+        table[i] += increment;
+    }
+    td_errors
+}
+
+/// Host results (TD errors) as a `[B]` tensor on the table's device: what the updaters return
+/// on either path.
+pub(crate) fn host_tensor(values: Vec<f32>, device: &Device) -> Tensor<1> {
+    let len = values.len();
+    Tensor::from_data(TensorData::new(values, [len]), device)
 }

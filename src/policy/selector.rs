@@ -6,6 +6,7 @@ use burn::tensor::activation::softmax;
 use rand::{Rng, RngExt};
 
 use crate::error::{Error, Result, check_unit_interval};
+use crate::policy::HostSelector;
 use crate::policy::sample_row;
 use crate::tensor_ops::to_vec_f32;
 
@@ -20,6 +21,16 @@ pub trait ActionSelector {
     /// `pi(a|s)` for each row of `q_values` (`[B, A]` in, `[B, A]` out; `[B, 0]` gives
     /// `[B, 0]`).
     fn probabilities(&self, q_values: Tensor<2>) -> Tensor<2>;
+
+    /// `pi(a|s)` of one row of Q values in host memory, written to `out`, when the selector
+    /// can compute it there with the distribution of [`ActionSelector::probabilities`]
+    /// (returns `true`; the built-in selectors can, through
+    /// [`HostSelector`](crate::policy::HostSelector)). The provided method returns `false` and
+    /// leaves `out` alone: learners then use the tensor path.
+    fn host_row_probabilities(&self, q_row: &[f32], out: &mut [f32]) -> bool {
+        let _ = (q_row, out);
+        false
+    }
 
     /// One action per row, drawn with `rng`. The provided method samples
     /// [`ActionSelector::probabilities`] by inverse CDF.
@@ -99,6 +110,11 @@ fn epsilon_greedy_probabilities(q_values: Tensor<2>, epsilon: f64) -> Tensor<2> 
 pub struct Greedy;
 
 impl ActionSelector for Greedy {
+    fn host_row_probabilities(&self, q_row: &[f32], out: &mut [f32]) -> bool {
+        HostSelector::row_probabilities(self, q_row, out);
+        true
+    }
+
     fn probabilities(&self, q_values: Tensor<2>) -> Tensor<2> {
         epsilon_greedy_probabilities(q_values, 0.0)
     }
@@ -154,6 +170,11 @@ impl EpsilonGreedy {
 }
 
 impl ActionSelector for EpsilonGreedy {
+    fn host_row_probabilities(&self, q_row: &[f32], out: &mut [f32]) -> bool {
+        HostSelector::row_probabilities(self, q_row, out);
+        true
+    }
+
     fn probabilities(&self, q_values: Tensor<2>) -> Tensor<2> {
         epsilon_greedy_probabilities(q_values, self.epsilon)
     }
@@ -226,6 +247,11 @@ pub(crate) fn check_f32_scale(field: &'static str, value: f64) -> Result<()> {
 }
 
 impl ActionSelector for Boltzmann {
+    fn host_row_probabilities(&self, q_row: &[f32], out: &mut [f32]) -> bool {
+        HostSelector::row_probabilities(self, q_row, out);
+        true
+    }
+
     fn probabilities(&self, q_values: Tensor<2>) -> Tensor<2> {
         let [_, actions] = q_values.dims();
         if actions == 0 {

@@ -31,6 +31,7 @@ mod vtrace;
 
 pub use gae::{Advantages, gae};
 pub use lambda_return::{discounted_returns, lambda_returns};
+pub(crate) use n_step::n_step_target_values;
 pub use n_step::n_step_targets;
 pub(crate) use one_step::{
     bootstrap, expected_sarsa_targets_unchecked, q_learning_targets_unchecked,

@@ -45,11 +45,22 @@ pub fn n_step_targets<'v>(
     gamma: f64,
     n: usize,
 ) -> Result<Tensor<2>> {
+    let targets = n_step_target_values(rollout, next_values.into(), gamma, n)?;
+    Ok(rollout.tensor(targets))
+}
+
+/// [`n_step_targets`] on the host: the targets in time-major order, as `f64`.
+pub(crate) fn n_step_target_values(
+    rollout: &Rollout,
+    next_values: Values<'_>,
+    gamma: f64,
+    n: usize,
+) -> Result<Vec<f64>> {
     check_gamma(gamma)?;
     if n == 0 {
         return Err(Error::config("n", "at least 1", 0));
     }
-    let next = rollout.read_values("next_values", next_values.into())?;
+    let next = rollout.read_values("next_values", next_values)?;
     let [steps, envs] = rollout.shape();
     let mut targets = vec![0.0; steps * envs];
     for (start, target) in targets.iter_mut().enumerate() {
@@ -68,5 +79,5 @@ pub fn n_step_targets<'v>(
         }
         *target = g;
     }
-    Ok(rollout.tensor(targets))
+    Ok(targets)
 }

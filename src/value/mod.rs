@@ -2,6 +2,7 @@
 //! tensor-backed tables [`QTable`] and [`VTable`].
 
 mod q_function;
+mod store;
 mod table;
 mod v_function;
 
