@@ -581,21 +581,27 @@ parity_case!(soft_q_targets_match, TRANSCENDENTAL, |device| {
 // Tabular updaters (`valuefn::algo`): six batches each, table and TD errors read back.
 
 parity_case!(td_zero_matches, TRAINING, |device| {
-    let mut td = TdZero::new(&td_config(ALPHA)).unwrap();
+    let mut td = TdZero::new(&td_config(ALPHA))
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     train_v(device, &random_batches(), |v, batch| {
         td.update(v, batch).unwrap()
     })
 });
 
 parity_case!(n_step_td_matches, TRAINING, |device| {
-    let mut td = NStepTd::new(&td_config(ALPHA), 3).unwrap();
+    let mut td = NStepTd::new(&td_config(ALPHA), 3)
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     train_v(device, &random_segments(), |v, segment| {
         td.update(v, segment).unwrap()
     })
 });
 
 parity_case!(q_learning_matches, TRAINING, |device| {
-    let mut learner = QLearning::new(&td_config(ALPHA)).unwrap();
+    let mut learner = QLearning::new(&td_config(ALPHA))
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     train_q(device, &random_batches(), |q, batch, _| {
         learner.update(q, batch).unwrap()
     })
@@ -605,7 +611,9 @@ parity_case!(
     q_learning_visit_count_step_size_matches,
     TRAINING,
     |device| {
-        let mut learner = QLearning::new(&td_config(StepSize::VisitCount { power: 0.8 })).unwrap();
+        let mut learner = QLearning::new(&td_config(StepSize::VisitCount { power: 0.8 }))
+            .unwrap()
+            .with_path(TabularPath::Tensor);
         train_q(device, &random_batches(), |q, batch, _| {
             learner.update(q, batch).unwrap()
         })
@@ -613,14 +621,18 @@ parity_case!(
 );
 
 parity_case!(sarsa_matches, TRAINING, |device| {
-    let mut learner = Sarsa::new(&td_config(ALPHA)).unwrap();
+    let mut learner = Sarsa::new(&td_config(ALPHA))
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     train_q(device, &random_batches(), |q, batch, next| {
         learner.update(q, batch, next).unwrap()
     })
 });
 
 parity_case!(expected_sarsa_epsilon_greedy_matches, TRAINING, |device| {
-    let mut learner = ExpectedSarsa::new(&td_config(ALPHA)).unwrap();
+    let mut learner = ExpectedSarsa::new(&td_config(ALPHA))
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     let policy = EpsilonGreedy::new(0.2).unwrap();
     train_q(device, &random_batches(), |q, batch, _| {
         learner.update(q, batch, &policy).unwrap()
@@ -628,7 +640,9 @@ parity_case!(expected_sarsa_epsilon_greedy_matches, TRAINING, |device| {
 });
 
 parity_case!(expected_sarsa_boltzmann_matches, TRAINING, |device| {
-    let mut learner = ExpectedSarsa::new(&td_config(ALPHA)).unwrap();
+    let mut learner = ExpectedSarsa::new(&td_config(ALPHA))
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     let policy = Boltzmann::new(0.5).unwrap();
     train_q(device, &random_batches(), |q, batch, _| {
         learner.update(q, batch, &policy).unwrap()
@@ -636,7 +650,9 @@ parity_case!(expected_sarsa_boltzmann_matches, TRAINING, |device| {
 });
 
 parity_case!(n_step_sarsa_matches, TRAINING, |device| {
-    let mut learner = NStepSarsa::new(&td_config(ALPHA), 3).unwrap();
+    let mut learner = NStepSarsa::new(&td_config(ALPHA), 3)
+        .unwrap()
+        .with_path(TabularPath::Tensor);
     train_q(device, &random_segments(), |q, s, next| {
         learner.update(q, s, next).unwrap()
     })

@@ -25,10 +25,10 @@ fn constant(alpha: f64, gamma: f64) -> TabularTdConfig {
 }
 
 /// Runs TD(0) on the random walk from V = 0.5 for `episodes` episodes, one update per step.
-fn td_random_walk(seed: u64, episodes: usize, alpha: f64) -> Vec<f64> {
+fn td_random_walk(seed: u64, episodes: usize, alpha: f64, path: TabularPath) -> Vec<f64> {
     let mut env = TabularEnv::new(RandomWalk::example_6_2());
     let mut v = VTable::from_values(&[0.5; 5], &device());
-    let mut td = TdZero::new(&constant(alpha, 1.0)).unwrap();
+    let mut td = TdZero::new(&constant(alpha, 1.0)).unwrap().with_path(path);
     for episode in 0..episodes {
         let mut s = env.reset((episode == 0).then_some(seed));
         loop {
@@ -54,25 +54,29 @@ fn td_zero_on_the_random_walk_reaches_the_true_values() {
     // floor (RMS about 0.055 here, as in Figure 6.2); the estimates averaged over the runs sit
     // on the true values.
     let truth = RandomWalk::example_6_2().true_values();
-    let runs: Vec<Vec<f64>> = (0..20).map(|seed| td_random_walk(seed, 200, 0.1)).collect();
-    let rms = |v: &[f64]| {
-        (v.iter()
-            .zip(&truth)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            / 5.0)
-            .sqrt()
-    };
-    let mean: Vec<f64> = (0..5)
-        .map(|s| runs.iter().map(|v| v[s]).sum::<f64>() / 20.0)
-        .collect();
-    assert!(
-        rms(&mean) < 0.05,
-        "RMS of the run-averaged values {}",
-        rms(&mean)
-    );
-    let per_run = runs.iter().map(|v| rms(v)).sum::<f64>() / 20.0;
-    assert!(per_run < 0.08, "average per-run RMS {per_run}");
+    for path in PATHS {
+        let runs: Vec<Vec<f64>> = (0..20)
+            .map(|seed| td_random_walk(seed, 200, 0.1, path))
+            .collect();
+        let rms = |v: &[f64]| {
+            (v.iter()
+                .zip(&truth)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / 5.0)
+                .sqrt()
+        };
+        let mean: Vec<f64> = (0..5)
+            .map(|s| runs.iter().map(|v| v[s]).sum::<f64>() / 20.0)
+            .collect();
+        assert!(
+            rms(&mean) < 0.05,
+            "RMS of the run-averaged values {}",
+            rms(&mean)
+        );
+        let per_run = runs.iter().map(|v| rms(v)).sum::<f64>() / 20.0;
+        assert!(per_run < 0.08, "{path:?}: average per-run RMS {per_run}");
+    }
 }
 
 #[test]
@@ -88,7 +92,7 @@ fn exercise_6_3_first_episode_changes_only_v_of_a_by_minus_0_05() {
             }
         };
         if last_reward == 0.0 {
-            let v = td_random_walk(seed, 1, 0.1);
+            let v = td_random_walk(seed, 1, 0.1, TabularPath::Auto);
             assert!((v[0] - 0.45).abs() < 1e-6, "{v:?}");
             assert!(v[1..].iter().all(|x| (x - 0.5).abs() < 1e-6), "{v:?}");
             return;
@@ -410,7 +414,7 @@ proptest! {
     }
 
     #[test]
-    fn td_zero_on_a_fixed_policy_reaches_v_pi(seed in any::<u64>()) {
+    fn td_zero_on_a_fixed_policy_reaches_v_pi(seed in any::<u64>(), host in any::<bool>()) {
         use rand::RngExt;
         let mdp = RandomMdpConfig::new(5, 2).with_terminal_probability(0.2)
             .generate(&mut StdRng::seed_from_u64(seed)).unwrap();
@@ -420,7 +424,8 @@ proptest! {
         let mut env = TimeLimit::new(TabularEnv::new(mdp), 20).unwrap();
         let mut v = VTable::zeros(5, &device());
         let td_config = TabularTdConfig::new().with_gamma(gamma).with_step_size(StepSize::VisitCount { power: 0.6 });
-        let mut td = TdZero::new(&td_config).unwrap();
+        let path = if host { TabularPath::Host } else { TabularPath::Tensor };
+        let mut td = TdZero::new(&td_config).unwrap().with_path(path);
         let mut rng = StdRng::seed_from_u64(seed);
         for episode in 0..12000 {
             let mut s = env.reset((episode == 0).then_some(seed));
