@@ -78,6 +78,7 @@ pub mod device;
 pub mod encode;
 pub mod env;
 pub mod error;
+pub mod lm;
 pub mod nn;
 pub mod policy;
 pub mod replay;

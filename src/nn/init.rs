@@ -137,7 +137,7 @@ fn orthogonal<R: Rng + ?Sized>(
 }
 
 /// One draw of N(0, 1) by Box-Muller.
-fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+pub(crate) fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     let u1 = 1.0 - rng.random::<f64>(); // in (0, 1]: the log is finite
     let u2 = rng.random::<f64>();
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()

@@ -17,7 +17,7 @@
 //! when tests run in parallel.
 
 mod activation;
-mod init;
+pub(crate) mod init;
 mod mlp;
 mod policy_network;
 mod q_network;
@@ -26,6 +26,7 @@ mod v_network;
 
 pub use activation::Activation;
 pub use init::WeightInit;
+pub(crate) use mlp::MAX_PARAMETERS;
 pub use mlp::{Mlp, MlpConfig};
 pub use policy_network::{CategoricalPolicy, CategoricalPolicyConfig};
 pub use q_network::{QHead, QNetwork, QNetworkConfig};

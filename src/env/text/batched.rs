@@ -24,6 +24,69 @@ pub struct TokenBatch {
     pub lengths: Tensor<1, Int>,
 }
 
+impl TokenBatch {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.ids.dims()[0]
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The batch padded on the right to `width` columns (`<pad>`, mask false); unchanged when
+    /// it is already that wide or wider.
+    pub fn padded_to(&self, width: usize) -> Self {
+        let [rows, current] = self.ids.dims();
+        if current >= width {
+            return self.clone();
+        }
+        let device = self.ids.device();
+        let extra = [rows, width - current];
+        Self {
+            ids: Tensor::cat(
+                vec![
+                    self.ids.clone(),
+                    Tensor::full(extra, Vocabulary::PAD as i64, &device),
+                ],
+                1,
+            ),
+            mask: Tensor::cat(
+                vec![self.mask.clone(), Tensor::full(extra, false, &device)],
+                1,
+            ),
+            lengths: self.lengths.clone(),
+        }
+    }
+}
+
+/// Rows of token batches: minibatches of a token rollout select rows, and batches of
+/// different widths concatenate after padding to the widest.
+impl crate::algo::actor_critic::BatchRows for TokenBatch {
+    fn num_rows(&self) -> usize {
+        self.len()
+    }
+
+    fn select_rows(&self, indices: Tensor<1, Int>) -> Self {
+        Self {
+            ids: self.ids.clone().select(0, indices.clone()),
+            mask: self.mask.clone().select(0, indices.clone()),
+            lengths: self.lengths.clone().select(0, indices),
+        }
+    }
+
+    fn concat_rows(parts: Vec<Self>) -> Self {
+        let width = parts.iter().map(|p| p.ids.dims()[1]).max().unwrap_or(0);
+        let parts: Vec<Self> = parts.iter().map(|p| p.padded_to(width)).collect();
+        Self {
+            ids: Tensor::cat(parts.iter().map(|p| p.ids.clone()).collect(), 0),
+            mask: Tensor::cat(parts.iter().map(|p| p.mask.clone()).collect(), 0),
+            lengths: Tensor::cat(parts.iter().map(|p| p.lengths.clone()).collect(), 0),
+        }
+    }
+}
+
 /// The [`ObservationEncoder`] that turns token states into a [`TokenBatch`].
 ///
 /// # Example

@@ -1,0 +1,274 @@
+//! Batched generation with incremental decoding: greedy, temperature, top-k, top-p.
+
+use burn::config::Config;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::env::text::TokenBatch;
+use crate::error::{Error, Result, check_positive};
+use crate::lm::{LmBody, TokenModel};
+use crate::tensor_ops::to_vec_f32;
+use crate::text::{TokenId, Vocabulary};
+
+/// How the next token is chosen from the policy's logits.
+#[derive(Config, Debug, Copy, PartialEq)]
+pub enum Sampling {
+    /// The most probable token (ties to the lowest id).
+    Greedy,
+    /// A draw from `softmax(logits / temperature)`, restricted to the `top_k` most probable
+    /// tokens and then to the smallest set whose probability reaches `top_p` (nucleus), both
+    /// optional.
+    Sample {
+        /// Divides the logits (> 0); below 1 sharpens, above 1 flattens.
+        temperature: f64,
+        /// Keep only this many most probable tokens (>= 1).
+        top_k: Option<usize>,
+        /// Keep the smallest most-probable set of at least this probability, in `(0, 1]`.
+        top_p: Option<f64>,
+    },
+}
+
+/// Settings of [`generate`].
+///
+/// # Example
+///
+/// ```
+/// use valuefn::lm::{GenerationConfig, Sampling};
+///
+/// let config = GenerationConfig::new(8).with_sampling(Sampling::Sample {
+///     temperature: 0.7,
+///     top_k: Some(5),
+///     top_p: Some(0.9),
+/// });
+/// assert!(config.validate().is_ok());
+/// assert!(GenerationConfig::new(0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct GenerationConfig {
+    /// Tokens to generate at most per row (>= 1).
+    pub max_new_tokens: usize,
+    /// How each token is chosen.
+    #[config(default = "Sampling::Greedy")]
+    pub sampling: Sampling,
+    /// Stop a row once it has generated `<eos>`.
+    #[config(default = true)]
+    pub stop_at_eos: bool,
+    /// Seed of the draws.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl GenerationConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_new_tokens == 0 {
+            return Err(Error::config("max_new_tokens", "at least 1", 0));
+        }
+        if let Sampling::Sample {
+            temperature,
+            top_k,
+            top_p,
+        } = self.sampling
+        {
+            check_positive("sampling.temperature", temperature)?;
+            if top_k == Some(0) {
+                return Err(Error::config("sampling.top_k", "at least 1", 0));
+            }
+            if let Some(p) = top_p
+                && !(p > 0.0 && p <= 1.0)
+            {
+                return Err(Error::config("sampling.top_p", "in (0, 1]", p));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What [`generate`] produced, per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// The generated ids (ending with `<eos>` where a row stopped on it).
+    pub tokens: Vec<Vec<TokenId>>,
+    /// `log pi(token | prefix)` of each generated token under the model's policy (before
+    /// temperature and truncation).
+    pub log_probs: Vec<Vec<f32>>,
+}
+
+/// Generates up to `config.max_new_tokens` tokens after each prompt of `prompts` with
+/// incremental decoding: the prompts are read once ([`TokenModel::prefill`]), then each token
+/// costs one [`TokenModel::step`] (a cached position for a transformer, one recurrent step for
+/// a GRU) and one read-back of the logits. A row stops at `<eos>` (when `stop_at_eos`) or at
+/// the token limit; a row that stopped is fed `<pad>` while the others finish.
+///
+/// # Errors
+///
+/// As [`GenerationConfig::validate`] and [`TokenModel::check`]; [`Error::TooLarge`] when a
+/// row would outgrow the body's context before it stops.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::encode::ObservationEncoder;
+/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::lm::{GenerationConfig, GruBodyConfig, TokenModel, generate};
+///
+/// let device = valuefn::device::default_device();
+/// let model = TokenModel::new(GruBodyConfig::new(8).with_hidden(16).init(&device)?, 0, &device);
+/// let prompts = PaddedTokens.encode(&[TokenState::new(vec![1, 4].into())], &device)?;
+/// let out = generate(&model, &prompts, &GenerationConfig::new(3))?;
+/// assert!(out.tokens[0].len() <= 3 && out.log_probs[0].len() == out.tokens[0].len());
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn generate<B: LmBody>(
+    model: &TokenModel<B>,
+    prompts: &TokenBatch,
+    config: &GenerationConfig,
+) -> Result<Generation> {
+    config.validate()?;
+    let (mut heads, mut decoding) = model.prefill(prompts)?;
+    let rows = decoding.lengths().len();
+    let vocab = model.vocab_size();
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut out = Generation {
+        tokens: vec![Vec::new(); rows],
+        log_probs: vec![Vec::new(); rows],
+    };
+    let mut done = vec![false; rows];
+    let mut scratch = Vec::with_capacity(vocab);
+    for step in 0..config.max_new_tokens {
+        let logits = to_vec_f32(heads.logits);
+        let mut next = vec![Vocabulary::PAD; rows];
+        for (row, logits) in logits.chunks(vocab).enumerate() {
+            if done[row] {
+                continue;
+            }
+            let token = choose(logits, config.sampling, &mut rng, &mut scratch);
+            out.tokens[row].push(token);
+            out.log_probs[row].push(log_softmax_at(logits, token));
+            next[row] = token;
+            done[row] = config.stop_at_eos && token == Vocabulary::EOS;
+        }
+        if step + 1 == config.max_new_tokens || done.iter().all(|&d| d) {
+            break;
+        }
+        heads = model.step(&next, &mut decoding)?;
+    }
+    Ok(out)
+}
+
+/// `log softmax(logits)[token]`, computed stably in `f64`.
+fn log_softmax_at(logits: &[f32], token: usize) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    (f64::from(logits[token] - max) - sum.ln()) as f32
+}
+
+/// One token from one row of logits.
+fn choose(
+    logits: &[f32],
+    sampling: Sampling,
+    rng: &mut StdRng,
+    scratch: &mut Vec<(usize, f64)>,
+) -> usize {
+    let greedy = || {
+        logits
+            .iter()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |best, (i, &l)| {
+                if l > best.1 { (i, l) } else { best }
+            })
+            .0
+    };
+    let Sampling::Sample {
+        temperature,
+        top_k,
+        top_p,
+    } = sampling
+    else {
+        return greedy();
+    };
+    // Probabilities at the temperature, most probable first (ties by id).
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    scratch.clear();
+    scratch.extend(
+        logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i, (f64::from(l - max) / temperature).exp())),
+    );
+    scratch.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if let Some(k) = top_k {
+        scratch.truncate(k.max(1));
+    }
+    let total: f64 = scratch.iter().map(|(_, p)| p).sum();
+    if let Some(p) = top_p {
+        let mut cumulative = 0.0;
+        let keep = scratch
+            .iter()
+            .position(|(_, q)| {
+                cumulative += q / total;
+                cumulative >= p
+            })
+            .map_or(scratch.len(), |i| i + 1);
+        scratch.truncate(keep);
+    }
+    let total: f64 = scratch.iter().map(|(_, p)| p).sum();
+    let mut u = rng.random::<f64>() * total;
+    for &(token, p) in scratch.iter() {
+        u -= p;
+        if u < 0.0 {
+            return token;
+        }
+    }
+    scratch.last().map_or_else(greedy, |&(token, _)| token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn top_k_and_top_p_keep_only_the_head_of_the_distribution() {
+        let logits = [0.0f32, 3.0, 2.0, -1.0];
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut scratch = Vec::new();
+        let greedy = choose(&logits, Sampling::Greedy, &mut rng, &mut scratch);
+        assert_eq!(greedy, 1);
+        let top1 = Sampling::Sample {
+            temperature: 1.0,
+            top_k: Some(1),
+            top_p: None,
+        };
+        let nucleus = Sampling::Sample {
+            temperature: 1.0,
+            top_k: None,
+            top_p: Some(0.5),
+        };
+        let top2 = Sampling::Sample {
+            temperature: 1.0,
+            top_k: Some(2),
+            top_p: None,
+        };
+        let mut seen = [0usize; 4];
+        for _ in 0..2000 {
+            assert_eq!(choose(&logits, top1, &mut rng, &mut scratch), 1);
+            // p(1) = e^3 / (1 + e^3 + e^2 + e^-1) = 0.705 >= 0.5: the nucleus is {1}.
+            assert_eq!(choose(&logits, nucleus, &mut rng, &mut scratch), 1);
+            seen[choose(&logits, top2, &mut rng, &mut scratch)] += 1;
+        }
+        // Among the top two, p(2) = e^2 / (e^3 + e^2) = 0.269.
+        assert_eq!(seen[0] + seen[3], 0);
+        let share = seen[2] as f64 / 2000.0;
+        assert!((share - 0.269).abs() < 0.04, "{share}");
+    }
+
+    #[test]
+    fn log_softmax_of_a_token() {
+        let got = log_softmax_at(&[0.0, 2f32.ln()], 1);
+        assert!((got - (2.0f32 / 3.0).ln()).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,186 @@
+//! A GRU body: token embedding, then one gated recurrent layer.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::activation::sigmoid;
+use burn::tensor::{Bool, Device, Int, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::error::{Error, Result};
+use crate::lm::LmBody;
+use crate::lm::body::gather_positions;
+use crate::lm::layers::Embedding;
+use crate::nn::WeightInit;
+
+/// Settings of a [`GruBody`].
+///
+/// # Example
+///
+/// ```
+/// use valuefn::lm::{GruBodyConfig, LmBody};
+///
+/// let body = GruBodyConfig::new(20).with_hidden(32).init(&valuefn::device::default_device())?;
+/// assert_eq!((body.vocab_size(), body.hidden_size(), body.max_len()), (20, 32, None));
+/// assert!(GruBodyConfig::new(0).init(&valuefn::device::default_device()).is_err());
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct GruBodyConfig {
+    /// Number of token ids (at least 1).
+    pub vocab_size: usize,
+    /// Width of the embedding and of the recurrent state (at least 1).
+    #[config(default = 128)]
+    pub hidden: usize,
+    /// Seed of the initial weights.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl GruBodyConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a zero size, or more than 2^28 parameters.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [("vocab_size", self.vocab_size), ("hidden", self.hidden)] {
+            if value == 0 {
+                return Err(Error::config(field, "at least 1", 0));
+            }
+        }
+        let parameters = self.vocab_size.checked_mul(self.hidden).and_then(|e| {
+            let gates = self
+                .hidden
+                .checked_mul(3)?
+                .checked_mul(2 * self.hidden + 2)?;
+            e.checked_add(gates)
+        });
+        if parameters.is_none_or(|n| n > crate::nn::MAX_PARAMETERS) {
+            return Err(Error::config(
+                "hidden",
+                "sizes giving at most 2^28 parameters",
+                format!("vocabulary {} x hidden {}", self.vocab_size, self.hidden),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the body on `device`.
+    ///
+    /// # Errors
+    ///
+    /// As [`GruBodyConfig::validate`].
+    pub fn init(&self, device: &Device) -> Result<GruBody> {
+        self.validate()?;
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let h = self.hidden;
+        let embedding = Embedding::new(self.vocab_size, h, 1.0, &mut rng, device);
+        // PyTorch's nn.GRU: every weight and bias uniform in +-1/sqrt(hidden).
+        let init = WeightInit::Uniform;
+        let input = init.linear(h, 3 * h, 1.0, true, &mut rng, device);
+        let recurrent = init.linear(h, 3 * h, 1.0, true, &mut rng, device);
+        Ok(GruBody {
+            embedding,
+            input,
+            recurrent,
+            vocab_size: self.vocab_size,
+            hidden: h,
+        })
+    }
+}
+
+/// Embedding, then a GRU layer (PyTorch's formulation, gates in the order reset, update, new):
+///
+/// ```text
+/// r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+/// z = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+/// n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+/// h' = (1 - z) * n + z * h
+/// ```
+///
+/// The input projections of all positions are one matrix product; each step adds one product
+/// with the state. Its cache is the state after each row's last token. Build it with
+/// [`GruBodyConfig::init`].
+#[derive(Module, Debug)]
+pub struct GruBody {
+    embedding: Embedding,
+    input: Linear,
+    recurrent: Linear,
+    #[module(skip)]
+    vocab_size: usize,
+    #[module(skip)]
+    hidden: usize,
+}
+
+impl GruBody {
+    /// One step of the cell from input projections `gi` (`[B, 3H]`) and state `h` (`[B, H]`).
+    fn cell(&self, gi: Tensor<2>, h: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = h.dims();
+        let width = self.hidden;
+        let gh = self.recurrent.forward(h.clone());
+        let gates = sigmoid(
+            gi.clone().slice([0..batch, 0..2 * width]) + gh.clone().slice([0..batch, 0..2 * width]),
+        );
+        let reset = gates.clone().slice([0..batch, 0..width]);
+        let update = gates.slice([0..batch, width..2 * width]);
+        let candidate = (gi.slice([0..batch, 2 * width..3 * width])
+            + reset * gh.slice([0..batch, 2 * width..3 * width]))
+        .tanh();
+        candidate.clone() + update * (h - candidate)
+    }
+}
+
+impl LmBody for GruBody {
+    type Cache = Tensor<2>;
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn forward(&self, ids: Tensor<2, Int>, _mask: Tensor<2, Bool>) -> Tensor<3> {
+        // Right padding and a causal recurrence: padding only follows the real tokens, so it
+        // never reaches them and needs no mask.
+        let [batch, steps] = ids.dims();
+        let gi = self.input.forward(self.embedding.forward(ids));
+        let mut h = Tensor::zeros([batch, self.hidden], &gi.device());
+        let mut outputs = Vec::with_capacity(steps);
+        for t in 0..steps {
+            let gi_t = gi
+                .clone()
+                .slice([0..batch, t..t + 1, 0..3 * self.hidden])
+                .squeeze_dim(1);
+            h = self.cell(gi_t, h);
+            outputs.push(h.clone());
+        }
+        Tensor::stack(outputs, 1)
+    }
+
+    fn prefill(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+        lengths: &[usize],
+    ) -> (Tensor<2>, Tensor<2>) {
+        let hidden = self.forward(ids, mask);
+        let positions: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+        let last = gather_positions(hidden, &positions);
+        (last.clone(), last)
+    }
+
+    fn step(&self, tokens: Tensor<1, Int>, cache: &mut Tensor<2>) -> Tensor<2> {
+        let gi = self.input.forward(self.embedding.forward_1d(tokens));
+        let h = self.cell(gi, cache.clone());
+        *cache = h.clone();
+        h
+    }
+}

@@ -1,0 +1,69 @@
+//! Seeded building blocks of the bodies: embeddings and layer normalisation.
+
+use burn::module::{Module, Param};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rand::Rng;
+
+use crate::nn::init::standard_normal;
+
+/// An embedding table `[n, width]`, entries drawn N(0, 1) scaled by `scale` (PyTorch's
+/// `nn.Embedding` draws N(0, 1); transformers use a smaller scale).
+#[derive(Module, Debug)]
+pub(crate) struct Embedding {
+    pub(crate) table: Param<Tensor<2>>,
+}
+
+impl Embedding {
+    pub(crate) fn new<R: Rng + ?Sized>(
+        n: usize,
+        width: usize,
+        scale: f64,
+        rng: &mut R,
+        device: &Device,
+    ) -> Self {
+        let values: Vec<f32> = (0..n * width)
+            .map(|_| (standard_normal(rng) * scale) as f32)
+            .collect();
+        Self {
+            table: Param::from_data(TensorData::new(values, [n, width]), device),
+        }
+    }
+
+    /// Rows of `ids` (`[B, T]`) as `[B, T, width]`.
+    pub(crate) fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
+        let [batch, steps] = ids.dims();
+        let width = self.table.val().dims()[1];
+        self.table
+            .val()
+            .select(0, ids.reshape([batch * steps]))
+            .reshape([batch, steps, width])
+    }
+
+    /// Rows of `ids` (`[B]`) as `[B, width]`.
+    pub(crate) fn forward_1d(&self, ids: Tensor<1, Int>) -> Tensor<2> {
+        self.table.val().select(0, ids)
+    }
+}
+
+/// Layer normalisation over the last dimension with learned scale and shift (1 and 0 at
+/// first), epsilon 1e-5 (PyTorch's `nn.LayerNorm`).
+#[derive(Module, Debug)]
+pub(crate) struct LayerNorm {
+    gamma: Param<Tensor<1>>,
+    beta: Param<Tensor<1>>,
+}
+
+impl LayerNorm {
+    pub(crate) fn new(width: usize, device: &Device) -> Self {
+        Self {
+            gamma: Param::from_tensor(Tensor::ones([width], device)),
+            beta: Param::from_tensor(Tensor::zeros([width], device)),
+        }
+    }
+
+    pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let (var, mean) = x.clone().var_mean_bias(D - 1);
+        let normed = (x - mean) / var.add_scalar(1e-5).sqrt();
+        normed * self.gamma.val().unsqueeze() + self.beta.val().unsqueeze()
+    }
+}

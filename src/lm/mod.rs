@@ -1,0 +1,21 @@
+//! Language models as agents of the text MDP: causal bodies ([`TransformerBody`],
+//! [`GruBody`], or any [`LmBody`]) under policy, Q and V heads ([`TokenModel`]), with
+//! incremental decoding (a key/value cache or a carried state) and batched generation.
+//!
+//! A [`TokenModel`] is a [`crate::policy::LogitsPolicy`], a [`crate::value::QFunction`] and a
+//! [`crate::value::VFunction`] on [`crate::env::text::TokenBatch`]es, read at each row's last
+//! real token, so the crate's own updaters train it: [`crate::algo::dqn::Dqn`] its Q head,
+//! [`crate::algo::actor_critic::ActorCritic`] its policy and V heads.
+
+mod body;
+mod generate;
+mod gru;
+mod layers;
+mod model;
+mod transformer;
+
+pub use body::LmBody;
+pub use generate::{Generation, GenerationConfig, Sampling, generate};
+pub use gru::{GruBody, GruBodyConfig};
+pub use model::{Decoding, HeadOutputs, TokenModel};
+pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};

@@ -1,0 +1,368 @@
+//! Policy, Q and V heads on any body: the language model as an agent.
+
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::{Device, Int, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::env::text::TokenBatch;
+use crate::error::{Error, Result};
+use crate::lm::LmBody;
+use crate::lm::body::gather_positions;
+use crate::nn::WeightInit;
+use crate::policy::LogitsPolicy;
+use crate::tensor_ops::{index_tensor, to_indices};
+use crate::text::TokenId;
+use crate::value::{QFunction, VFunction};
+
+/// What the three heads say about each row's state (its last real token).
+#[derive(Debug, Clone)]
+pub struct HeadOutputs {
+    /// Policy logits over the next token, `[B, V]`.
+    pub logits: Tensor<2>,
+    /// `Q(s, a)` of every next token `a`, `[B, V]`.
+    pub q_values: Tensor<2>,
+    /// `V(s)`, `[B]`.
+    pub values: Tensor<1>,
+}
+
+/// A language model as an agent of the text MDP: a causal body ([`LmBody`]: a
+/// [`crate::lm::TransformerBody`], a [`crate::lm::GruBody`], or a user's own) and three linear
+/// heads on its hidden states:
+///
+/// - policy logits `[B, T, V]`: `pi(next token | prefix)`;
+/// - a Q head `[B, T, V]`: `Q(prefix, next token)`, one value per token, as a
+///   [`crate::nn::QNetwork`] scores actions;
+/// - a V head `[B, T]`: `V(prefix)`.
+///
+/// As a [`LogitsPolicy`], [`QFunction`] and [`VFunction`] on a [`TokenBatch`] it reads each
+/// row's **last real position** (the state after its prompt and generated tokens), so
+/// [`crate::algo::dqn::Dqn`] trains its Q head and [`crate::algo::actor_critic::ActorCritic`]
+/// its policy and V heads like any network. Every entry point checks its batch: ids outside the
+/// vocabulary, empty rows, rows longer than the body's context, or a mask that disagrees with
+/// the lengths are errors, not panics.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::lm::{GruBodyConfig, TokenModel};
+/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::encode::ObservationEncoder;
+/// use valuefn::prelude::*;
+///
+/// let device = valuefn::device::default_device();
+/// let model = TokenModel::new(GruBodyConfig::new(10).with_hidden(16).init(&device)?, 0, &device);
+/// let states = [TokenState::new(vec![1, 5, 6].into()), TokenState::new(vec![1].into())];
+/// let batch = PaddedTokens.encode(&states, &device)?;
+/// assert_eq!(model.q_values(batch.clone())?.dims(), [2, 10]);
+/// assert_eq!(model.values(batch)?.dims(), [2]);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Module, Debug)]
+pub struct TokenModel<B> {
+    body: B,
+    policy: Linear,
+    q: Linear,
+    value: Linear,
+}
+
+impl<B: LmBody> TokenModel<B> {
+    /// Heads on `body`, their weights drawn from `seed` (PyTorch's `nn.Linear` default) on
+    /// `device` (the body's device).
+    pub fn new(body: B, seed: u64, device: &Device) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let (h, v) = (body.hidden_size(), body.vocab_size());
+        let init = WeightInit::Uniform;
+        Self {
+            policy: init.linear(h, v, 1.0, true, &mut rng, device),
+            q: init.linear(h, v, 1.0, true, &mut rng, device),
+            value: init.linear(h, 1, 1.0, true, &mut rng, device),
+            body,
+        }
+    }
+
+    /// The body.
+    pub fn body(&self) -> &B {
+        &self.body
+    }
+
+    /// Number of token ids (the width of the policy and Q heads).
+    pub fn vocab_size(&self) -> usize {
+        self.body.vocab_size()
+    }
+
+    /// Checks a batch and returns each row's length.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] for ids, mask and lengths that disagree in shape, or a mask
+    /// that is not true exactly on each row's first `lengths` positions; [`Error::Empty`] for
+    /// no rows or an empty row; [`Error::TooLarge`] for a row longer than the body's context;
+    /// [`Error::InvalidAction`] for a token id outside the vocabulary.
+    pub fn check(&self, batch: &TokenBatch) -> Result<Vec<usize>> {
+        let [rows, width] = batch.ids.dims();
+        for (what, dims) in [
+            ("token mask", batch.mask.dims().to_vec()),
+            ("token lengths", batch.lengths.dims().to_vec()),
+        ] {
+            let expected = if what == "token mask" {
+                vec![rows, width]
+            } else {
+                vec![rows]
+            };
+            if dims != expected {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected,
+                    actual: dims,
+                });
+            }
+        }
+        if rows == 0 || width == 0 {
+            return Err(Error::Empty {
+                what: "token batch",
+            });
+        }
+        let lengths = to_indices(batch.lengths.clone());
+        if lengths.contains(&0) {
+            return Err(Error::Empty {
+                what: "token sequence (a row with no tokens)",
+            });
+        }
+        if let Some(&long) = lengths.iter().find(|&&n| n > width) {
+            return Err(Error::ShapeMismatch {
+                what: "token lengths (at most the batch width)",
+                expected: vec![width],
+                actual: vec![long],
+            });
+        }
+        if let Some(limit) = self.body.max_len()
+            && let Some(&long) = lengths.iter().find(|&&n| n > limit)
+        {
+            return Err(Error::TooLarge {
+                what: "token sequence (the body's context length)",
+                size: long as u128,
+                limit: limit as u128,
+            });
+        }
+        // One flag read back for the ids and the mask.
+        let device = batch.ids.device();
+        let vocab = self.vocab_size() as i64;
+        let bad_ids = batch
+            .ids
+            .clone()
+            .lower_elem(0)
+            .bool_or(batch.ids.clone().greater_equal_elem(vocab))
+            .bool_and(batch.mask.clone());
+        let positions = Tensor::<1, Int>::arange(0..width as i64, &device)
+            .unsqueeze_dim::<2>(0)
+            .expand([rows, width]);
+        let expected_mask = positions.lower(
+            batch
+                .lengths
+                .clone()
+                .unsqueeze_dim::<2>(1)
+                .expand([rows, width]),
+        );
+        let bad_mask = expected_mask.not_equal(batch.mask.clone());
+        if bad_ids
+            .clone()
+            .bool_or(bad_mask.clone())
+            .any()
+            .into_scalar::<bool>()
+        {
+            if bad_mask.any().into_scalar::<bool>() {
+                return Err(Error::ShapeMismatch {
+                    what: "token mask (true exactly on each row's first `lengths` positions)",
+                    expected: vec![rows, width],
+                    actual: vec![rows, width],
+                });
+            }
+            let ids = batch
+                .ids
+                .clone()
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap_or_default();
+            let bad = ids
+                .into_iter()
+                .find(|&id| id < 0 || id >= vocab)
+                .unwrap_or(-1);
+            return Err(Error::InvalidAction {
+                action: bad.to_string(),
+                space: format!("token ids 0..{vocab}"),
+            });
+        }
+        Ok(lengths)
+    }
+
+    /// Hidden states `[B, T, H]` of a checked batch, and its lengths.
+    fn hidden(&self, batch: &TokenBatch) -> Result<(Tensor<3>, Vec<usize>)> {
+        let lengths = self.check(batch)?;
+        Ok((
+            self.body.forward(batch.ids.clone(), batch.mask.clone()),
+            lengths,
+        ))
+    }
+
+    /// Policy logits at every position, `[B, T, V]` (what teacher-forced training reads).
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenModel::check`].
+    pub fn logits_all(&self, batch: &TokenBatch) -> Result<Tensor<3>> {
+        Ok(self.policy.forward(self.hidden(batch)?.0))
+    }
+
+    /// Q values of every next token at every position, `[B, T, V]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenModel::check`].
+    pub fn q_values_all(&self, batch: &TokenBatch) -> Result<Tensor<3>> {
+        Ok(self.q.forward(self.hidden(batch)?.0))
+    }
+
+    /// `V` at every position, `[B, T]`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenModel::check`].
+    pub fn values_all(&self, batch: &TokenBatch) -> Result<Tensor<2>> {
+        Ok(self.value.forward(self.hidden(batch)?.0).squeeze_dim(2))
+    }
+
+    /// The three heads at each row's last real position.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenModel::check`].
+    pub fn heads(&self, batch: &TokenBatch) -> Result<HeadOutputs> {
+        let (hidden, lengths) = self.hidden(batch)?;
+        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+        Ok(self.apply_heads(gather_positions(hidden, &last)))
+    }
+
+    fn apply_heads(&self, hidden: Tensor<2>) -> HeadOutputs {
+        HeadOutputs {
+            logits: self.policy.forward(hidden.clone()),
+            q_values: self.q.forward(hidden.clone()),
+            values: self.value.forward(hidden).squeeze_dim(1),
+        }
+    }
+
+    /// Starts incremental decoding: reads the prompts once and returns the heads at each row's
+    /// last token and the state to continue from.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenModel::check`].
+    pub fn prefill(&self, batch: &TokenBatch) -> Result<(HeadOutputs, Decoding<B::Cache>)> {
+        let lengths = self.check(batch)?;
+        let (hidden, cache) = self
+            .body
+            .prefill(batch.ids.clone(), batch.mask.clone(), &lengths);
+        Ok((self.apply_heads(hidden), Decoding { cache, lengths }))
+    }
+
+    /// Appends one token to every row of `decoding` and returns the heads at the new
+    /// positions: equal, to rounding, to [`TokenModel::heads`] on the whole sequences.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] for a token count other than the batch size;
+    /// [`Error::InvalidAction`] for an id outside the vocabulary; [`Error::TooLarge`] when a
+    /// row would exceed the body's context. Nothing changes on error.
+    pub fn step(
+        &self,
+        tokens: &[TokenId],
+        decoding: &mut Decoding<B::Cache>,
+    ) -> Result<HeadOutputs> {
+        if tokens.len() != decoding.lengths.len() {
+            return Err(Error::ShapeMismatch {
+                what: "decoding tokens (one per row)",
+                expected: vec![decoding.lengths.len()],
+                actual: vec![tokens.len()],
+            });
+        }
+        let vocab = self.vocab_size();
+        if let Some(&bad) = tokens.iter().find(|&&t| t >= vocab) {
+            return Err(Error::InvalidAction {
+                action: bad.to_string(),
+                space: format!("token ids 0..{vocab}"),
+            });
+        }
+        if let Some(limit) = self.body.max_len()
+            && let Some(&long) = decoding.lengths.iter().find(|&&n| n >= limit)
+        {
+            return Err(Error::TooLarge {
+                what: "token sequence (the body's context length)",
+                size: long as u128 + 1,
+                limit: limit as u128,
+            });
+        }
+        let device = self.policy.weight.val().device();
+        let hidden = self
+            .body
+            .step(index_tensor(tokens, &device), &mut decoding.cache);
+        decoding.lengths.iter_mut().for_each(|n| *n += 1);
+        Ok(self.apply_heads(hidden))
+    }
+}
+
+/// The state of incremental decoding: the body's cache and each row's length so far.
+#[derive(Debug, Clone)]
+pub struct Decoding<C> {
+    cache: C,
+    lengths: Vec<usize>,
+}
+
+impl<C> Decoding<C> {
+    /// Each row's length so far (prompt and generated tokens).
+    pub fn lengths(&self) -> &[usize] {
+        &self.lengths
+    }
+}
+
+impl<B: LmBody> LogitsPolicy for TokenModel<B> {
+    type Input = TokenBatch;
+
+    fn num_actions(&self) -> usize {
+        self.vocab_size()
+    }
+
+    fn logits(&self, states: TokenBatch) -> Result<Tensor<2>> {
+        let (hidden, lengths) = self.hidden(&states)?;
+        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+        Ok(self.policy.forward(gather_positions(hidden, &last)))
+    }
+}
+
+impl<B: LmBody> QFunction for TokenModel<B> {
+    type Input = TokenBatch;
+
+    fn num_actions(&self) -> usize {
+        self.vocab_size()
+    }
+
+    fn q_values(&self, states: TokenBatch) -> Result<Tensor<2>> {
+        let (hidden, lengths) = self.hidden(&states)?;
+        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+        Ok(self.q.forward(gather_positions(hidden, &last)))
+    }
+}
+
+impl<B: LmBody> VFunction for TokenModel<B> {
+    type Input = TokenBatch;
+
+    fn values(&self, states: TokenBatch) -> Result<Tensor<1>> {
+        let (hidden, lengths) = self.hidden(&states)?;
+        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+        Ok(self
+            .value
+            .forward(gather_positions(hidden, &last))
+            .squeeze_dim(1))
+    }
+}

@@ -1,0 +1,323 @@
+//! A small decoder-only transformer body with a key/value cache.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::{Bool, Device, Int, Tensor};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::error::{Error, Result};
+use crate::lm::LmBody;
+use crate::lm::body::gather_positions;
+use crate::lm::layers::{Embedding, LayerNorm};
+use crate::nn::WeightInit;
+use crate::tensor_ops::index_tensor;
+
+/// Settings of a [`TransformerBody`] (GPT-2's layout at small scale).
+///
+/// # Example
+///
+/// ```
+/// use valuefn::lm::{LmBody, TransformerBodyConfig};
+///
+/// let device = valuefn::device::default_device();
+/// let body = TransformerBodyConfig::new(20).with_hidden(32).with_heads(4).init(&device)?;
+/// assert_eq!((body.hidden_size(), body.max_len()), (32, Some(64)));
+/// assert!(TransformerBodyConfig::new(20).with_hidden(30).with_heads(4).init(&device).is_err());
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct TransformerBodyConfig {
+    /// Number of token ids (at least 1).
+    pub vocab_size: usize,
+    /// Width of the hidden states, a multiple of `heads`.
+    #[config(default = 128)]
+    pub hidden: usize,
+    /// Blocks (at least 1).
+    #[config(default = 2)]
+    pub layers: usize,
+    /// Attention heads per block (at least 1).
+    #[config(default = 4)]
+    pub heads: usize,
+    /// Width of each block's feed-forward layer, as a multiple of `hidden` (at least 1).
+    #[config(default = 4)]
+    pub ffn_ratio: usize,
+    /// The longest sequence (prompt and generated tokens) the position table covers.
+    #[config(default = 64)]
+    pub max_len: usize,
+    /// Seed of the initial weights.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl TransformerBodyConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a zero size, a width that the heads do not divide, or more
+    /// than 2^28 parameters.
+    pub fn validate(&self) -> Result<()> {
+        for (field, value) in [
+            ("vocab_size", self.vocab_size),
+            ("hidden", self.hidden),
+            ("layers", self.layers),
+            ("heads", self.heads),
+            ("ffn_ratio", self.ffn_ratio),
+            ("max_len", self.max_len),
+        ] {
+            if value == 0 {
+                return Err(Error::config(field, "at least 1", 0));
+            }
+        }
+        if !self.hidden.is_multiple_of(self.heads) {
+            return Err(Error::config(
+                "hidden",
+                "a multiple of heads",
+                format!("{} with {} heads", self.hidden, self.heads),
+            ));
+        }
+        let h = self.hidden as u128;
+        let block = 4 * h * h + 2 * h * h * self.ffn_ratio as u128 + 16 * h;
+        let parameters =
+            (self.vocab_size as u128 + self.max_len as u128) * h + self.layers as u128 * block;
+        if parameters > crate::nn::MAX_PARAMETERS as u128 {
+            return Err(Error::config(
+                "hidden",
+                "sizes giving at most 2^28 parameters",
+                format!("{parameters} parameters"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the body on `device`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TransformerBodyConfig::validate`].
+    pub fn init(&self, device: &Device) -> Result<TransformerBody> {
+        self.validate()?;
+        let mut rng = StdRng::seed_from_u64(self.seed);
+        let h = self.hidden;
+        let init = WeightInit::Uniform;
+        let tokens = Embedding::new(self.vocab_size, h, 0.02, &mut rng, device);
+        let positions = Embedding::new(self.max_len, h, 0.02, &mut rng, device);
+        let blocks = (0..self.layers)
+            .map(|_| Block {
+                norm_attention: LayerNorm::new(h, device),
+                qkv: init.linear(h, 3 * h, 1.0, false, &mut rng, device),
+                projection: init.linear(h, h, 1.0, false, &mut rng, device),
+                norm_ffn: LayerNorm::new(h, device),
+                expand: init.linear(h, h * self.ffn_ratio, 1.0, false, &mut rng, device),
+                contract: init.linear(h * self.ffn_ratio, h, 1.0, false, &mut rng, device),
+                heads: self.heads,
+            })
+            .collect();
+        Ok(TransformerBody {
+            tokens,
+            positions,
+            blocks,
+            norm: LayerNorm::new(h, device),
+            vocab_size: self.vocab_size,
+            hidden: h,
+            max_len: self.max_len,
+        })
+    }
+}
+
+/// A pre-norm block: `x + attention(norm(x))`, then `x + ffn(norm(x))` (GELU).
+#[derive(Module, Debug)]
+struct Block {
+    norm_attention: LayerNorm,
+    qkv: Linear,
+    projection: Linear,
+    norm_ffn: LayerNorm,
+    expand: Linear,
+    contract: Linear,
+    #[module(skip)]
+    heads: usize,
+}
+
+/// A large negative score for masked keys: `-inf` would give NaN for a row with no key.
+const MASKED: f32 = -1.0e9;
+
+impl Block {
+    /// Queries, keys and values of `x` (`[B, T, H]`), each `[B, heads, T, H / heads]`.
+    fn project(&self, x: Tensor<3>) -> [Tensor<4>; 3] {
+        let [batch, steps, width] = x.dims();
+        let d = width / self.heads;
+        let qkv = self.qkv.forward(self.norm_attention.forward(x));
+        [0, 1, 2].map(|k| {
+            qkv.clone()
+                .slice([0..batch, 0..steps, k * width..(k + 1) * width])
+                .reshape([batch, steps, self.heads, d])
+                .swap_dims(1, 2)
+        })
+    }
+
+    /// Attention of queries over keys with `allowed` (`[B, 1 or Tq, Tk]`, true where a query
+    /// may see a key), then the projection and the feed-forward layer, added to `x`.
+    fn finish(
+        &self,
+        x: Tensor<3>,
+        [q, k, v]: [Tensor<4>; 3],
+        allowed: Tensor<3, Bool>,
+    ) -> Tensor<3> {
+        let [batch, heads, steps, d] = q.dims();
+        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt());
+        let [_, query_rows, keys] = allowed.dims();
+        let blocked = allowed
+            .bool_not()
+            .unsqueeze_dim::<4>(1)
+            .expand([batch, heads, query_rows, keys]);
+        let weights = softmax(scores.mask_fill(blocked, MASKED), 3);
+        let attended = weights
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([batch, steps, heads * d]);
+        let x = x + self.projection.forward(attended);
+        let ffn = self
+            .contract
+            .forward(gelu(self.expand.forward(self.norm_ffn.forward(x.clone()))));
+        x + ffn
+    }
+}
+
+/// Token and position embeddings, pre-norm blocks of causal multi-head self-attention and a
+/// GELU feed-forward layer, a final layer norm (GPT-2's layout). Padding is masked out of the
+/// keys; the causal mask keeps position `t` from reading later tokens. Its cache holds every
+/// block's keys and values, so a generated token costs one position's work. Build it with
+/// [`TransformerBodyConfig::init`].
+#[derive(Module, Debug)]
+pub struct TransformerBody {
+    tokens: Embedding,
+    positions: Embedding,
+    blocks: Vec<Block>,
+    norm: LayerNorm,
+    #[module(skip)]
+    vocab_size: usize,
+    #[module(skip)]
+    hidden: usize,
+    #[module(skip)]
+    max_len: usize,
+}
+
+/// The incremental state of a [`TransformerBody`]: keys and values of every position read so
+/// far, per block, which of them are real tokens, and each row's next position.
+#[derive(Debug, Clone)]
+pub struct TransformerCache {
+    keys: Vec<Tensor<4>>,
+    values: Vec<Tensor<4>>,
+    /// `[B, T_cache]`: true on real tokens (a row's prompt padding stays false).
+    valid: Tensor<2, Bool>,
+    /// Position of each row's next token.
+    next_positions: Vec<usize>,
+}
+
+impl TransformerCache {
+    /// Each row's next position: its length so far.
+    pub fn next_positions(&self) -> &[usize] {
+        &self.next_positions
+    }
+}
+
+impl TransformerBody {
+    /// The forward pass that also returns every block's keys and values.
+    fn run(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+    ) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
+        let [batch, steps] = ids.dims();
+        let device = ids.device();
+        let position_ids: Vec<usize> = (0..steps).collect();
+        let positions = self
+            .positions
+            .forward_1d(index_tensor(&position_ids, &device))
+            .unsqueeze_dim::<3>(0);
+        let mut x = self.tokens.forward(ids) + positions;
+        // Query t sees key s when s <= t and s is a real token.
+        let causal = Tensor::<2, Bool>::tril_mask([steps, steps], 0, &device)
+            .bool_not()
+            .unsqueeze_dim::<3>(0)
+            .expand([batch, steps, steps]);
+        let real_keys = mask.unsqueeze_dim::<3>(1).expand([batch, steps, steps]);
+        let allowed = causal.bool_and(real_keys);
+        let (mut keys, mut values) = (Vec::new(), Vec::new());
+        for block in &self.blocks {
+            let [q, k, v] = block.project(x.clone());
+            keys.push(k.clone());
+            values.push(v.clone());
+            x = block.finish(x, [q, k, v], allowed.clone());
+        }
+        (self.norm.forward(x), keys, values)
+    }
+}
+
+impl LmBody for TransformerBody {
+    type Cache = TransformerCache;
+
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.hidden
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        Some(self.max_len)
+    }
+
+    fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>) -> Tensor<3> {
+        self.run(ids, mask).0
+    }
+
+    fn prefill(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+        lengths: &[usize],
+    ) -> (Tensor<2>, TransformerCache) {
+        let (hidden, keys, values) = self.run(ids, mask.clone());
+        let positions: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+        let cache = TransformerCache {
+            keys,
+            values,
+            valid: mask,
+            next_positions: lengths.to_vec(),
+        };
+        (gather_positions(hidden, &positions), cache)
+    }
+
+    fn step(&self, tokens: Tensor<1, Int>, cache: &mut TransformerCache) -> Tensor<2> {
+        let [batch] = tokens.dims();
+        let device = tokens.device();
+        let positions = self
+            .positions
+            .forward_1d(index_tensor(&cache.next_positions, &device));
+        let mut x = (self.tokens.forward_1d(tokens) + positions).unsqueeze_dim::<3>(1);
+        let valid = Tensor::cat(
+            vec![
+                cache.valid.clone(),
+                Tensor::<2, Bool>::full([batch, 1], true, &device),
+            ],
+            1,
+        );
+        let allowed = valid.clone().unsqueeze_dim::<3>(1);
+        for (i, block) in self.blocks.iter().enumerate() {
+            let [q, k, v] = block.project(x.clone());
+            let keys = Tensor::cat(vec![cache.keys[i].clone(), k], 2);
+            let values = Tensor::cat(vec![cache.values[i].clone(), v], 2);
+            cache.keys[i] = keys.clone();
+            cache.values[i] = values.clone();
+            x = block.finish(x, [q, keys, values], allowed.clone());
+        }
+        cache.valid = valid;
+        cache.next_positions.iter_mut().for_each(|p| *p += 1);
+        self.norm.forward(x).squeeze_dim(1)
+    }
+}

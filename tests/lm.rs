@@ -1,0 +1,405 @@
+//! The token language model: shapes and masking, causality, cached incremental decoding equal
+//! to the full forward pass, generation, bad input, and the crate's updaters on its heads.
+
+use std::sync::Arc;
+
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use valuefn::Error;
+use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, BatchRows, RolloutBatch};
+use valuefn::algo::dqn::{Dqn, DqnConfig};
+use valuefn::encode::ObservationEncoder;
+use valuefn::env::text::{PaddedTokens, TokenBatch, TokenState};
+use valuefn::lm::{
+    GenerationConfig, GruBodyConfig, LmBody, Sampling, TokenModel, TransformerBodyConfig, generate,
+};
+use valuefn::policy::LogitsPolicy;
+use valuefn::prelude::*;
+use valuefn::replay::TransitionBatch;
+use valuefn::returns::Rollout;
+use valuefn::tensor_ops::{index_tensor, to_vec_f32};
+
+const VOCAB: usize = 12;
+
+fn batch(rows: &[Vec<usize>], device: &Device) -> TokenBatch {
+    let states: Vec<TokenState> = rows
+        .iter()
+        .map(|r| TokenState::new(Arc::from(r.clone())))
+        .collect();
+    PaddedTokens.encode(&states, device).unwrap()
+}
+
+fn gru(device: &Device) -> TokenModel<valuefn::lm::GruBody> {
+    let body = GruBodyConfig::new(VOCAB)
+        .with_hidden(16)
+        .with_seed(3)
+        .init(device)
+        .unwrap();
+    TokenModel::new(body, 4, device)
+}
+
+fn transformer(device: &Device) -> TokenModel<valuefn::lm::TransformerBody> {
+    let body = TransformerBodyConfig::new(VOCAB)
+        .with_hidden(16)
+        .with_heads(2)
+        .with_layers(2)
+        .with_max_len(12)
+        .with_seed(5)
+        .init(device)
+        .unwrap();
+    TokenModel::new(body, 6, device)
+}
+
+/// Runs `check` on both bodies on every CPU backend.
+macro_rules! on_every_model {
+    (|$name:ident, $model:ident, $device:ident| $body:block) => {
+        for (backend, $device) in valuefn::device::cpu_devices() {
+            {
+                let $name = format!("GRU on {backend}");
+                let $model = gru(&$device);
+                $body
+            }
+            {
+                let $name = format!("transformer on {backend}");
+                let $model = transformer(&$device);
+                $body
+            }
+        }
+    };
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Rows of a `[B, T, V]` tensor at the given (row, position) pairs.
+fn at(all: Tensor<3>, row: usize, position: usize) -> Vec<f32> {
+    let [_, _, width] = all.dims();
+    to_vec_f32(
+        all.slice([row..row + 1, position..position + 1, 0..width])
+            .reshape([width]),
+    )
+}
+
+#[test]
+fn shapes_and_padding_never_change_real_positions() {
+    on_every_model!(|name, model, device| {
+        let rows = vec![vec![1, 4, 5, 6], vec![1, 7]];
+        let tight = batch(&rows, &device);
+        let wide = tight.padded_to(7);
+        let logits = model.logits_all(&tight).unwrap();
+        assert_eq!(logits.dims(), [2, 4, VOCAB], "{name}");
+        assert_eq!(model.values_all(&tight).unwrap().dims(), [2, 4], "{name}");
+        let wide_logits = model.logits_all(&wide).unwrap();
+        for (row, len) in [(0, 4), (1, 2)] {
+            for t in 0..len {
+                let d = max_diff(
+                    &at(logits.clone(), row, t),
+                    &at(wide_logits.clone(), row, t),
+                );
+                assert!(d < 1e-5, "{name}: row {row} position {t}: {d}");
+            }
+        }
+        // The trait impls read the last real position.
+        let heads = model.heads(&wide).unwrap();
+        let q_last = to_vec_f32(model.q_values(tight.clone()).unwrap());
+        assert!(
+            max_diff(&to_vec_f32(heads.q_values), &q_last) < 1e-5,
+            "{name}"
+        );
+        let q_all = model.q_values_all(&tight).unwrap();
+        assert!(
+            max_diff(&at(q_all, 1, 1), &q_last[VOCAB..]) < 1e-5,
+            "{name}"
+        );
+        // A row alone gives what it gives in a batch.
+        let alone = model.values(batch(&rows[1..], &device)).unwrap();
+        let together = model.values(tight).unwrap();
+        assert!(
+            (to_vec_f32(alone)[0] - to_vec_f32(together)[1]).abs() < 1e-5,
+            "{name}"
+        );
+    });
+}
+
+#[test]
+fn a_later_token_never_changes_earlier_outputs() {
+    on_every_model!(|name, model, device| {
+        let a = model
+            .logits_all(&batch(&[vec![1, 4, 5, 6, 7]], &device))
+            .unwrap();
+        let b = model
+            .logits_all(&batch(&[vec![1, 4, 5, 9, 3]], &device))
+            .unwrap();
+        for t in 0..3 {
+            let d = max_diff(&at(a.clone(), 0, t), &at(b.clone(), 0, t));
+            assert!(d < 1e-6, "{name}: position {t} changed by {d}");
+        }
+        let d = max_diff(&at(a, 0, 3), &at(b, 0, 3));
+        assert!(d > 1e-4, "{name}: the changed token should matter");
+    });
+}
+
+#[test]
+fn cached_decoding_equals_the_full_forward_pass() {
+    on_every_model!(|name, model, device| {
+        let prompts = vec![vec![1, 4, 5], vec![1], vec![1, 8, 9, 10, 11]];
+        let continuations = [[3usize, 6, 2, 7], [5, 5, 4, 1], [2, 0, 9, 3]];
+        let (mut heads, mut decoding) = model.prefill(&batch(&prompts, &device)).unwrap();
+        let mut sequences = prompts.clone();
+        for step in 0..=continuations[0].len() {
+            let full = model.heads(&batch(&sequences, &device)).unwrap();
+            for (what, cached, whole) in [
+                ("logits", heads.logits.clone(), full.logits),
+                ("Q", heads.q_values.clone(), full.q_values),
+            ] {
+                let d = max_diff(&to_vec_f32(cached), &to_vec_f32(whole));
+                assert!(d < 1e-5, "{name}: {what} after {step} steps differ by {d}");
+            }
+            let d = max_diff(&to_vec_f32(heads.values.clone()), &to_vec_f32(full.values));
+            assert!(d < 1e-5, "{name}: V after {step} steps differs by {d}");
+            if step == continuations[0].len() {
+                break;
+            }
+            let next: Vec<usize> = continuations.iter().map(|c| c[step]).collect();
+            heads = model.step(&next, &mut decoding).unwrap();
+            for (sequence, token) in sequences.iter_mut().zip(&next) {
+                sequence.push(*token);
+            }
+        }
+        assert_eq!(decoding.lengths(), &[7, 5, 9]);
+    });
+}
+
+#[test]
+fn generation_is_seeded_stops_at_eos_and_respects_the_limit() {
+    on_every_model!(|name, model, device| {
+        let prompts = batch(&[vec![1, 4], vec![1, 6, 7]], &device);
+        let greedy = generate(&model, &prompts, &GenerationConfig::new(5)).unwrap();
+        assert_eq!(
+            greedy,
+            generate(&model, &prompts, &GenerationConfig::new(5)).unwrap()
+        );
+        for row in &greedy.tokens {
+            assert!(!row.is_empty() && row.len() <= 5, "{name}: {row:?}");
+            if let Some(eos) = row.iter().position(|&t| t == 2) {
+                assert_eq!(eos + 1, row.len(), "{name}: tokens after <eos>: {row:?}");
+            }
+        }
+        // Greedy tokens are the argmax of the full forward pass at each step.
+        let mut sequence = vec![1, 4];
+        for &token in &greedy.tokens[0] {
+            let logits = to_vec_f32(model.logits(batch(&[sequence.clone()], &device)).unwrap());
+            let best = (0..VOCAB).fold(0, |b, i| if logits[i] > logits[b] { i } else { b });
+            assert_eq!(token, best, "{name}");
+            sequence.push(token);
+        }
+        let sample = |seed| {
+            let config = GenerationConfig::new(6)
+                .with_sampling(Sampling::Sample {
+                    temperature: 2.0,
+                    top_k: None,
+                    top_p: None,
+                })
+                .with_stop_at_eos(false)
+                .with_seed(seed);
+            generate(&model, &prompts, &config).unwrap()
+        };
+        let (a, b, c) = (sample(1), sample(1), sample(2));
+        assert_eq!(a, b, "{name}");
+        assert_ne!(a.tokens, c.tokens, "{name}");
+        assert!(a.tokens.iter().all(|row| row.len() == 6), "{name}");
+        for row in &a.log_probs {
+            assert!(row.iter().all(|&lp| lp <= 0.0 && lp.is_finite()), "{name}");
+        }
+    });
+}
+
+#[test]
+fn bad_token_batches_are_errors() {
+    let device = valuefn::device::default_device();
+    for (name, check) in [
+        (
+            "GRU",
+            Box::new(|b: &TokenBatch| gru(&valuefn::device::default_device()).check(b).map(|_| ()))
+                as Box<dyn Fn(&TokenBatch) -> valuefn::Result<()>>,
+        ),
+        (
+            "transformer",
+            Box::new(|b: &TokenBatch| {
+                transformer(&valuefn::device::default_device())
+                    .check(b)
+                    .map(|_| ())
+            }),
+        ),
+    ] {
+        // A token id outside the vocabulary.
+        let bad = batch(&[vec![1, VOCAB]], &device);
+        assert!(
+            matches!(check(&bad), Err(Error::InvalidAction { .. })),
+            "{name}"
+        );
+        // An empty prompt.
+        let empty = TokenBatch {
+            ids: Tensor::<2, Int>::zeros([1, 2], &device),
+            mask: Tensor::<2, Bool>::full([1, 2], false, &device),
+            lengths: index_tensor(&[0], &device),
+        };
+        assert!(matches!(check(&empty), Err(Error::Empty { .. })), "{name}");
+        // A mask that disagrees with the lengths.
+        let mut mismatched = batch(&[vec![1, 4, 5]], &device);
+        mismatched.mask =
+            Tensor::from_data(TensorData::new(vec![true, false, true], [1, 3]), &device);
+        assert!(
+            matches!(check(&mismatched), Err(Error::ShapeMismatch { .. })),
+            "{name}"
+        );
+        // Lengths of the wrong shape.
+        let mut short = batch(&[vec![1, 4], vec![1]], &device);
+        short.lengths = index_tensor(&[2], &device);
+        assert!(
+            matches!(check(&short), Err(Error::ShapeMismatch { .. })),
+            "{name}"
+        );
+    }
+    // Longer than the transformer's context (12).
+    let model = transformer(&device);
+    let long = batch(&[vec![1; 13]], &device);
+    assert!(matches!(model.check(&long), Err(Error::TooLarge { .. })));
+    assert!(model.logits_all(&long).is_err() && model.values(long).is_err());
+    // Decoding past the context, a wrong token count, an id outside the vocabulary.
+    let (_, mut decoding) = model.prefill(&batch(&[vec![1; 12]], &device)).unwrap();
+    assert!(matches!(
+        model.step(&[3], &mut decoding),
+        Err(Error::TooLarge { .. })
+    ));
+    let (_, mut decoding) = model.prefill(&batch(&[vec![1; 3]], &device)).unwrap();
+    assert!(matches!(
+        model.step(&[3, 4], &mut decoding),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        model.step(&[VOCAB], &mut decoding),
+        Err(Error::InvalidAction { .. })
+    ));
+    assert_eq!(decoding.lengths(), &[3]);
+    // Configs.
+    assert!(
+        GruBodyConfig::new(VOCAB)
+            .with_hidden(0)
+            .init(&device)
+            .is_err()
+    );
+    assert!(
+        TransformerBodyConfig::new(VOCAB)
+            .with_hidden(10)
+            .with_heads(4)
+            .init(&device)
+            .is_err()
+    );
+    assert!(
+        TransformerBodyConfig::new(VOCAB)
+            .with_max_len(0)
+            .init(&device)
+            .is_err()
+    );
+    assert!(matches!(
+        TransformerBodyConfig::new(1 << 20)
+            .with_hidden(1 << 10)
+            .init(&device),
+        Err(Error::InvalidConfig { .. })
+    ));
+    for bad in [
+        GenerationConfig::new(0),
+        GenerationConfig::new(3).with_sampling(Sampling::Sample {
+            temperature: 0.0,
+            top_k: None,
+            top_p: None,
+        }),
+        GenerationConfig::new(3).with_sampling(Sampling::Sample {
+            temperature: 1.0,
+            top_k: Some(0),
+            top_p: None,
+        }),
+        GenerationConfig::new(3).with_sampling(Sampling::Sample {
+            temperature: 1.0,
+            top_k: None,
+            top_p: Some(1.5),
+        }),
+    ] {
+        assert!(bad.validate().is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn token_batches_concatenate_across_widths_and_select_rows() {
+    let device = valuefn::device::default_device();
+    let a = batch(&[vec![1, 4, 5]], &device);
+    let b = batch(&[vec![1], vec![1, 6]], &device);
+    let both = TokenBatch::concat_rows(vec![a, b]);
+    assert_eq!(both.ids.dims(), [3, 3]);
+    let model = gru(&device);
+    let direct = model
+        .values(batch(&[vec![1, 4, 5], vec![1], vec![1, 6]], &device))
+        .unwrap();
+    assert!(
+        max_diff(
+            &to_vec_f32(model.values(both.clone()).unwrap()),
+            &to_vec_f32(direct)
+        ) < 1e-6
+    );
+    let picked = both.select_rows(index_tensor(&[2, 0], &device));
+    assert_eq!(valuefn::tensor_ops::to_indices(picked.lengths), vec![2, 3]);
+}
+
+#[test]
+fn dqn_trains_the_q_head_and_actor_critic_the_policy_and_value_heads() {
+    // The crate's updaters, unchanged, on token states.
+    let device = valuefn::device::default_device();
+    let train = device.clone().autodiff();
+    let states = batch(&[vec![1, 4], vec![1, 4, 5]], &device);
+    let next = batch(&[vec![1, 4, 7], vec![1, 4, 5, 2]], &device);
+    let q_model = gru(&train);
+    let mut dqn = Dqn::new(DqnConfig::new(), q_model).unwrap();
+    let transitions = TransitionBatch {
+        observations: states.clone(),
+        actions: Tensor::<1, Int>::from_ints([7, 2], &device),
+        rewards: Tensor::from_floats([1.0, 1.0], &device),
+        next_observations: next.clone(),
+        terminated: Tensor::<1, Bool>::from_bool(TensorData::from([false, true]), &device),
+        discounts: Tensor::from_floats([1.0, 1.0], &device),
+        weights: Tensor::ones([2], &device),
+    };
+    let before = to_vec_f32(dqn.online().q_values(states.clone()).unwrap());
+    let stats = dqn.update(&transitions).unwrap();
+    assert_eq!(stats.td_errors.len(), 2);
+    let after = to_vec_f32(dqn.online().q_values(states.clone()).unwrap());
+    assert!(max_diff(&before, &after) > 0.0);
+
+    let mut a2c = ActorCritic::new(
+        ActorCriticConfig::new().with_gamma(1.0),
+        transformer(&train),
+        gru(&train),
+    )
+    .unwrap();
+    let rollout = RolloutBatch {
+        observations: states,
+        actions: index_tensor(&[7, 2], &device),
+        next_observations: next,
+        rollout: Rollout::new(
+            1,
+            2,
+            vec![1.0, 1.0],
+            vec![false, true],
+            vec![false; 2],
+            &device,
+        )
+        .unwrap(),
+    };
+    let stats = a2c.update(&rollout).unwrap();
+    assert!(stats.entropy > 0.0 && stats.value_loss >= 0.0, "{stats:?}");
+    assert!(LmBody::max_len(a2c.actor().body()).is_some());
+}
