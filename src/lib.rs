@@ -67,6 +67,8 @@
 //!   [`VNetwork`](nn::VNetwork), [`CategoricalPolicy`](nn::CategoricalPolicy)), and tables as
 //!   trainable parameters ([`SoftmaxTable`](nn::SoftmaxTable),
 //!   [`TrainableVTable`](nn::TrainableVTable)).
+//! - [`lm`]: language models as agents: causal bodies (transformer with a key/value cache,
+//!   GRU) under policy, Q and V heads, incremental decoding and generation.
 //! - [`replay`]: uniform and prioritized replay memories, n-step transitions.
 //! - [`encode`]: observations to tensors.
 //! - [`error`]: one [`Error`] enum for everything a caller can get wrong.
