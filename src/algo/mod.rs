@@ -15,11 +15,11 @@
 
 pub mod actor_critic;
 mod batch;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod config;
 pub mod dqn;
 mod evaluation;
-mod gradients;
+pub(crate) mod gradients;
 mod host;
 mod metrics;
 mod n_step;

@@ -1,7 +1,7 @@
 //! The trait every language-model body implements: token ids in, hidden states out, with an
 //! incremental mode for generation.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleDisplay};
 use burn::tensor::{Bool, Int, Tensor};
 
 /// A causal language-model body: a batch of right-padded token ids `[B, T]` to hidden states
@@ -16,7 +16,7 @@ use burn::tensor::{Bool, Int, Tensor};
 /// **Incremental decoding.** [`LmBody::prefill`] reads the prompts once and returns a cache;
 /// each [`LmBody::step`] appends one token per row and returns the new position's hidden state,
 /// equal (to rounding) to what [`LmBody::forward`] gives on the whole sequence.
-pub trait LmBody: Module {
+pub trait LmBody: Module + ModuleDisplay {
     /// What incremental decoding carries from step to step (a key/value cache, a recurrent
     /// state).
     type Cache: Clone;

@@ -8,14 +8,18 @@
 //! [`crate::algo::actor_critic::ActorCritic`] its policy and V heads.
 
 mod body;
+mod checkpoint;
 mod generate;
 mod gru;
 mod layers;
 mod model;
+mod pretrain;
 mod transformer;
 
 pub use body::LmBody;
+pub use checkpoint::TokenModelCheckpoint;
 pub use generate::{Generation, GenerationConfig, Sampling, generate};
 pub use gru::{GruBody, GruBodyConfig};
 pub use model::{Decoding, HeadOutputs, TokenModel};
+pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
 pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};

@@ -82,6 +82,11 @@ impl<B: LmBody> TokenModel<B> {
         }
     }
 
+    /// The device the parameters live on.
+    pub fn device(&self) -> Device {
+        self.policy.weight.val().device()
+    }
+
     /// The body.
     pub fn body(&self) -> &B {
         &self.body
@@ -303,7 +308,7 @@ impl<B: LmBody> TokenModel<B> {
                 limit: limit as u128,
             });
         }
-        let device = self.policy.weight.val().device();
+        let device = self.device();
         let hidden = self
             .body
             .step(index_tensor(tokens, &device), &mut decoding.cache);
