@@ -494,3 +494,128 @@ fn pretraining_lowers_held_out_cross_entropy_and_a_checkpoint_generates_the_same
         .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
 }
+
+/// The reversal of "abc" as an enumerated MDP: (environment, exact MDP, decision states).
+fn reverse_abc() -> (
+    valuefn::env::text::TextGenerationEnv,
+    valuefn::env::text::TextMdp,
+    Vec<usize>,
+) {
+    use valuefn::env::text::{
+        TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch,
+    };
+    use valuefn::text::TextPair;
+    let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
+    let task = TokenTask::encode(&TextPair::new("abc", "cba"), &tokenizer).unwrap();
+    let env = TextGenerationEnv::new(
+        vec![task],
+        tokenizer.vocabulary(),
+        TokenMatch,
+        &TextEnvConfig::new(),
+    )
+    .unwrap();
+    let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
+    // States where a token is still to be chosen: fewer than 3 generated, no <eos> yet.
+    let decisions = (0..text_mdp.num_states())
+        .filter(|&s| {
+            let prefix = text_mdp.prefix(s).unwrap();
+            prefix.generated.len() < 3 && prefix.generated.last() != Some(&2)
+        })
+        .collect();
+    (env, text_mdp, decisions)
+}
+
+/// `Dqn`, unchanged, trains a GRU token model's Q head on every transition of the enumerated
+/// MDP (uniform minibatches of 64 of the 43 x 7 decision pairs, double DQN, a target copied
+/// every 100 steps, 2,000 steps, seed 0) until it matches value iteration's `Q*` on every
+/// prefix: all 301 values within 0.05 (measured: max 0.022, mean 0.008). About a minute in a
+/// debug build: `.ci/run` runs it in release mode.
+#[test]
+#[ignore = "2,000 DQN steps on a GRU: run in release mode (.ci/run does)"]
+fn dqn_on_the_q_head_reaches_q_star_of_an_enumerated_text_mdp() {
+    use rand::{RngExt, SeedableRng};
+    use valuefn::algo::LearningRateSchedule;
+    use valuefn::algo::dqn::{Bootstrap, TargetUpdate};
+    let device = valuefn::device::default_device();
+    let train_device = device.clone().autodiff();
+    let (_, text_mdp, decisions) = reverse_abc();
+    let actions = 7;
+    let truth = value_iteration(&text_mdp, &SolverConfig::new().with_gamma(1.0)).unwrap();
+    // Every (decision state, token) pair: the transitions of the exact model.
+    let mut pairs = Vec::new();
+    for &s in &decisions {
+        for a in 0..actions {
+            let t = &text_mdp.mdp().transitions(s, a)[0];
+            pairs.push((s, a, t.reward, t.next_state, t.terminal));
+        }
+    }
+    let model = TokenModel::new(
+        GruBodyConfig::new(actions)
+            .with_hidden(64)
+            .with_seed(1)
+            .init(&train_device)
+            .unwrap(),
+        2,
+        &train_device,
+    );
+    let config = DqnConfig::new()
+        .with_gamma(1.0)
+        .with_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 })
+        .with_loss(valuefn::algo::dqn::TdLoss::Mse)
+        .with_target_update(TargetUpdate::Hard { every: 100 })
+        .with_bootstrap(Bootstrap::Double);
+    let mut dqn = Dqn::new(config, model).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    let prefix = |s: usize| text_mdp.prefix(s).unwrap().clone();
+    let updates: usize = std::env::var("VALUEFN_LM_DQN_UPDATES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    for _ in 0..updates {
+        let picked: Vec<_> = (0..64)
+            .map(|_| pairs[rng.random_range(0..pairs.len())])
+            .collect();
+        let states: Vec<TokenState> = picked.iter().map(|p| prefix(p.0)).collect();
+        let next: Vec<TokenState> = picked.iter().map(|p| prefix(p.3)).collect();
+        let transitions = TransitionBatch {
+            observations: PaddedTokens.encode(&states, &device).unwrap(),
+            actions: index_tensor(&picked.iter().map(|p| p.1).collect::<Vec<_>>(), &device),
+            rewards: Tensor::from_floats(
+                picked
+                    .iter()
+                    .map(|p| p.2 as f32)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+                &device,
+            ),
+            next_observations: PaddedTokens.encode(&next, &device).unwrap(),
+            terminated: Tensor::<1, Bool>::from_data(
+                TensorData::new(picked.iter().map(|p| p.4).collect::<Vec<_>>(), [64]),
+                &device,
+            ),
+            discounts: Tensor::ones([64], &device),
+            weights: Tensor::ones([64], &device),
+        };
+        dqn.update(&transitions).unwrap();
+    }
+    let states: Vec<TokenState> = decisions.iter().map(|&s| prefix(s)).collect();
+    let learned = to_vec_f32(
+        dqn.online()
+            .valid()
+            .q_values(PaddedTokens.encode(&states, &device).unwrap())
+            .unwrap(),
+    );
+    let mut errors = Vec::new();
+    for (row, &s) in decisions.iter().enumerate() {
+        for a in 0..actions {
+            errors.push((f64::from(learned[row * actions + a]) - truth.q_values.get(s, a)).abs());
+        }
+    }
+    let max = errors.iter().copied().fold(0.0, f64::max);
+    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+    eprintln!(
+        "{} decision states: max |Q - Q*| {max:.4}, mean {mean:.4}",
+        decisions.len()
+    );
+    assert!(max < 0.05 && mean < 0.05, "max {max}, mean {mean}");
+}
