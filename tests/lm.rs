@@ -619,3 +619,126 @@ fn dqn_on_the_q_head_reaches_q_star_of_an_enumerated_text_mdp() {
     );
     assert!(max < 0.05 && mean < 0.05, "max {max}, mean {mean}");
 }
+
+/// Actor-critic, unchanged, trains a token model's policy and V heads on the same MDP; with the
+/// actor's rate annealed to 0, the V head ends within 0.05 of the exact value of the policy it
+/// was trained with (`evaluate_policy_exact` of the final softmax policy) on every decision
+/// state the policy visits with probability at least 0.05. Release mode in CI.
+#[test]
+#[ignore = "an actor-critic run on tokens: run in release mode (.ci/run does)"]
+fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
+    use valuefn::algo::actor_critic::{
+        ActorCriticTrainConfig, AdvantageEstimator, train_actor_critic,
+    };
+    use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+    use valuefn::env::SyncVecEnv;
+    let device = valuefn::device::default_device();
+    let train_device = device.clone().autodiff();
+    let (env, text_mdp, decisions) = reverse_abc();
+    let actions = 7;
+    let body = |seed| {
+        GruBodyConfig::new(actions)
+            .with_hidden(32)
+            .with_seed(seed)
+            .init(&train_device)
+            .unwrap()
+    };
+    let updates: u64 = std::env::var("VALUEFN_LM_AC_UPDATES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    let config = ActorCriticConfig::new()
+        .with_gamma(1.0)
+        .with_advantage(AdvantageEstimator::Gae { lambda: 1.0 })
+        .with_entropy_coef(0.02)
+        .with_max_grad_norm(Some(1.0))
+        .with_actor_optimizer(OptimizerConfig::ADAM)
+        .with_critic_optimizer(OptimizerConfig::ADAM)
+        .with_actor_learning_rate(LearningRateSchedule::Linear {
+            start: 3e-3,
+            end: 0.0,
+            steps: updates / 2,
+        })
+        .with_critic_learning_rate(LearningRateSchedule::Linear {
+            start: 3e-3,
+            end: 3e-4,
+            steps: updates,
+        });
+    let mut updater = ActorCritic::new(
+        config,
+        TokenModel::new(body(1), 2, &train_device),
+        TokenModel::new(body(3), 4, &train_device),
+    )
+    .unwrap();
+    let mut envs = SyncVecEnv::new((0..16).map(|_| env.replica()).collect()).unwrap();
+    let t = std::time::Instant::now();
+    train_actor_critic(
+        &ActorCriticTrainConfig::new()
+            .with_n_steps(6)
+            .with_total_steps(updates * 96)
+            .with_progress_bar(false),
+        &mut updater,
+        &mut envs,
+        None,
+        &PaddedTokens,
+        &device,
+    )
+    .unwrap();
+    let seconds = t.elapsed().as_secs_f64();
+    // The final policy at every state (terminal prefixes: any distribution).
+    let all: Vec<TokenState> = (0..text_mdp.num_states())
+        .map(|s| text_mdp.prefix(s).unwrap().clone())
+        .collect();
+    let inputs = PaddedTokens.encode(&all, &device).unwrap();
+    let probabilities: Vec<f64> = to_vec_f32(
+        updater
+            .actor()
+            .valid()
+            .action_probabilities(inputs.clone())
+            .unwrap(),
+    )
+    .chunks(actions)
+    .flat_map(|row| {
+        let sum: f64 = row.iter().map(|&p| f64::from(p)).sum();
+        row.iter()
+            .map(move |&p| f64::from(p) / sum)
+            .collect::<Vec<_>>()
+    })
+    .collect();
+    let policy = PolicyTable::new(text_mdp.num_states(), actions, probabilities.clone()).unwrap();
+    let exact = evaluate_policy_exact(&text_mdp, &policy, 1.0).unwrap();
+    let values = to_vec_f32(updater.critic().valid().values(inputs).unwrap());
+    // Visit probabilities of the decision states under the policy (the tree is acyclic).
+    let start = text_mdp.index_of(&env.replica().reset(Some(0))).unwrap();
+    let mut visit = vec![0.0; text_mdp.num_states()];
+    visit[start] = 1.0;
+    for &s in &decisions {
+        for a in 0..actions {
+            let t = &text_mdp.mdp().transitions(s, a)[0];
+            if t.next_state != s {
+                visit[t.next_state] += visit[s] * probabilities[s * actions + a];
+            }
+        }
+    }
+    let mut worst: f64 = 0.0;
+    let mut checked = 0;
+    for &s in &decisions {
+        if visit[s] >= 0.05 {
+            checked += 1;
+            worst = worst.max((f64::from(values[s]) - exact.values[s]).abs());
+        }
+    }
+    eprintln!(
+        "{updates} updates in {seconds:.1} s: V*(start) {:.3}, V^pi(start) {:.3}, V head {:.3}; \
+         {checked} states visited with p >= 0.05, max |V - V^pi| {worst:.4}",
+        value_iteration(&text_mdp, &SolverConfig::new().with_gamma(1.0))
+            .unwrap()
+            .values[start],
+        exact.values[start],
+        values[start]
+    );
+    assert!(
+        checked >= 3 && worst < 0.05,
+        "{checked} states, worst {worst}"
+    );
+}
