@@ -100,8 +100,7 @@ impl GruBodyConfig {
 /// h' = (1 - z) * n + z * h
 /// ```
 ///
-/// The input projections of all positions are one matrix product; each step adds one product
-/// with the state. Its cache is the state after each row's last token. Build it with
+/// Each step is two matrix products: the token's input projection and the state's. Its cache is the state after each row's last token. Build it with
 /// [`GruBodyConfig::init`].
 #[derive(Module, Debug)]
 pub struct GruBody {
@@ -151,15 +150,14 @@ impl LmBody for GruBody {
         // Right padding and a causal recurrence: padding only follows the real tokens, so it
         // never reaches them and needs no mask.
         let [batch, steps] = ids.dims();
-        let gi = self.input.forward(self.embedding.forward(ids));
-        let mut h = Tensor::zeros([batch, self.hidden], &gi.device());
+        let mut h = Tensor::zeros([batch, self.hidden], &ids.device());
         let mut outputs = Vec::with_capacity(steps);
         for t in 0..steps {
-            let gi_t = gi
-                .clone()
-                .slice([0..batch, t..t + 1, 0..3 * self.hidden])
-                .squeeze_dim(1);
-            h = self.cell(gi_t, h);
+            // Embed and project one position at a time: slicing a [B, T, 3H] projection per
+            // step would cost a zero-filled [B, T, 3H] gradient per step in the backward pass.
+            let ids_t = ids.clone().slice([0..batch, t..t + 1]).reshape([batch]);
+            let gi = self.input.forward(self.embedding.forward_1d(ids_t));
+            h = self.cell(gi, h);
             outputs.push(h.clone());
         }
         Tensor::stack(outputs, 1)

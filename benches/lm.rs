@@ -1,0 +1,159 @@
+//! The token language model on every CPU backend compiled in, at the size of
+//! `peer-benchmarks/token_mdp.py` (vocabulary 100, batch 32, 16 generated tokens, width 128):
+//!
+//! - `lm_generation`: `generate` of 16 tokens after 32 one-token prompts with the cache
+//!   (sampling at temperature 1); throughput is generated tokens per second, the figure to set
+//!   beside the peer's "rollout only" tokens/s;
+//! - `lm_actor_critic_update`: one A2C update of `ActorCritic` on the 512 transitions of 32
+//!   episodes of 16 tokens (each transition's state is its prefix); throughput is training
+//!   tokens per second of the update alone (the peer's figure also includes sampling).
+//!
+//! Both for a GRU body and a 2-layer transformer body.
+//!
+//! ```text
+//! cargo bench --features flex --bench lm -- --warm-up-time 1 --measurement-time 5
+//! ```
+
+use std::hint::black_box;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+use valuefn::env::text::TokenBatch;
+use valuefn::lm::{
+    GenerationConfig, GruBodyConfig, LmBody, Sampling, TokenModel, TransformerBodyConfig, generate,
+};
+use valuefn::returns::Rollout;
+use valuefn::tensor_ops::index_tensor;
+
+const VOCAB: usize = 104; // 100 tokens and the 4 specials
+const BATCH: usize = 32;
+const TOKENS: usize = 16;
+const HIDDEN: usize = 128;
+
+fn gru(seed: u64, device: &Device) -> TokenModel<valuefn::lm::GruBody> {
+    let body = GruBodyConfig::new(VOCAB)
+        .with_hidden(HIDDEN)
+        .with_seed(seed);
+    TokenModel::new(body.init(device).unwrap(), seed, device)
+}
+
+fn transformer(seed: u64, device: &Device) -> TokenModel<valuefn::lm::TransformerBody> {
+    let body = TransformerBodyConfig::new(VOCAB)
+        .with_hidden(HIDDEN)
+        .with_max_len(TOKENS + 1)
+        .with_seed(seed);
+    TokenModel::new(body.init(device).unwrap(), seed, device)
+}
+
+/// Right-padded rows of `ids` (each row its own length).
+fn token_batch(rows: &[Vec<usize>], device: &Device) -> TokenBatch {
+    let width = rows.iter().map(Vec::len).max().unwrap_or(1);
+    let mut ids = vec![0i64; rows.len() * width];
+    let mut mask = vec![false; rows.len() * width];
+    for (r, row) in rows.iter().enumerate() {
+        for (c, &id) in row.iter().enumerate() {
+            ids[r * width + c] = id as i64;
+            mask[r * width + c] = true;
+        }
+    }
+    let lengths: Vec<usize> = rows.iter().map(Vec::len).collect();
+    TokenBatch {
+        ids: Tensor::<2, Int>::from_data(TensorData::new(ids, [rows.len(), width]), device),
+        mask: Tensor::from_data(TensorData::new(mask, [rows.len(), width]), device),
+        lengths: index_tensor(&lengths, device),
+    }
+}
+
+/// 32 random episodes of 16 tokens after `<bos>`, as a time-major rollout of prefixes.
+fn rollout(device: &Device) -> RolloutBatch<TokenBatch> {
+    let mut rng = StdRng::seed_from_u64(0);
+    let episodes: Vec<Vec<usize>> = (0..BATCH)
+        .map(|_| {
+            std::iter::once(1)
+                .chain((0..TOKENS).map(|_| rng.random_range(4..VOCAB)))
+                .collect()
+        })
+        .collect();
+    let (mut states, mut next, mut actions, mut rewards) = (vec![], vec![], vec![], vec![]);
+    for t in 0..TOKENS {
+        for episode in &episodes {
+            states.push(episode[..=t].to_vec());
+            next.push(episode[..=t + 1].to_vec());
+            actions.push(episode[t + 1]);
+            rewards.push(f32::from(u8::from(rng.random::<bool>())));
+        }
+    }
+    let terminated = (0..TOKENS * BATCH)
+        .map(|i| i / BATCH == TOKENS - 1)
+        .collect();
+    RolloutBatch {
+        observations: token_batch(&states, device),
+        actions: index_tensor(&actions, device),
+        next_observations: token_batch(&next, device),
+        rollout: Rollout::new(
+            TOKENS,
+            BATCH,
+            rewards,
+            terminated,
+            vec![false; TOKENS * BATCH],
+            device,
+        )
+        .unwrap(),
+    }
+}
+
+fn bench_model<B: LmBody>(
+    c: &mut Criterion,
+    name: &str,
+    make: impl Fn(u64, &Device) -> TokenModel<B>,
+) {
+    for (backend, device) in valuefn::device::cpu_devices() {
+        let mut group = c.benchmark_group("lm_generation");
+        group.throughput(Throughput::Elements((BATCH * TOKENS) as u64));
+        let model = make(0, &device);
+        let prompts = token_batch(&vec![vec![1]; BATCH], &device);
+        let config = GenerationConfig::new(TOKENS)
+            .with_stop_at_eos(false)
+            .with_sampling(Sampling::Sample {
+                temperature: 1.0,
+                top_k: None,
+                top_p: None,
+            });
+        group.bench_function(BenchmarkId::new(name, backend), |b| {
+            b.iter(|| black_box(generate(&model, &prompts, &config).unwrap()))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("lm_actor_critic_update");
+        group.throughput(Throughput::Elements((BATCH * TOKENS) as u64));
+        group.sample_size(10);
+        let train = device.clone().autodiff();
+        let adam = OptimizerConfig::Adam { epsilon: 1e-8 };
+        let lr = LearningRateSchedule::Constant { rate: 3e-3 };
+        let config = ActorCriticConfig::new()
+            .with_gamma(1.0)
+            .with_entropy_coef(0.01)
+            .with_actor_optimizer(adam)
+            .with_critic_optimizer(adam)
+            .with_actor_learning_rate(lr)
+            .with_critic_learning_rate(lr);
+        let mut a2c = ActorCritic::new(config, make(1, &train), make(2, &train)).unwrap();
+        let batch = rollout(&device);
+        group.bench_function(BenchmarkId::new(name, backend), |b| {
+            b.iter(|| black_box(a2c.update(&batch).unwrap()))
+        });
+        group.finish();
+    }
+}
+
+fn benches(c: &mut Criterion) {
+    bench_model(c, "gru", gru);
+    bench_model(c, "transformer", transformer);
+}
+
+criterion_group!(lm, benches);
+criterion_main!(lm);
