@@ -33,11 +33,15 @@ enum Learner {
 }
 
 impl Learner {
+    /// The updater of the tensor path: its updates stay tensor ops too.
     fn new(algorithm: TabularControl, td: &TabularTdConfig) -> Result<Self> {
+        let path = TabularPath::Tensor;
         Ok(match algorithm {
-            TabularControl::QLearning => Learner::QLearning(QLearning::new(td)?),
-            TabularControl::Sarsa => Learner::Sarsa(Sarsa::new(td)?),
-            TabularControl::ExpectedSarsa => Learner::ExpectedSarsa(ExpectedSarsa::new(td)?),
+            TabularControl::QLearning => Learner::QLearning(QLearning::new(td)?.with_path(path)),
+            TabularControl::Sarsa => Learner::Sarsa(Sarsa::new(td)?.with_path(path)),
+            TabularControl::ExpectedSarsa => {
+                Learner::ExpectedSarsa(ExpectedSarsa::new(td)?.with_path(path))
+            }
         })
     }
 }
