@@ -1694,6 +1694,7 @@ fn every_public_function_rejects_bad_input() {
     tensor_probes(&mut sweep);
     text_probes(&mut sweep);
     actor_critic_probes(&mut sweep);
+    lm_probes(&mut sweep);
     let mut report = String::new();
     writeln!(
         report,
@@ -1982,6 +1983,256 @@ fn actor_critic_probes(s: &mut Sweep) {
                 10,
                 0,
                 d,
+            )
+        },
+    );
+}
+
+/// The token language model: body configs, token batches, decoding, generation, pretraining,
+/// checkpoints.
+fn lm_probes(s: &mut Sweep) {
+    use valuefn::env::text::TokenBatch;
+    use valuefn::lm::{
+        GenerationConfig, GruBodyConfig, PretrainConfig, Sampling, TokenModel,
+        TokenModelCheckpoint, TransformerBodyConfig, cross_entropy, generate, pretrain,
+    };
+    use valuefn::text::TokenTask;
+
+    let d = &valuefn::device::default_device();
+    let config = |field: &'static str| move |e: &Error| matches!(e, Error::InvalidConfig { field: f, .. } if *f == field);
+    let model = || -> Result<_> {
+        let body = TransformerBodyConfig::new(6)
+            .with_hidden(8)
+            .with_heads(2)
+            .with_max_len(4);
+        Ok(TokenModel::new(body.init(d)?, 0, d))
+    };
+    let ids = |rows: Vec<i64>, width: usize, lengths: &[usize]| {
+        let n = rows.len() / width;
+        let mask: Vec<bool> = (0..n * width)
+            .map(|i| i % width < lengths[i / width])
+            .collect();
+        TokenBatch {
+            ids: Tensor::from_data(TensorData::new(rows, [n, width]), d),
+            mask: Tensor::from_data(TensorData::new(mask, [n, width]), d),
+            lengths: valuefn::tensor_ops::index_tensor(lengths, d),
+        }
+    };
+    s.err(
+        "GruBodyConfig::init",
+        "vocab 0",
+        config("vocab_size"),
+        "at least 1",
+        || GruBodyConfig::new(0).init(d),
+    );
+    s.err(
+        "GruBodyConfig::init",
+        "hidden 2^20",
+        config("hidden"),
+        "2^28",
+        || GruBodyConfig::new(10).with_hidden(1 << 20).init(d),
+    );
+    s.err(
+        "TransformerBodyConfig::init",
+        "hidden 10, 4 heads",
+        config("hidden"),
+        "multiple of heads",
+        || {
+            TransformerBodyConfig::new(10)
+                .with_hidden(10)
+                .with_heads(4)
+                .init(d)
+        },
+    );
+    s.err(
+        "TransformerBodyConfig::init",
+        "0 layers",
+        config("layers"),
+        "at least 1",
+        || TransformerBodyConfig::new(10).with_layers(0).init(d),
+    );
+    s.err(
+        "TransformerBodyConfig::init",
+        "vocab 2^40",
+        config("hidden"),
+        "2^28",
+        || TransformerBodyConfig::new(1 << 40).init(d),
+    );
+    s.err(
+        "TokenModel::check",
+        "id 6 of 6",
+        is!(Error::InvalidAction { .. }),
+        "6",
+        || model()?.check(&ids(vec![1, 6], 2, &[2])),
+    );
+    s.err(
+        "TokenModel::check",
+        "negative id",
+        is!(Error::InvalidAction { .. }),
+        "-1",
+        || model()?.check(&ids(vec![1, -1], 2, &[2])),
+    );
+    s.err(
+        "TokenModel::check",
+        "empty row",
+        is!(Error::Empty { .. }),
+        "no tokens",
+        || model()?.check(&ids(vec![0, 0], 2, &[0])),
+    );
+    s.err(
+        "TokenModel::check",
+        "5 tokens, context 4",
+        is!(Error::TooLarge { .. }),
+        "context",
+        || model()?.check(&ids(vec![1; 5], 5, &[5])),
+    );
+    s.err(
+        "TokenModel::check",
+        "length beyond width",
+        is!(Error::ShapeMismatch { .. }),
+        "lengths",
+        || {
+            let mut batch = ids(vec![1, 4], 2, &[2]);
+            batch.lengths = valuefn::tensor_ops::index_tensor(&[3], d);
+            model()?.check(&batch)
+        },
+    );
+    s.err(
+        "TokenModel::check",
+        "mask with a hole",
+        is!(Error::ShapeMismatch { .. }),
+        "mask",
+        || {
+            let mut batch = ids(vec![1, 4, 5], 3, &[3]);
+            batch.mask = Tensor::from_data(TensorData::new(vec![true, false, true], [1, 3]), d);
+            model()?.check(&batch)
+        },
+    );
+    s.err(
+        "TokenModel::q_values",
+        "id 7 of 6",
+        is!(Error::InvalidAction { .. }),
+        "7",
+        || model()?.q_values(ids(vec![1, 7], 2, &[2])),
+    );
+    s.err(
+        "TokenModel::step",
+        "past the context",
+        is!(Error::TooLarge { .. }),
+        "context",
+        || {
+            let m = model()?;
+            let (_, mut decoding) = m.prefill(&ids(vec![1; 4], 4, &[4]))?;
+            m.step(&[3], &mut decoding)
+        },
+    );
+    s.err(
+        "TokenModel::step",
+        "two tokens for one row",
+        is!(Error::ShapeMismatch { .. }),
+        "one per row",
+        || {
+            let m = model()?;
+            let (_, mut decoding) = m.prefill(&ids(vec![1], 1, &[1]))?;
+            m.step(&[3, 3], &mut decoding)
+        },
+    );
+    s.err(
+        "GenerationConfig::validate",
+        "top_p 0",
+        config("sampling.top_p"),
+        "(0, 1]",
+        || {
+            GenerationConfig::new(3)
+                .with_sampling(Sampling::Sample {
+                    temperature: 1.0,
+                    top_k: None,
+                    top_p: Some(0.0),
+                })
+                .validate()
+        },
+    );
+    s.err(
+        "generate",
+        "temperature NaN",
+        config("sampling.temperature"),
+        "temperature",
+        || {
+            let config = GenerationConfig::new(3).with_sampling(Sampling::Sample {
+                temperature: f64::NAN,
+                top_k: None,
+                top_p: None,
+            });
+            generate(&model()?, &ids(vec![1], 1, &[1]), &config)
+        },
+    );
+    s.err(
+        "generate",
+        "prompt at the context",
+        is!(Error::TooLarge { .. }),
+        "context",
+        || {
+            generate(
+                &model()?,
+                &ids(vec![1; 4], 4, &[4]),
+                &GenerationConfig::new(2).with_stop_at_eos(false),
+            )
+        },
+    );
+    s.err(
+        "PretrainConfig::validate",
+        "learning rate 0",
+        config("learning_rate"),
+        "learning_rate",
+        || PretrainConfig::new().with_learning_rate(0.0).validate(),
+    );
+    s.err(
+        "pretrain",
+        "no tasks",
+        is!(Error::Empty { .. }),
+        "training tasks",
+        || pretrain(model()?, &[], &[], &PretrainConfig::new()),
+    );
+    s.err(
+        "pretrain",
+        "target id outside the vocabulary",
+        is!(Error::InvalidAction { .. }),
+        "9",
+        || {
+            let task = TokenTask::new(vec![1], vec![9])?;
+            pretrain(model()?, &[task], &[], &PretrainConfig::new())
+        },
+    );
+    s.err(
+        "cross_entropy",
+        "task longer than the context",
+        is!(Error::TooLarge { .. }),
+        "context",
+        || {
+            let task = TokenTask::new(vec![1, 4, 5], vec![4, 5, 4])?;
+            cross_entropy(&model()?, &[task], false)
+        },
+    );
+    s.err(
+        "TokenModelCheckpoint::read",
+        "missing folder",
+        is!(Error::Io { .. }),
+        "token_model.json",
+        || {
+            TokenModelCheckpoint::<GruBodyConfig>::read(
+                std::env::temp_dir().join("valuefn-no-checkpoint-here"),
+            )
+        },
+    );
+    s.err(
+        "TokenModel::load_weights",
+        "missing folder",
+        is!(Error::Io { .. }),
+        "model.bpk",
+        || {
+            TokenModel::load_weights(
+                std::env::temp_dir().join("valuefn-no-checkpoint-here"),
+                model()?,
             )
         },
     );

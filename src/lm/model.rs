@@ -107,15 +107,10 @@ impl<B: LmBody> TokenModel<B> {
     /// [`Error::InvalidAction`] for a token id outside the vocabulary.
     pub fn check(&self, batch: &TokenBatch) -> Result<Vec<usize>> {
         let [rows, width] = batch.ids.dims();
-        for (what, dims) in [
-            ("token mask", batch.mask.dims().to_vec()),
-            ("token lengths", batch.lengths.dims().to_vec()),
+        for (what, dims, expected) in [
+            ("token mask", batch.mask.dims().to_vec(), vec![rows, width]),
+            ("token lengths", batch.lengths.dims().to_vec(), vec![rows]),
         ] {
-            let expected = if what == "token mask" {
-                vec![rows, width]
-            } else {
-                vec![rows]
-            };
             if dims != expected {
                 return Err(Error::ShapeMismatch {
                     what,
