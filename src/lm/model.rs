@@ -240,9 +240,14 @@ impl<B: LmBody> TokenModel<B> {
     ///
     /// As [`TokenModel::check`].
     pub fn heads(&self, batch: &TokenBatch) -> Result<HeadOutputs> {
+        Ok(self.apply_heads(self.last_hidden(batch)?))
+    }
+
+    /// Hidden states at each row's last real position, `[B, H]`: the state every head reads.
+    fn last_hidden(&self, batch: &TokenBatch) -> Result<Tensor<2>> {
         let (hidden, lengths) = self.hidden(batch)?;
         let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        Ok(self.apply_heads(gather_positions(hidden, &last)))
+        Ok(gather_positions(hidden, &last))
     }
 
     fn apply_heads(&self, hidden: Tensor<2>) -> HeadOutputs {
@@ -334,9 +339,7 @@ impl<B: LmBody> LogitsPolicy for TokenModel<B> {
     }
 
     fn logits(&self, states: TokenBatch) -> Result<Tensor<2>> {
-        let (hidden, lengths) = self.hidden(&states)?;
-        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        Ok(self.policy.forward(gather_positions(hidden, &last)))
+        Ok(self.policy.forward(self.last_hidden(&states)?))
     }
 }
 
@@ -348,9 +351,7 @@ impl<B: LmBody> QFunction for TokenModel<B> {
     }
 
     fn q_values(&self, states: TokenBatch) -> Result<Tensor<2>> {
-        let (hidden, lengths) = self.hidden(&states)?;
-        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        Ok(self.q.forward(gather_positions(hidden, &last)))
+        Ok(self.q.forward(self.last_hidden(&states)?))
     }
 }
 
@@ -358,11 +359,9 @@ impl<B: LmBody> VFunction for TokenModel<B> {
     type Input = TokenBatch;
 
     fn values(&self, states: TokenBatch) -> Result<Tensor<1>> {
-        let (hidden, lengths) = self.hidden(&states)?;
-        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
         Ok(self
             .value
-            .forward(gather_positions(hidden, &last))
+            .forward(self.last_hidden(&states)?)
             .squeeze_dim(1))
     }
 }
