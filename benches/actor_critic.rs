@@ -62,6 +62,7 @@ fn rollout(steps: usize, envs: usize, device: &Device) -> RolloutBatch<Tensor<2>
             device,
         )
         .unwrap(),
+        mask: None,
     }
 }
 

@@ -5,8 +5,11 @@
 //!   (sampling at temperature 1); throughput is generated tokens per second, the figure to set
 //!   beside the peer's "rollout only" tokens/s;
 //! - `lm_actor_critic_update`: one A2C update of `ActorCritic` on the 512 transitions of 32
-//!   episodes of 16 tokens (each transition's state is its prefix); throughput is training
-//!   tokens per second of the update alone (the peer's figure also includes sampling).
+//!   episodes of 16 tokens (states as `TokenPositions` in the 32 episodes' sequences);
+//!   throughput is training tokens per second of the update alone;
+//! - `lm_actor_critic_loop`: what the peer's training figure measures: collect 32 episodes of
+//!   16 tokens with `TokenRollouts` (the peer's task: one `<bos>` prompt, a fixed random
+//!   16-token target, 1 per matching token) and run the A2C update on them.
 //!
 //! Both for a GRU body and a 2-layer transformer body.
 //!
@@ -22,12 +25,14 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
-use valuefn::env::text::TokenBatch;
+use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenBatch, TokenMatch};
 use valuefn::lm::{
-    GenerationConfig, GruBodyConfig, LmBody, Sampling, TokenModel, TransformerBodyConfig, generate,
+    GenerationConfig, GruBodyConfig, LmBody, Sampling, TokenModel, TokenPositions, TokenRollouts,
+    TransformerBodyConfig, generate,
 };
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::index_tensor;
+use valuefn::text::{TokenTask, Vocabulary};
 
 const VOCAB: usize = 104; // 100 tokens and the 4 specials
 const BATCH: usize = 32;
@@ -68,8 +73,9 @@ fn token_batch(rows: &[Vec<usize>], device: &Device) -> TokenBatch {
     }
 }
 
-/// 32 random episodes of 16 tokens after `<bos>`, as a time-major rollout of prefixes.
-fn rollout(device: &Device) -> RolloutBatch<TokenBatch> {
+/// 32 random episodes of 16 tokens after `<bos>`, as a time-major rollout of positions in the
+/// episodes' sequences.
+fn rollout(device: &Device) -> RolloutBatch<TokenPositions> {
     let mut rng = StdRng::seed_from_u64(0);
     let episodes: Vec<Vec<usize>> = (0..BATCH)
         .map(|_| {
@@ -80,9 +86,9 @@ fn rollout(device: &Device) -> RolloutBatch<TokenBatch> {
         .collect();
     let (mut states, mut next, mut actions, mut rewards) = (vec![], vec![], vec![], vec![]);
     for t in 0..TOKENS {
-        for episode in &episodes {
-            states.push(episode[..=t].to_vec());
-            next.push(episode[..=t + 1].to_vec());
+        for (b, episode) in episodes.iter().enumerate() {
+            states.push((b, t));
+            next.push((b, t + 1));
             actions.push(episode[t + 1]);
             rewards.push(f32::from(u8::from(rng.random::<bool>())));
         }
@@ -90,10 +96,11 @@ fn rollout(device: &Device) -> RolloutBatch<TokenBatch> {
     let terminated = (0..TOKENS * BATCH)
         .map(|i| i / BATCH == TOKENS - 1)
         .collect();
+    let sequences = token_batch(&episodes, device);
     RolloutBatch {
-        observations: token_batch(&states, device),
+        observations: TokenPositions::new(sequences.clone(), states).unwrap(),
         actions: index_tensor(&actions, device),
-        next_observations: token_batch(&next, device),
+        next_observations: TokenPositions::new(sequences, next).unwrap(),
         rollout: Rollout::new(
             TOKENS,
             BATCH,
@@ -103,7 +110,23 @@ fn rollout(device: &Device) -> RolloutBatch<TokenBatch> {
             device,
         )
         .unwrap(),
+        mask: None,
     }
+}
+
+/// The peer's task: prompt `<bos>`, a fixed random target of 16 of the 100 tokens.
+fn peer_task() -> TextGenerationEnv {
+    let mut rng = StdRng::seed_from_u64(42);
+    let target: Vec<usize> = (0..TOKENS).map(|_| rng.random_range(4..VOCAB)).collect();
+    let vocabulary = Vocabulary::from_tokens((0..VOCAB - 4).map(|i| format!("t{i}")));
+    let task = TokenTask::new(vec![Vocabulary::BOS], target).unwrap();
+    TextGenerationEnv::new(
+        vec![task],
+        &vocabulary,
+        TokenMatch,
+        &TextEnvConfig::new().with_max_new_tokens(TOKENS),
+    )
+    .unwrap()
 }
 
 fn bench_model<B: LmBody>(
@@ -145,6 +168,18 @@ fn bench_model<B: LmBody>(
         let batch = rollout(&device);
         group.bench_function(BenchmarkId::new(name, backend), |b| {
             b.iter(|| black_box(a2c.update(&batch).unwrap()))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("lm_actor_critic_loop");
+        group.throughput(Throughput::Elements((BATCH * TOKENS) as u64));
+        group.sample_size(10);
+        let mut rollouts = TokenRollouts::new(&peer_task(), BATCH, 0).unwrap();
+        group.bench_function(BenchmarkId::new(name, backend), |b| {
+            b.iter(|| {
+                let rollout = rollouts.collect(a2c.actor(), &device).unwrap();
+                black_box(a2c.update(&rollout.batch).unwrap())
+            })
         });
         group.finish();
     }

@@ -181,6 +181,7 @@ fn tabular_batch(device: &Device) -> RolloutBatch<Tensor<1, Int>> {
             device,
         )
         .unwrap(),
+        mask: None,
     }
 }
 
@@ -288,6 +289,82 @@ fn a2c_step_on_tables_is_the_textbook_gradient_step() {
             assert!(close(*got, want, 1e-5), "{name}: V[{s}]: {got} vs {want}");
         }
     }
+}
+
+/// [`tabular_batch`] with a third copy whose two steps are padding (masked out), holding
+/// `junk` state, action and reward.
+fn tabular_batch_with_padding(
+    junk: (usize, usize, f32),
+    device: &Device,
+) -> RolloutBatch<Tensor<1, Int>> {
+    let (s, a, r) = junk;
+    RolloutBatch {
+        observations: index_tensor(&[0, 1, s, 1, 2, s], device),
+        actions: index_tensor(&[0, 1, a, 1, 0, a], device),
+        next_observations: index_tensor(&[1, 2, s, 2, 0, s], device),
+        rollout: Rollout::new(
+            2,
+            3,
+            vec![1.0, 0.0, r, 2.0, -1.0, r],
+            vec![false, false, true, false, true, true],
+            vec![false; 6],
+            device,
+        )
+        .unwrap(),
+        mask: Some(vec![true, true, false, true, true, false]),
+    }
+}
+
+#[test]
+fn masked_transitions_change_nothing() {
+    // Padding left out of the losses, statistics and normalisation: the update equals the one
+    // on the real transitions alone, whatever the padding holds.
+    let device = valuefn::device::default_device();
+    let config = ActorCriticConfig::new()
+        .with_gamma(0.9)
+        .with_actor_optimizer(OptimizerConfig::Sgd)
+        .with_critic_optimizer(OptimizerConfig::Sgd);
+    let state = |updater: &ActorCritic<SoftmaxTable, TrainableVTable>| {
+        let mut out = updater.actor().to_logits();
+        out.extend(
+            updater
+                .critic()
+                .to_vtable()
+                .to_vec()
+                .iter()
+                .map(|&v| v as f32),
+        );
+        out
+    };
+    let mut plain = tabular_updater(config.clone(), &device);
+    let expected = plain.update(&tabular_batch(&device)).unwrap();
+    for junk in [(0, 0, 100.0), (2, 1, -50.0)] {
+        let mut padded = tabular_updater(config.clone(), &device);
+        let stats = padded
+            .update(&tabular_batch_with_padding(junk, &device))
+            .unwrap();
+        for (got, want) in [
+            (stats.policy_loss, expected.policy_loss),
+            (stats.value_loss, expected.value_loss),
+            (stats.entropy, expected.entropy),
+            (stats.explained_variance, expected.explained_variance),
+        ] {
+            assert!(close(got, want, 1e-6), "{stats:?} vs {expected:?}");
+        }
+        for (got, want) in state(&padded).iter().zip(state(&plain)) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+    // A mask of the wrong length or with nothing left is an error.
+    let mut updater = tabular_updater(config, &device);
+    let mut bad = tabular_batch_with_padding((0, 0, 0.0), &device);
+    bad.mask = Some(vec![true; 5]);
+    assert!(matches!(
+        updater.update(&bad),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    bad.mask = Some(vec![false; 6]);
+    assert!(matches!(updater.update(&bad), Err(Error::Empty { .. })));
 }
 
 #[test]
@@ -446,6 +523,7 @@ fn identity_batch(
             device,
         )
         .unwrap(),
+        mask: None,
     }
 }
 

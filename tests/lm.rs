@@ -11,15 +11,17 @@ use valuefn::algo::dqn::{Dqn, DqnConfig};
 use valuefn::encode::ObservationEncoder;
 use valuefn::env::text::{PaddedTokens, TokenBatch, TokenState};
 use valuefn::lm::{
-    GenerationConfig, GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenModel,
-    TokenModelCheckpoint, TransformerBodyConfig, cross_entropy, generate, pretrain,
+    GenerationConfig, GruBodyConfig, LastTokens, LmBody, PretrainConfig, Sampling, TokenModel,
+    TokenModelCheckpoint, TokenPositions, TransformerBodyConfig, cross_entropy, generate, pretrain,
 };
 use valuefn::policy::LogitsPolicy;
 use valuefn::prelude::*;
 use valuefn::replay::TransitionBatch;
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::{index_tensor, to_vec_f32};
-use valuefn::text::{CharTokenizer, SequenceOp, SequenceTask, TaskGenerator, TokenTask, Tokenizer};
+use valuefn::text::{
+    CharTokenizer, SequenceOp, SequenceTask, TaskGenerator, TextPair, TokenTask, Tokenizer,
+};
 
 const VOCAB: usize = 12;
 
@@ -108,7 +110,7 @@ fn shapes_and_padding_never_change_real_positions() {
         }
         // The trait impls read the last real position.
         let heads = model.heads(&wide).unwrap();
-        let q_last = to_vec_f32(model.q_values(tight.clone()).unwrap());
+        let q_last = to_vec_f32(model.q_values(tight.clone().into()).unwrap());
         assert!(
             max_diff(&to_vec_f32(heads.q_values), &q_last) < 1e-5,
             "{name}"
@@ -119,8 +121,8 @@ fn shapes_and_padding_never_change_real_positions() {
             "{name}"
         );
         // A row alone gives what it gives in a batch.
-        let alone = model.values(batch(&rows[1..], &device)).unwrap();
-        let together = model.values(tight).unwrap();
+        let alone = model.values(batch(&rows[1..], &device).into()).unwrap();
+        let together = model.values(tight.into()).unwrap();
         assert!(
             (to_vec_f32(alone)[0] - to_vec_f32(together)[1]).abs() < 1e-5,
             "{name}"
@@ -195,7 +197,11 @@ fn generation_is_seeded_stops_at_eos_and_respects_the_limit() {
         // Greedy tokens are the argmax of the full forward pass at each step.
         let mut sequence = vec![1, 4];
         for &token in &greedy.tokens[0] {
-            let logits = to_vec_f32(model.logits(batch(&[sequence.clone()], &device)).unwrap());
+            let logits = to_vec_f32(
+                model
+                    .logits(batch(&[sequence.clone()], &device).into())
+                    .unwrap(),
+            );
             let best = (0..VOCAB).fold(0, |b, i| if logits[i] > logits[b] { i } else { b });
             assert_eq!(token, best, "{name}");
             sequence.push(token);
@@ -272,7 +278,7 @@ fn bad_token_batches_are_errors() {
     let model = transformer(&device);
     let long = batch(&[vec![1; 13]], &device);
     assert!(matches!(model.check(&long), Err(Error::TooLarge { .. })));
-    assert!(model.logits_all(&long).is_err() && model.values(long).is_err());
+    assert!(model.logits_all(&long).is_err() && model.values(long.into()).is_err());
     // Decoding past the context, a wrong token count, an id outside the vocabulary.
     let (_, mut decoding) = model.prefill(&batch(&[vec![1; 12]], &device)).unwrap();
     assert!(matches!(
@@ -346,11 +352,11 @@ fn token_batches_concatenate_across_widths_and_select_rows() {
     assert_eq!(both.ids.dims(), [3, 3]);
     let model = gru(&device);
     let direct = model
-        .values(batch(&[vec![1, 4, 5], vec![1], vec![1, 6]], &device))
+        .values(batch(&[vec![1, 4, 5], vec![1], vec![1, 6]], &device).into())
         .unwrap();
     assert!(
         max_diff(
-            &to_vec_f32(model.values(both.clone()).unwrap()),
+            &to_vec_f32(model.values(both.clone().into()).unwrap()),
             &to_vec_f32(direct)
         ) < 1e-6
     );
@@ -363,8 +369,8 @@ fn dqn_trains_the_q_head_and_actor_critic_the_policy_and_value_heads() {
     // The crate's updaters, unchanged, on token states.
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
-    let states = batch(&[vec![1, 4], vec![1, 4, 5]], &device);
-    let next = batch(&[vec![1, 4, 7], vec![1, 4, 5, 2]], &device);
+    let states = TokenPositions::from(batch(&[vec![1, 4], vec![1, 4, 5]], &device));
+    let next = TokenPositions::from(batch(&[vec![1, 4, 7], vec![1, 4, 5, 2]], &device));
     let q_model = gru(&train);
     let mut dqn = Dqn::new(DqnConfig::new(), q_model).unwrap();
     let transitions = TransitionBatch {
@@ -401,10 +407,185 @@ fn dqn_trains_the_q_head_and_actor_critic_the_policy_and_value_heads() {
             &device,
         )
         .unwrap(),
+        mask: None,
     };
     let stats = a2c.update(&rollout).unwrap();
     assert!(stats.entropy > 0.0 && stats.value_loss >= 0.0, "{stats:?}");
     assert!(LmBody::max_len(a2c.actor().body()).is_some());
+}
+
+#[test]
+fn token_positions_read_each_prefix_from_one_pass() {
+    on_every_model!(|name, model, device| {
+        let sequences = [vec![1, 4, 5, 6], vec![1, 7]];
+        let rows = vec![(0, 1), (0, 3), (1, 0), (1, 1), (0, 2), (0, 1)];
+        let positions = TokenPositions::new(batch(&sequences, &device), rows.clone()).unwrap();
+        // Each state scored as its own sequence (its prefix, read at its last token).
+        let prefixes: Vec<Vec<usize>> = rows
+            .iter()
+            .map(|&(s, p)| sequences[s][..=p].to_vec())
+            .collect();
+        let alone = TokenPositions::from(batch(&prefixes, &device));
+        for (what, got, want) in [
+            (
+                "V",
+                to_vec_f32(model.values(positions.clone()).unwrap()),
+                to_vec_f32(model.values(alone.clone()).unwrap()),
+            ),
+            (
+                "logits",
+                to_vec_f32(model.logits(positions.clone()).unwrap()),
+                to_vec_f32(model.logits(alone.clone()).unwrap()),
+            ),
+            (
+                "Q",
+                to_vec_f32(model.q_values(positions.clone()).unwrap()),
+                to_vec_f32(model.q_values(alone).unwrap()),
+            ),
+        ] {
+            assert!(max_diff(&got, &want) < 1e-5, "{name}: {what}");
+        }
+        // Selected rows keep the shared sequences (rows of sequence 1 only: a sub-batch).
+        let picked = positions.select_rows(index_tensor(&[3, 2], &device));
+        assert_eq!(picked.rows(), &[(1, 1), (1, 0)]);
+        let all = to_vec_f32(model.values(positions.clone()).unwrap());
+        let got = to_vec_f32(model.values(picked.clone()).unwrap());
+        assert!(max_diff(&got, &[all[3], all[2]]) < 1e-5, "{name}");
+        // Concatenation: shared sequences stay shared; others are renumbered.
+        let shared = TokenPositions::concat_rows(vec![picked.clone(), positions.clone()]);
+        assert_eq!(shared.sequences().len(), 2);
+        assert_eq!(shared.len(), 8);
+        let other = TokenPositions::from(batch(&[vec![1, 6, 6]], &device));
+        let mixed = TokenPositions::concat_rows(vec![picked, other.clone()]);
+        assert_eq!(mixed.rows(), &[(1, 1), (1, 0), (2, 2)]);
+        let got = to_vec_f32(model.values(mixed).unwrap());
+        let want_other = to_vec_f32(model.values(other).unwrap());
+        assert!(
+            max_diff(&got, &[all[3], all[2], want_other[0]]) < 1e-5,
+            "{name}"
+        );
+    });
+    let device = valuefn::device::default_device();
+    let sequences = batch(&[vec![1, 4, 5], vec![1]], &device);
+    for rows in [vec![], vec![(2, 0)], vec![(1, 1)], vec![(0, 3)]] {
+        assert!(
+            TokenPositions::new(sequences.clone(), rows.clone()).is_err(),
+            "{rows:?}"
+        );
+    }
+}
+
+#[test]
+fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
+    use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+    use valuefn::lm::TokenRollouts;
+    let device = valuefn::device::default_device();
+    let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
+    let pair = |p: &str, t: &str| TokenTask::encode(&TextPair::new(p, t), &tokenizer).unwrap();
+    // Targets of 1, 2 and 3 tokens: episodes end at different steps.
+    let tasks = vec![pair("a", "b"), pair("ab", "ba"), pair("c", "abc")];
+    let env = TextGenerationEnv::new(
+        tasks.clone(),
+        tokenizer.vocabulary(),
+        TokenMatch,
+        &TextEnvConfig::new(),
+    )
+    .unwrap();
+    let vocab = env.vocab_size();
+    let model = TokenModel::new(
+        GruBodyConfig::new(vocab)
+            .with_hidden(16)
+            .init(&device)
+            .unwrap(),
+        0,
+        &device,
+    );
+    let mut rollouts = TokenRollouts::new(&env, 6, 3).unwrap();
+    let rollout = rollouts.collect(&model, &device).unwrap();
+    let batch = &rollout.batch;
+    let [steps, rows] = batch.rollout.shape();
+    assert_eq!(rows, 6);
+    let mask = batch.mask.clone().unwrap();
+    assert_eq!(mask.len(), steps * rows);
+    assert_eq!(mask.iter().filter(|&&m| m).count(), rollout.tokens);
+    let actions = valuefn::tensor_ops::to_indices(batch.actions.clone());
+    let sequences: Vec<Vec<usize>> = {
+        let ids = batch.observations.sequences().ids.clone();
+        let [n, width] = ids.dims();
+        let flat = ids
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
+        (0..n)
+            .map(|r| {
+                flat[r * width..(r + 1) * width]
+                    .iter()
+                    .map(|&x| x as usize)
+                    .collect()
+            })
+            .collect()
+    };
+    for row in 0..rows {
+        let length = (0..steps).filter(|&t| mask[t * rows + row]).count();
+        // The task is the one whose prompt the sequence starts with; it fixes the length.
+        let prompt_end = batch.observations.rows()[row].1;
+        let task = tasks
+            .iter()
+            .find(|t| *t.prompt().as_ref() == sequences[row][..=prompt_end])
+            .unwrap();
+        let target = task.target();
+        let stopped_early = sequences[row][prompt_end + 1..prompt_end + 1 + length]
+            .contains(&valuefn::text::Vocabulary::EOS);
+        assert!(
+            length == target.len() || stopped_early,
+            "row {row}: {length} steps"
+        );
+        // Steps are a prefix of the rollout; the state of step t is one position further
+        // than step t - 1's, its next state one further still, and the action is the token
+        // the sequence holds there.
+        let mut total = 0.0;
+        for t in 0..steps {
+            let i = t * rows + row;
+            assert_eq!(mask[i], t < length, "row {row} step {t}");
+            if !mask[i] {
+                continue;
+            }
+            let (s, p) = batch.observations.rows()[i];
+            assert_eq!(batch.next_observations.rows()[i], (s, p + 1));
+            assert_eq!(s, row);
+            assert_eq!(sequences[row][p + 1], actions[i]);
+            if t > 0 {
+                assert_eq!(batch.observations.rows()[i - rows].1 + 1, p);
+            }
+            total += f64::from(u8::from(target[t] == actions[i]));
+        }
+        // TokenMatch: one per token equal to the target's at its position.
+        assert!((total - rollout.returns[row]).abs() < 1e-9, "row {row}");
+    }
+    // Same seed, same episodes.
+    let again = TokenRollouts::new(&env, 6, 3)
+        .unwrap()
+        .collect(&model, &device)
+        .unwrap();
+    assert_eq!(
+        valuefn::tensor_ops::to_indices(again.batch.actions),
+        actions
+    );
+    assert!(TokenRollouts::new(&env, 0, 3).is_err());
+    // The batch feeds an actor-critic update as it is.
+    let train = device.clone().autodiff();
+    let body = GruBodyConfig::new(vocab).with_hidden(16);
+    let mut a2c = ActorCritic::new(
+        ActorCriticConfig::new(),
+        TokenModel::new(body.clone().init(&train).unwrap(), 0, &train),
+        TokenModel::new(body.with_seed(1).init(&train).unwrap(), 1, &train),
+    )
+    .unwrap();
+    let rollout = rollouts.collect(a2c.actor(), &device).unwrap();
+    let stats = a2c.update(&rollout.batch).unwrap();
+    assert_eq!(stats.gradient_steps, 1);
+    assert!(stats.value_loss > 0.0 && stats.entropy > 1.5, "{stats:?}");
 }
 
 /// The copy task over `abcd`, prompts of 2 to 4 characters: (vocabulary, train, held-out).
@@ -578,7 +759,7 @@ fn dqn_on_the_q_head_reaches_q_star_of_an_enumerated_text_mdp() {
         let states: Vec<TokenState> = picked.iter().map(|p| prefix(p.0)).collect();
         let next: Vec<TokenState> = picked.iter().map(|p| prefix(p.3)).collect();
         let transitions = TransitionBatch {
-            observations: PaddedTokens.encode(&states, &device).unwrap(),
+            observations: LastTokens.encode(&states, &device).unwrap(),
             actions: index_tensor(&picked.iter().map(|p| p.1).collect::<Vec<_>>(), &device),
             rewards: Tensor::from_floats(
                 picked
@@ -588,7 +769,7 @@ fn dqn_on_the_q_head_reaches_q_star_of_an_enumerated_text_mdp() {
                     .as_slice(),
                 &device,
             ),
-            next_observations: PaddedTokens.encode(&next, &device).unwrap(),
+            next_observations: LastTokens.encode(&next, &device).unwrap(),
             terminated: Tensor::<1, Bool>::from_data(
                 TensorData::new(picked.iter().map(|p| p.4).collect::<Vec<_>>(), [64]),
                 &device,
@@ -602,7 +783,7 @@ fn dqn_on_the_q_head_reaches_q_star_of_an_enumerated_text_mdp() {
     let learned = to_vec_f32(
         dqn.online()
             .valid()
-            .q_values(PaddedTokens.encode(&states, &device).unwrap())
+            .q_values(LastTokens.encode(&states, &device).unwrap())
             .unwrap(),
     );
     let mut errors = Vec::new();
@@ -680,7 +861,7 @@ fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
         &mut updater,
         &mut envs,
         None,
-        &PaddedTokens,
+        &LastTokens,
         &device,
     )
     .unwrap();
@@ -689,7 +870,7 @@ fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
     let all: Vec<TokenState> = (0..text_mdp.num_states())
         .map(|s| text_mdp.prefix(s).unwrap().clone())
         .collect();
-    let inputs = PaddedTokens.encode(&all, &device).unwrap();
+    let inputs = LastTokens.encode(&all, &device).unwrap();
     let probabilities: Vec<f64> = to_vec_f32(
         updater
             .actor()

@@ -2113,7 +2113,7 @@ fn lm_probes(s: &mut Sweep) {
         "id 7 of 6",
         is!(Error::InvalidAction { .. }),
         "7",
-        || model()?.q_values(ids(vec![1, 7], 2, &[2])),
+        || model()?.q_values(ids(vec![1, 7], 2, &[2]).into()),
     );
     s.err(
         "TokenModel::step",

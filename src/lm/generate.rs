@@ -168,7 +168,7 @@ fn log_softmax_at(logits: &[f32], token: usize) -> f32 {
 }
 
 /// One token from one row of logits.
-fn choose(
+pub(crate) fn choose(
     logits: &[f32],
     sampling: Sampling,
     rng: &mut StdRng,

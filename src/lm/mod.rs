@@ -3,8 +3,9 @@
 //! incremental decoding (a key/value cache or a carried state) and batched generation.
 //!
 //! A [`TokenModel`] is a [`crate::policy::LogitsPolicy`], a [`crate::value::QFunction`] and a
-//! [`crate::value::VFunction`] on [`crate::env::text::TokenBatch`]es, read at each row's last
-//! real token, so the crate's own updaters train it: [`crate::algo::dqn::Dqn`] its Q head,
+//! [`crate::value::VFunction`] on [`TokenPositions`] (states as positions in shared token
+//! sequences; a [`crate::env::text::TokenBatch`] converts, each row at its last real token), so
+//! the crate's own updaters train it: [`crate::algo::dqn::Dqn`] its Q head,
 //! [`crate::algo::actor_critic::ActorCritic`] its policy and V heads.
 
 mod body;
@@ -13,7 +14,9 @@ mod generate;
 mod gru;
 mod layers;
 mod model;
+mod positions;
 mod pretrain;
+mod rollout;
 mod transformer;
 
 pub use body::LmBody;
@@ -21,5 +24,7 @@ pub use checkpoint::TokenModelCheckpoint;
 pub use generate::{Generation, GenerationConfig, Sampling, generate};
 pub use gru::{GruBody, GruBodyConfig};
 pub use model::{Decoding, HeadOutputs, TokenModel};
+pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
+pub use rollout::{TaskEvaluation, TokenRollout, TokenRollouts, evaluate_tasks};
 pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};

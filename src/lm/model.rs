@@ -2,14 +2,15 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::env::text::TokenBatch;
+use crate::algo::actor_critic::BatchRows;
+use crate::env::text::{TokenBatch, prefix_mask};
 use crate::error::{Error, Result};
-use crate::lm::LmBody;
 use crate::lm::body::gather_positions;
+use crate::lm::{LmBody, TokenPositions};
 use crate::nn::WeightInit;
 use crate::policy::LogitsPolicy;
 use crate::tensor_ops::{index_tensor, to_indices};
@@ -36,8 +37,10 @@ pub struct HeadOutputs {
 ///   [`crate::nn::QNetwork`] scores actions;
 /// - a V head `[B, T]`: `V(prefix)`.
 ///
-/// As a [`LogitsPolicy`], [`QFunction`] and [`VFunction`] on a [`TokenBatch`] it reads each
-/// row's **last real position** (the state after its prompt and generated tokens), so
+/// As a [`LogitsPolicy`], [`QFunction`] and [`VFunction`] it reads [`TokenPositions`]: each
+/// state is a position in a token sequence (a [`TokenBatch`] converts, each row at its **last
+/// real token**), and the body runs once per sequence however many of its positions are read,
+/// so
 /// [`crate::algo::dqn::Dqn`] trains its Q head and [`crate::algo::actor_critic::ActorCritic`]
 /// its policy and V heads like any network. Every entry point checks its batch: ids outside the
 /// vocabulary, empty rows, rows longer than the body's context, or a mask that disagrees with
@@ -55,8 +58,8 @@ pub struct HeadOutputs {
 /// let model = TokenModel::new(GruBodyConfig::new(10).with_hidden(16).init(&device)?, 0, &device);
 /// let states = [TokenState::new(vec![1, 5, 6].into()), TokenState::new(vec![1].into())];
 /// let batch = PaddedTokens.encode(&states, &device)?;
-/// assert_eq!(model.q_values(batch.clone())?.dims(), [2, 10]);
-/// assert_eq!(model.values(batch)?.dims(), [2]);
+/// assert_eq!(model.q_values(batch.clone().into())?.dims(), [2, 10]);
+/// assert_eq!(model.values(batch.into())?.dims(), [2]);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 #[derive(Module, Debug)]
@@ -147,7 +150,6 @@ impl<B: LmBody> TokenModel<B> {
             });
         }
         // One flag read back for the ids and the mask.
-        let device = batch.ids.device();
         let vocab = self.vocab_size() as i64;
         let bad_ids = batch
             .ids
@@ -155,16 +157,7 @@ impl<B: LmBody> TokenModel<B> {
             .lower_elem(0)
             .bool_or(batch.ids.clone().greater_equal_elem(vocab))
             .bool_and(batch.mask.clone());
-        let positions = Tensor::<1, Int>::arange(0..width as i64, &device)
-            .unsqueeze_dim::<2>(0)
-            .expand([rows, width]);
-        let expected_mask = positions.lower(
-            batch
-                .lengths
-                .clone()
-                .unsqueeze_dim::<2>(1)
-                .expand([rows, width]),
-        );
+        let expected_mask = prefix_mask(&batch.lengths, width);
         let bad_mask = expected_mask.not_equal(batch.mask.clone());
         if bad_ids
             .clone()
@@ -243,11 +236,53 @@ impl<B: LmBody> TokenModel<B> {
         Ok(self.apply_heads(self.last_hidden(batch)?))
     }
 
-    /// Hidden states at each row's last real position, `[B, H]`: the state every head reads.
+    /// Hidden states at each row's last real position, `[B, H]`.
     fn last_hidden(&self, batch: &TokenBatch) -> Result<Tensor<2>> {
         let (hidden, lengths) = self.hidden(batch)?;
         let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
         Ok(gather_positions(hidden, &last))
+    }
+
+    /// Hidden states of each state of `states`, `[N, H]`: the state every trait impl reads.
+    /// One body pass over the sequences the rows reference (all of them, or the selected
+    /// ones when rows reference fewer), then a gather.
+    fn hidden_at(&self, states: &TokenPositions) -> Result<Tensor<2>> {
+        let sequences = states.sequences();
+        self.check(sequences)?;
+        let count = states.lengths().len();
+        // Renumber the referenced sequences; run the body on those only.
+        let mut slot = vec![usize::MAX; count];
+        let mut used = Vec::new();
+        for &(sequence, _) in states.rows() {
+            if slot[sequence] == usize::MAX {
+                slot[sequence] = used.len();
+                used.push(sequence);
+            }
+        }
+        let device = sequences.ids.device();
+        let width = used.iter().map(|&s| states.lengths()[s]).max().unwrap_or(1);
+        let sub = if used.len() == count {
+            slot = (0..count).collect();
+            sequences.clone()
+        } else {
+            sequences.select_rows(index_tensor(&used, &device))
+        };
+        let (mut ids, mut mask) = (sub.ids, sub.mask);
+        let rows = ids.dims()[0];
+        if width < ids.dims()[1] {
+            ids = ids.slice([0..rows, 0..width]);
+            mask = mask.slice([0..rows, 0..width]);
+        }
+        let hidden = self.body.forward(ids, mask);
+        let [n, steps, h] = hidden.dims();
+        let flat: Vec<usize> = states
+            .rows()
+            .iter()
+            .map(|&(sequence, position)| slot[sequence] * steps + position)
+            .collect();
+        Ok(hidden
+            .reshape([n * steps, h])
+            .select(0, index_tensor(&flat, &device)))
     }
 
     fn apply_heads(&self, hidden: Tensor<2>) -> HeadOutputs {
@@ -332,36 +367,33 @@ impl<C> Decoding<C> {
 }
 
 impl<B: LmBody> LogitsPolicy for TokenModel<B> {
-    type Input = TokenBatch;
+    type Input = TokenPositions;
 
     fn num_actions(&self) -> usize {
         self.vocab_size()
     }
 
-    fn logits(&self, states: TokenBatch) -> Result<Tensor<2>> {
-        Ok(self.policy.forward(self.last_hidden(&states)?))
+    fn logits(&self, states: TokenPositions) -> Result<Tensor<2>> {
+        Ok(self.policy.forward(self.hidden_at(&states)?))
     }
 }
 
 impl<B: LmBody> QFunction for TokenModel<B> {
-    type Input = TokenBatch;
+    type Input = TokenPositions;
 
     fn num_actions(&self) -> usize {
         self.vocab_size()
     }
 
-    fn q_values(&self, states: TokenBatch) -> Result<Tensor<2>> {
-        Ok(self.q.forward(self.last_hidden(&states)?))
+    fn q_values(&self, states: TokenPositions) -> Result<Tensor<2>> {
+        Ok(self.q.forward(self.hidden_at(&states)?))
     }
 }
 
 impl<B: LmBody> VFunction for TokenModel<B> {
-    type Input = TokenBatch;
+    type Input = TokenPositions;
 
-    fn values(&self, states: TokenBatch) -> Result<Tensor<1>> {
-        Ok(self
-            .value
-            .forward(self.last_hidden(&states)?)
-            .squeeze_dim(1))
+    fn values(&self, states: TokenPositions) -> Result<Tensor<1>> {
+        Ok(self.value.forward(self.hidden_at(&states)?).squeeze_dim(1))
     }
 }

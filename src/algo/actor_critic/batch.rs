@@ -16,6 +16,10 @@ pub trait BatchRows: Clone + Sized {
     fn select_rows(&self, indices: Tensor<1, Int>) -> Self;
 
     /// The parts one after another.
+    ///
+    /// # Panics
+    ///
+    /// When `parts` is empty (callers always have at least one).
     fn concat_rows(parts: Vec<Self>) -> Self;
 }
 
@@ -43,6 +47,12 @@ where
 /// observation (not the state after the automatic reset), so the return bootstraps from it;
 /// for a terminated step it is never read (use any valid state). The rewards and episode ends
 /// are a [`Rollout`], the layout every [`crate::returns`] estimator reads.
+///
+/// `mask` marks the transitions that happened when copies ran episodes in lockstep and some
+/// finished early (a token rollout, where each row is one episode): steps after a row's end
+/// are padding, left out of the losses, the statistics and the advantage normalisation. Give
+/// the padding any valid inputs and a terminated flag on the row's last real step (so no
+/// estimate reads past it). `None`: every transition counts.
 #[derive(Debug, Clone)]
 pub struct RolloutBatch<I> {
     /// States before each step, `T * B` rows.
@@ -53,4 +63,6 @@ pub struct RolloutBatch<I> {
     pub next_observations: I,
     /// Rewards, `terminated` and `truncated` flags, `[T, B]`.
     pub rollout: Rollout,
+    /// Which of the `T * B` transitions count (time-major, as the rows); `None` for all.
+    pub mask: Option<Vec<bool>>,
 }

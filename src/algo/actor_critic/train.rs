@@ -333,6 +333,7 @@ where
             actions: index_tensor(&actions_taken, device),
             next_observations: P::Input::concat_rows(next_parts),
             rollout: Rollout::new(config.n_steps, n, rewards, terminated, truncated, device)?,
+            mask: None,
         };
         let stats = updater.update(&batch)?;
         report.updates += 1;

@@ -92,6 +92,7 @@ pub struct ActorCriticStats {
 ///     actions: Tensor::<1, Int>::from_ints([2, 0], &device),
 ///     next_observations: Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 0.0]], &device),
 ///     rollout: Rollout::new(2, 1, vec![1.0, 0.0], vec![false, true], vec![false; 2], &device)?,
+///     mask: None,
 /// };
 /// let stats = a2c.update(&batch)?;
 /// assert_eq!(stats.gradient_steps, 1);
@@ -122,7 +123,8 @@ impl<P: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ActorCritic<P, 
 
 /// The rollout's constants an update reads, one entry per transition (`[T * B]`).
 struct Scored {
-    old_log_probs: Tensor<1>,
+    /// `log pi_old(a|s)`, which only PPO's ratio reads (A2C's single step starts at `pi_old`).
+    old_log_probs: Option<Tensor<1>>,
     old_values: Tensor<1>,
     advantages: Tensor<1>,
     returns: Tensor<1>,
@@ -233,8 +235,9 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::ShapeMismatch`] when the actions, observations and rollout disagree in length
-    /// or the observations do not fit the networks; [`Error::InvalidAction`] for an action
+    /// [`Error::ShapeMismatch`] when the actions, observations, mask and rollout disagree in
+    /// length or the observations do not fit the networks; [`Error::Empty`] for a mask with no
+    /// transition; [`Error::InvalidAction`] for an action
     /// outside `0..num_actions`; [`Error::NonFinite`] for a value, loss or gradient that is not
     /// finite (NaN observations end there). On error, nothing has changed: networks,
     /// optimiser states and counters are as before the call.
@@ -299,6 +302,20 @@ where
                     what,
                     expected: vec![steps, envs],
                     actual: vec![rows],
+                });
+            }
+        }
+        if let Some(mask) = &batch.mask {
+            if mask.len() != len {
+                return Err(Error::ShapeMismatch {
+                    what: "rollout mask",
+                    expected: vec![steps, envs],
+                    actual: vec![mask.len()],
+                });
+            }
+            if !mask.contains(&true) {
+                return Err(Error::Empty {
+                    what: "rollout (the mask leaves no transition)",
                 });
             }
         }
@@ -368,15 +385,31 @@ where
         let device = batch.rollout.device();
         let returns = estimate.returns.reshape([len]);
         let returns_host = to_vec_f32(returns.clone());
-        let old_log_probs = log_prob(
-            self.actor.valid().logits(batch.observations.clone())?,
-            batch.actions.clone(),
-        );
+        let old_log_probs = match self.config.ppo {
+            None => None,
+            Some(_) => Some(log_prob(
+                self.actor.valid().logits(batch.observations.clone())?,
+                batch.actions.clone(),
+            )),
+        };
+        let counted = |column: &[f32]| -> Vec<f32> {
+            match &batch.mask {
+                None => column.to_vec(),
+                Some(mask) => column
+                    .iter()
+                    .zip(mask)
+                    .filter_map(|(&x, &keep)| keep.then_some(x))
+                    .collect(),
+            }
+        };
         Ok(Scored {
             old_log_probs,
             old_values: host_tensor(&values[..len], [len], device),
             advantages: estimate.advantages.reshape([len]),
-            explained_variance: explained_variance(&values[..len], &returns_host),
+            explained_variance: explained_variance(
+                &counted(&values[..len]),
+                &counted(&returns_host),
+            ),
             returns,
         })
     }
@@ -387,20 +420,26 @@ where
         scored: &Scored,
         len: usize,
     ) -> Result<Totals> {
+        // The transitions that count: all, or the mask's.
+        let mut order: Vec<usize> = match &batch.mask {
+            None => (0..len).collect(),
+            Some(mask) => (0..len).filter(|&i| mask[i]).collect(),
+        };
+        let counted = order.len();
         let (epochs, minibatch) = match &self.config.ppo {
-            Some(ppo) => (ppo.epochs, ppo.minibatch_size.min(len)),
-            None => (1, len),
+            Some(ppo) => (ppo.epochs, ppo.minibatch_size.min(counted)),
+            None => (1, counted),
         };
         let device = batch.rollout.device().clone();
         let mut rng = StdRng::seed_from_u64(
             self.config.seed ^ self.updates.wrapping_mul(0x9E37_79B9_7F4A_7C15),
         );
-        let mut order: Vec<usize> = (0..len).collect();
         let mut totals = Totals::default();
         'epochs: for _ in 0..epochs {
             // One minibatch of everything needs no shuffle (its losses are means).
             let whole = minibatch == len;
-            if !whole {
+            let shuffle = minibatch < counted;
+            if shuffle {
                 order.shuffle(&mut rng);
             }
             for chunk in order.chunks(minibatch) {
@@ -435,7 +474,7 @@ where
             ),
             None => (batch.observations.clone(), batch.actions.clone()),
         };
-        let old_log_probs = pick(&scored.old_log_probs);
+        let old_log_probs = scored.old_log_probs.as_ref().map(pick);
         let mut advantages = pick(&scored.advantages);
         if self.config.normalize_advantage {
             advantages = normalize_advantages(advantages);
@@ -446,14 +485,11 @@ where
         let log_probs = log_prob(logits.clone(), actions);
         let mean_entropy = entropy(logits).mean();
         let ppo = self.config.ppo.as_ref();
-        let policy_loss = match ppo {
-            None => policy_gradient_loss(log_probs.clone(), advantages),
-            Some(ppo) => clipped_surrogate_loss(
-                log_probs.clone(),
-                old_log_probs.clone(),
-                advantages,
-                ppo.clip_range,
-            ),
+        let policy_loss = match (ppo, &old_log_probs) {
+            (Some(ppo), Some(old)) => {
+                clipped_surrogate_loss(log_probs.clone(), old.clone(), advantages, ppo.clip_range)
+            }
+            _ => policy_gradient_loss(log_probs.clone(), advantages),
         };
         let values = self.critic.values(observations)?;
         let critic_loss = match ppo.and_then(|ppo| ppo.clip_range_value) {
@@ -480,6 +516,7 @@ where
 
         // One read-back for the statistics and the checks.
         let detached = log_probs.without_autodiff();
+        let old_log_probs = old_log_probs.unwrap_or_else(|| detached.clone());
         let clip_range = ppo.map_or(f64::INFINITY, |ppo| ppo.clip_range);
         let mut columns = vec![
             policy_loss.without_autodiff(),

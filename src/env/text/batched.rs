@@ -69,10 +69,14 @@ impl crate::algo::actor_critic::BatchRows for TokenBatch {
     }
 
     fn select_rows(&self, indices: Tensor<1, Int>) -> Self {
+        let ids = self.ids.clone().select(0, indices.clone());
+        let lengths = self.lengths.clone().select(0, indices);
+        // The mask is rebuilt from the lengths rather than selected: burn-flex 0.22.1's
+        // `select` on a bool tensor returns a u8 tensor that later bool ops refuse.
         Self {
-            ids: self.ids.clone().select(0, indices.clone()),
-            mask: self.mask.clone().select(0, indices.clone()),
-            lengths: self.lengths.clone().select(0, indices),
+            mask: prefix_mask(&lengths, ids.dims()[1]),
+            ids,
+            lengths,
         }
     }
 
@@ -85,6 +89,15 @@ impl crate::algo::actor_critic::BatchRows for TokenBatch {
             lengths: Tensor::cat(parts.iter().map(|p| p.lengths.clone()).collect(), 0),
         }
     }
+}
+
+/// `[B, width]`: true on each row's first `lengths[b]` positions.
+pub(crate) fn prefix_mask(lengths: &Tensor<1, Int>, width: usize) -> Tensor<2, Bool> {
+    let rows = lengths.dims()[0];
+    Tensor::<1, Int>::arange(0..width as i64, &lengths.device())
+        .unsqueeze_dim::<2>(0)
+        .expand([rows, width])
+        .lower(lengths.clone().unsqueeze_dim::<2>(1).expand([rows, width]))
 }
 
 /// The [`ObservationEncoder`] that turns token states into a [`TokenBatch`].

@@ -1,0 +1,330 @@
+//! Token rollouts: episodes of the text MDP played by a token model with incremental decoding,
+//! laid out for [`crate::algo::actor_critic::ActorCritic`].
+
+use burn::module::Module;
+use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use crate::algo::actor_critic::RolloutBatch;
+use crate::encode::ObservationEncoder;
+use crate::env::Environment;
+use crate::env::text::{PaddedTokens, TextGenerationEnv, TextReward, TokenState};
+use crate::error::{Error, Result};
+use crate::lm::generate::choose;
+use crate::lm::{LmBody, Sampling, TokenModel, TokenPositions};
+use crate::returns::Rollout;
+use crate::tensor_ops::{index_tensor, to_vec_f32};
+use crate::text::{TokenId, Vocabulary};
+
+/// Episodes played in lockstep: what [`play`] returns.
+struct Played {
+    /// Each row's prompt length.
+    prompts: Vec<usize>,
+    /// Each row's final sequence (prompt and generated tokens).
+    states: Vec<TokenState>,
+    /// Per step `t` and row `b` (time-major): the token, reward, terminated, truncated,
+    /// and whether the row was still playing.
+    actions: Vec<TokenId>,
+    rewards: Vec<f64>,
+    terminated: Vec<bool>,
+    truncated: Vec<bool>,
+    mask: Vec<bool>,
+    steps: usize,
+}
+
+/// Plays one episode per environment of `envs` (already reset) with `model`: prefill the
+/// prompts, then one cached [`TokenModel::step`] per token; a row that finished is fed `<pad>`
+/// while the others go on.
+fn play<B: LmBody, R: TextReward>(
+    model: &TokenModel<B>,
+    envs: &mut [TextGenerationEnv<R>],
+    starts: Vec<TokenState>,
+    sampling: Sampling,
+    rng: &mut StdRng,
+    device: &Device,
+) -> Result<Played> {
+    let rows = envs.len();
+    let vocab = model.vocab_size();
+    let (mut heads, mut decoding) = model.prefill(&PaddedTokens.encode(&starts, device)?)?;
+    let mut played = Played {
+        prompts: starts.iter().map(TokenState::len).collect(),
+        states: starts,
+        actions: Vec::new(),
+        rewards: Vec::new(),
+        terminated: Vec::new(),
+        truncated: Vec::new(),
+        mask: Vec::new(),
+        steps: 0,
+    };
+    let mut playing = vec![true; rows];
+    let mut scratch = Vec::with_capacity(vocab);
+    loop {
+        let logits = to_vec_f32(heads.logits);
+        let mut next = vec![Vocabulary::PAD; rows];
+        for (row, logits) in logits.chunks(vocab).enumerate() {
+            if !playing[row] {
+                played.actions.push(Vocabulary::PAD);
+                played.rewards.push(0.0);
+                played.terminated.push(true);
+                played.truncated.push(false);
+                played.mask.push(false);
+                continue;
+            }
+            let token = choose(logits, sampling, rng, &mut scratch);
+            let step = envs[row].step(token)?;
+            played.states[row].generated.push(token);
+            played.actions.push(token);
+            played.rewards.push(step.reward);
+            played.terminated.push(step.terminated);
+            played.truncated.push(step.truncated);
+            played.mask.push(true);
+            playing[row] = !(step.terminated || step.truncated);
+            next[row] = token;
+        }
+        played.steps += 1;
+        if !playing.contains(&true) {
+            return Ok(played);
+        }
+        heads = model.step(&next, &mut decoding)?;
+    }
+}
+
+/// What [`TokenRollouts::collect`] returns: a rollout for
+/// [`crate::algo::actor_critic::ActorCritic::update`] and what the episodes scored.
+#[derive(Debug, Clone)]
+pub struct TokenRollout {
+    /// `T` steps of `B` episodes (time-major), states as positions in the episodes' final
+    /// sequences; steps after an episode's end are masked out.
+    pub batch: RolloutBatch<TokenPositions>,
+    /// Each episode's total reward.
+    pub returns: Vec<f64>,
+    /// Tokens generated (transitions that count).
+    pub tokens: usize,
+}
+
+/// Collects on-policy token rollouts: `B` episodes of a [`TextGenerationEnv`] in lockstep,
+/// each token drawn from the model's policy (`softmax` of its logits) with incremental
+/// decoding, so a `T`-token rollout costs one prefill and `T` cached steps.
+///
+/// The states of the returned batch are [`TokenPositions`] in the episodes' final sequences:
+/// step `t` of an episode is the prefix ending at its prompt's last token plus `t`, its next
+/// state one position further, so [`crate::algo::actor_critic::ActorCritic`] scores all the
+/// states (and next states) of an episode with one pass of the body. A terminated step does
+/// not bootstrap; a truncated one (at `max_new_tokens`) bootstraps from the final sequence.
+///
+/// Copy `i` draws its tasks from its own generator, seeded with `seed + i`.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig};
+/// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+/// use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts};
+/// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
+///
+/// let tok = CharTokenizer::fit(["ab"])?;
+/// let tasks = vec![TokenTask::encode(&TextPair::new("ab", "ba"), &tok)?];
+/// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+/// let device = valuefn::device::default_device();
+/// let train = device.clone().autodiff();
+/// let body = GruBodyConfig::new(env.vocab_size()).with_hidden(16);
+/// let actor = TokenModel::new(body.init(&train)?, 0, &train);
+/// let critic = TokenModel::new(body.with_seed(1).init(&train)?, 1, &train);
+/// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), actor, critic)?;
+/// let mut rollouts = TokenRollouts::new(&env, 4, 0)?;
+/// let rollout = rollouts.collect(a2c.actor(), &device)?;
+/// assert_eq!(rollout.tokens, 8); // 4 episodes of the target's 2 tokens
+/// a2c.update(&rollout.batch)?;
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct TokenRollouts<R> {
+    envs: Vec<TextGenerationEnv<R>>,
+    seed: Option<u64>,
+    rng: StdRng,
+}
+
+impl<R: TextReward + Clone> TokenRollouts<R> {
+    /// `episodes` copies of `env` per rollout, seeded from `seed`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `episodes` is 0.
+    pub fn new(env: &TextGenerationEnv<R>, episodes: usize, seed: u64) -> Result<Self> {
+        if episodes == 0 {
+            return Err(Error::config("episodes", "at least 1", episodes));
+        }
+        Ok(Self {
+            envs: (0..episodes).map(|_| env.replica()).collect(),
+            seed: Some(seed),
+            rng: StdRng::seed_from_u64(seed ^ 0x5EED_0F70_CE55),
+        })
+    }
+
+    /// Episodes per rollout.
+    pub fn episodes(&self) -> usize {
+        self.envs.len()
+    }
+
+    /// Plays one episode per copy with `model`'s policy (its inference copy: no autodiff
+    /// graph is built) and lays the steps out for an actor-critic update. The batch's tensors
+    /// are on `device`.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenModel::prefill`] and [`TokenModel::step`] (a prompt or completion that does
+    /// not fit the model's context) and [`TextGenerationEnv::outcome`] (a reward that is not
+    /// finite). The interrupted episodes are abandoned; the next call starts new ones.
+    pub fn collect<B: LmBody>(
+        &mut self,
+        model: &TokenModel<B>,
+        device: &Device,
+    ) -> Result<TokenRollout> {
+        let seed = self.seed.take();
+        let starts = self
+            .envs
+            .iter_mut()
+            .enumerate()
+            .map(|(i, env)| env.reset(seed.map(|s| s.wrapping_add(i as u64))))
+            .collect();
+        let sampling = Sampling::Sample {
+            temperature: 1.0,
+            top_k: None,
+            top_p: None,
+        };
+        let played = play(
+            &model.valid(),
+            &mut self.envs,
+            starts,
+            sampling,
+            &mut self.rng,
+            device,
+        )?;
+        rollout_batch(played, device)
+    }
+}
+
+/// Lays played episodes out as a [`TokenRollout`].
+fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
+    let rows = played.states.len();
+    let steps = played.steps;
+    let mut states = Vec::with_capacity(steps * rows);
+    let mut next = Vec::with_capacity(steps * rows);
+    let mut returns = vec![0.0; rows];
+    for t in 0..steps {
+        for (row, state) in played.states.iter().enumerate() {
+            let i = t * rows + row;
+            let at = if played.mask[i] {
+                played.prompts[row] - 1 + t
+            } else {
+                state.len() - 1
+            };
+            states.push((row, at));
+            next.push((row, (at + 1).min(state.len() - 1)));
+            returns[row] += played.rewards[i];
+        }
+    }
+    let sequences = PaddedTokens.encode(&played.states, device)?;
+    let observations = TokenPositions::new(sequences, states)?;
+    let next_observations = observations.with_rows(next);
+    let tokens = played.mask.iter().filter(|&&m| m).count();
+    let rewards = played.rewards.iter().map(|&r| r as f32).collect();
+    Ok(TokenRollout {
+        batch: RolloutBatch {
+            observations,
+            actions: index_tensor(&played.actions, device),
+            next_observations,
+            rollout: Rollout::new(
+                steps,
+                rows,
+                rewards,
+                played.terminated,
+                played.truncated,
+                device,
+            )?,
+            mask: Some(played.mask),
+        },
+        returns,
+        tokens,
+    })
+}
+
+/// How a token model does on a list of tasks: see [`evaluate_tasks`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskEvaluation {
+    /// Each task's generated tokens.
+    pub completions: Vec<Vec<TokenId>>,
+    /// Each task's total reward.
+    pub returns: Vec<f64>,
+    /// Total reward over the total length of the targets: with [`crate::env::text::TokenMatch`],
+    /// the fraction of target tokens produced at their position.
+    pub reward_per_target_token: f64,
+}
+
+/// Plays every task of `env` once (task `i` in row `i`, in lockstep, with incremental
+/// decoding) choosing tokens by `sampling` (seeded with `seed`), and scores the completions with
+/// the environment's reward.
+///
+/// # Errors
+///
+/// As [`TokenRollouts::collect`]; [`Error::InvalidConfig`] for a sampling setting
+/// [`crate::lm::GenerationConfig::validate`] refuses.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+/// use valuefn::lm::{GruBodyConfig, Sampling, TokenModel, evaluate_tasks};
+/// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
+///
+/// let tok = CharTokenizer::fit(["abc"])?;
+/// let tasks = vec![
+///     TokenTask::encode(&TextPair::new("ab", "ba"), &tok)?,
+///     TokenTask::encode(&TextPair::new("c", "c"), &tok)?,
+/// ];
+/// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+/// let device = valuefn::device::default_device();
+/// let model = TokenModel::new(GruBodyConfig::new(env.vocab_size()).init(&device)?, 0, &device);
+/// let eval = evaluate_tasks(&model, &env, Sampling::Greedy, 0, &device)?;
+/// assert_eq!(eval.completions.len(), 2);
+/// assert!((0.0..=1.0).contains(&eval.reward_per_target_token));
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn evaluate_tasks<B: LmBody, R: TextReward + Clone>(
+    model: &TokenModel<B>,
+    env: &TextGenerationEnv<R>,
+    sampling: Sampling,
+    seed: u64,
+    device: &Device,
+) -> Result<TaskEvaluation> {
+    crate::lm::GenerationConfig::new(1)
+        .with_sampling(sampling)
+        .validate()?;
+    let mut envs: Vec<_> = env.tasks().iter().map(|_| env.replica()).collect();
+    let starts = envs
+        .iter_mut()
+        .enumerate()
+        .map(|(i, env)| env.reset_to_task(i))
+        .collect::<Result<Vec<_>>>()?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let played = play(
+        &model.valid(),
+        &mut envs,
+        starts,
+        sampling,
+        &mut rng,
+        device,
+    )?;
+    let rows = envs.len();
+    let mut returns = vec![0.0; rows];
+    for (i, reward) in played.rewards.iter().enumerate() {
+        returns[i % rows] += reward;
+    }
+    let target_tokens: usize = env.tasks().iter().map(|t| t.target().len()).sum();
+    Ok(TaskEvaluation {
+        completions: played.states.into_iter().map(|s| s.generated).collect(),
+        reward_per_target_token: returns.iter().sum::<f64>() / target_tokens.max(1) as f64,
+        returns,
+    })
+}
