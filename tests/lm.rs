@@ -923,3 +923,115 @@ fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
         "{checked} states, worst {worst}"
     );
 }
+
+/// The copy or reverse task over `abcd`, prompts of 2 to 4 characters ended by `=`, split by
+/// distinct prompts: (environment on the training prompts, environment on the held-out ones).
+fn sequence_envs(
+    op: SequenceOp,
+) -> (
+    valuefn::env::text::TextGenerationEnv,
+    valuefn::env::text::TextGenerationEnv,
+) {
+    use rand::SeedableRng;
+    use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+    let generator = SequenceTask::new(op, "abcd", 2, 4)
+        .unwrap()
+        .with_separator('=')
+        .unwrap();
+    let corpus = generator
+        .corpus(3000, &mut rand::rngs::StdRng::seed_from_u64(0))
+        .unwrap()
+        .distinct_prompts();
+    let (train, held_out) = corpus.split(0.2, 0).unwrap();
+    let tokenizer = CharTokenizer::fit(["abcd="]).unwrap();
+    let config = TextEnvConfig::new().with_max_new_tokens(4);
+    let env = |corpus| {
+        TextGenerationEnv::new(
+            TokenTask::encode_all(corpus, &tokenizer).unwrap(),
+            tokenizer.vocabulary(),
+            TokenMatch,
+            &config,
+        )
+        .unwrap()
+    };
+    (env(&train), env(&held_out))
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// PPO on a GRU actor and critic from random weights, on rollouts of `TokenRollouts`.
+fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
+    use valuefn::algo::actor_critic::{AdvantageEstimator, PpoConfig};
+    use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+    use valuefn::lm::{TokenRollouts, evaluate_tasks};
+    let device = valuefn::device::default_device();
+    let train = device.clone().autodiff();
+    let (env, held_out) = sequence_envs(op);
+    let vocab = env.vocab_size();
+    let hidden = env_or("LM_HIDDEN", 64);
+    let body = GruBodyConfig::new(vocab).with_hidden(hidden);
+    let actor = TokenModel::new(body.clone().with_seed(seed).init(&train).unwrap(), seed, &train);
+    let critic = TokenModel::new(
+        body.with_seed(seed + 100).init(&train).unwrap(),
+        seed + 100,
+        &train,
+    );
+    let adam = OptimizerConfig::Adam { epsilon: 1e-5 };
+    let rate = LearningRateSchedule::Constant {
+        rate: env_or("LM_LR", 3e-3),
+    };
+    let config = ActorCriticConfig::new()
+        .with_gamma(1.0)
+        .with_advantage(AdvantageEstimator::Gae {
+            lambda: env_or("LM_LAMBDA", 0.95),
+        })
+        .with_entropy_coef(env_or("LM_ENT", 0.01))
+        .with_actor_optimizer(adam)
+        .with_critic_optimizer(adam)
+        .with_actor_learning_rate(rate)
+        .with_critic_learning_rate(rate)
+        .with_seed(seed)
+        .with_ppo(Some(
+            PpoConfig::new()
+                .with_epochs(env_or("LM_EPOCHS", 4))
+                .with_minibatch_size(env_or("LM_MB", 128)),
+        ));
+    let mut ppo = ActorCritic::new(config, actor, critic).unwrap();
+    let mut rollouts = TokenRollouts::new(&env, env_or("LM_EPISODES", 64), seed).unwrap();
+    let updates: usize = env_or("LM_UPDATES", 300);
+    let start = std::time::Instant::now();
+    let mut tokens = 0;
+    for update in 0..updates {
+        let rollout = rollouts.collect(ppo.actor(), &device).unwrap();
+        tokens += rollout.tokens;
+        ppo.update(&rollout.batch).unwrap();
+        if (update + 1) % 50 == 0 {
+            let score = evaluate_tasks(ppo.actor(), &held_out, Sampling::Greedy, 0, &device)
+                .unwrap()
+                .reward_per_target_token;
+            eprintln!(
+                "{op:?} seed {seed}: update {} ({tokens} tokens, {:.0} s): held-out {score:.3}",
+                update + 1,
+                start.elapsed().as_secs_f64()
+            );
+        }
+    }
+    evaluate_tasks(ppo.actor(), &held_out, Sampling::Greedy, 0, &device)
+        .unwrap()
+        .reward_per_target_token
+}
+
+#[test]
+#[ignore = "PPO runs on tokens: run in release mode (.ci/run does)"]
+fn actor_critic_learns_copy_and_reverse_from_scratch() {
+    for op in [SequenceOp::Copy, SequenceOp::Reverse] {
+        let score = learn_from_scratch(op, 0);
+        eprintln!("{op:?}: held-out reward per target token {score:.3}");
+        assert!(score >= 0.9, "{op:?}: {score:.3}");
+    }
+}

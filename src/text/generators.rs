@@ -57,6 +57,7 @@ pub struct SequenceTask {
     alphabet: Vec<char>,
     min_len: usize,
     max_len: usize,
+    separator: Option<char>,
 }
 
 /// The serialized form of a [`SequenceTask`], checked by [`SequenceTask::new`] on the way in.
@@ -66,13 +67,19 @@ struct SequenceTaskFields {
     alphabet: String,
     min_len: usize,
     max_len: usize,
+    #[serde(default)]
+    separator: Option<char>,
 }
 
 impl TryFrom<SequenceTaskFields> for SequenceTask {
     type Error = Error;
 
     fn try_from(f: SequenceTaskFields) -> Result<Self> {
-        Self::new(f.op, &f.alphabet, f.min_len, f.max_len)
+        let task = Self::new(f.op, &f.alphabet, f.min_len, f.max_len)?;
+        match f.separator {
+            Some(separator) => task.with_separator(separator),
+            None => Ok(task),
+        }
     }
 }
 
@@ -83,6 +90,7 @@ impl From<SequenceTask> for SequenceTaskFields {
             alphabet: t.alphabet.into_iter().collect(),
             min_len: t.min_len,
             max_len: t.max_len,
+            separator: t.separator,
         }
     }
 }
@@ -121,7 +129,41 @@ impl SequenceTask {
             alphabet,
             min_len,
             max_len,
+            separator: None,
         })
+    }
+
+    /// Prompts end with `separator` (e.g. `'='`), so a model reading a prompt token by token
+    /// knows where it ends. Without one, a sequence can be both "prompt `ab`, then `a`
+    /// generated" and "prompt `aba`", which want different next tokens: no policy gets every
+    /// token right.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `separator` is in the alphabet.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// use valuefn::text::{SequenceOp, SequenceTask, TaskGenerator};
+    ///
+    /// let task = SequenceTask::new(SequenceOp::Copy, "ab", 2, 2)?.with_separator('=')?;
+    /// let pair = task.sample(&mut rand::rngs::StdRng::seed_from_u64(0));
+    /// assert_eq!(pair.prompt, format!("{}=", pair.target));
+    /// assert!(SequenceTask::new(SequenceOp::Copy, "ab", 2, 2)?.with_separator('a').is_err());
+    /// # Ok::<(), valuefn::Error>(())
+    /// ```
+    pub fn with_separator(mut self, separator: char) -> Result<Self> {
+        if self.alphabet.contains(&separator) {
+            return Err(Error::config(
+                "separator",
+                "a character outside the alphabet",
+                separator,
+            ));
+        }
+        self.separator = Some(separator);
+        Ok(self)
     }
 }
 
@@ -138,7 +180,7 @@ impl TaskGenerator for SequenceTask {
             SequenceOp::Sort => target.sort_unstable(),
         }
         TextPair::new(
-            prompt.into_iter().collect::<String>(),
+            prompt.into_iter().chain(self.separator).collect::<String>(),
             target.into_iter().collect::<String>(),
         )
     }

@@ -245,6 +245,34 @@ impl Corpus {
             .flat_map(|p| [p.prompt.as_str(), p.target.as_str()])
     }
 
+    /// The pairs with their first occurrence of each prompt only (in order), so a split
+    /// holds out prompts the training side never shows.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use valuefn::text::{Corpus, TextPair};
+    ///
+    /// let corpus = Corpus::new(vec![
+    ///     TextPair::new("a", "x"),
+    ///     TextPair::new("b", "y"),
+    ///     TextPair::new("a", "z"),
+    /// ])?;
+    /// assert_eq!(corpus.distinct_prompts().len(), 2);
+    /// # Ok::<(), valuefn::Error>(())
+    /// ```
+    pub fn distinct_prompts(&self) -> Self {
+        let mut seen = std::collections::HashSet::new();
+        Self {
+            pairs: self
+                .pairs
+                .iter()
+                .filter(|p| seen.insert(p.prompt.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// Shuffles the pairs with `seed` and splits off `ceil(test_fraction * len)` of them as
     /// the test set: `(train, test)`, both non-empty.
     ///
