@@ -561,7 +561,11 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
             total += f64::from(u8::from(target[t] == actions[i]));
         }
         // TokenMatch: one per token equal to the target's at its position.
-        assert!((total - rollout.returns[row]).abs() < 1e-9, "row {row}");
+        assert!(
+            (total - rollout.episodes[row].total_reward()).abs() < 1e-9,
+            "row {row}"
+        );
+        assert_eq!(rollout.episodes[row].completion().len(), length);
     }
     // Same seed, same episodes.
     let again = TokenRollouts::new(&env, 6, 3)
@@ -586,6 +590,93 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
     let stats = a2c.update(&rollout.batch).unwrap();
     assert_eq!(stats.gradient_steps, 1);
     assert!(stats.value_loss > 0.0 && stats.entropy > 1.5, "{stats:?}");
+}
+
+#[test]
+fn token_replay_samples_steps_as_positions_of_stored_episodes() {
+    use rand::SeedableRng;
+    use valuefn::lm::{TokenEpisode, TokenReplay};
+    let device = valuefn::device::default_device();
+    let episode = |tokens: Vec<usize>, prompt_len, rewards: Vec<f64>, terminated| TokenEpisode {
+        tokens,
+        prompt_len,
+        rewards,
+        terminated,
+    };
+    let mut replay = TokenReplay::new(5, 0.9).unwrap();
+    // Terminated: steps at positions 1 and 2; truncated: steps at positions 0, 1, 2.
+    replay
+        .push(&episode(vec![1, 4, 5, 6], 2, vec![1.0, 0.0], true))
+        .unwrap();
+    replay
+        .push(&episode(vec![1, 7, 8, 9], 1, vec![0.5, 0.25, 2.0], false))
+        .unwrap();
+    assert_eq!(replay.len(), 5);
+    let batch = replay
+        .sample(64, &mut rand::rngs::StdRng::seed_from_u64(0), &device)
+        .unwrap();
+    let actions = valuefn::tensor_ops::to_indices(batch.actions.clone());
+    let rewards = to_vec_f32(batch.rewards.clone());
+    let terminated: Vec<bool> = batch
+        .terminated
+        .clone()
+        .into_data()
+        .convert::<bool>()
+        .try_to_vec::<bool>()
+        .unwrap();
+    assert!(
+        to_vec_f32(batch.discounts.clone())
+            .iter()
+            .all(|&d| (d - 0.9).abs() < 1e-7)
+    );
+    let sequences = batch.observations.sequences().clone();
+    let lengths = valuefn::tensor_ops::to_indices(sequences.lengths.clone());
+    let mut seen = std::collections::HashSet::new();
+    for (i, &(s, p)) in batch.observations.rows().iter().enumerate() {
+        assert_eq!(batch.next_observations.rows()[i], (s, p + 1));
+        // Which stored step this is: the first episode has length 4 and starts with 4.
+        let first = lengths[s] == 4 && {
+            let ids = sequences.ids.clone().slice([s..s + 1, 1..2]);
+            valuefn::tensor_ops::to_indices(ids.reshape([1]))[0] == 4
+        };
+        let (want_action, want_reward, want_terminated) = match (first, p) {
+            (true, 1) => (5, 1.0, false),
+            (true, 2) => (6, 0.0, true),
+            (false, 0) => (7, 0.5, false),
+            (false, 1) => (8, 0.25, false),
+            (false, 2) => (9, 2.0, false),
+            other => panic!("no stored step {other:?}"),
+        };
+        assert_eq!(
+            (actions[i], rewards[i], terminated[i]),
+            (want_action, want_reward, want_terminated)
+        );
+        seen.insert((first, p));
+    }
+    assert_eq!(seen.len(), 5, "64 draws reach all 5 steps");
+    // Full: the oldest step goes first.
+    replay
+        .push(&episode(vec![1, 4, 6], 2, vec![1.0], true))
+        .unwrap();
+    assert_eq!(replay.len(), 5);
+    // The sample trains a Q head through Dqn as it is.
+    let train = device.clone().autodiff();
+    let mut dqn = Dqn::new(DqnConfig::new(), gru(&train)).unwrap();
+    dqn.update(&batch).unwrap();
+    // Bad input.
+    assert!(TokenReplay::new(0, 0.9).is_err() && TokenReplay::new(5, 1.5).is_err());
+    let empty = TokenReplay::new(5, 0.9).unwrap();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    assert!(empty.sample(4, &mut rng, &device).is_err());
+    assert!(replay.sample(0, &mut rng, &device).is_err());
+    for bad in [
+        episode(vec![1, 4, 5], 2, vec![1.0, 1.0], true),
+        episode(vec![1, 4, 5], 0, vec![1.0, 1.0, 1.0], true),
+        episode(vec![1, 4, 5], 2, vec![f64::NAN], true),
+    ] {
+        assert!(replay.push(&bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(replay.len(), 5);
 }
 
 /// The copy task over `abcd`, prompts of 2 to 4 characters: (vocabulary, train, held-out).
@@ -975,22 +1066,30 @@ fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
     let vocab = env.vocab_size();
     let hidden = env_or("LM_HIDDEN", 64);
     let body = GruBodyConfig::new(vocab).with_hidden(hidden);
-    let actor = TokenModel::new(body.clone().with_seed(seed).init(&train).unwrap(), seed, &train);
+    let actor = TokenModel::new(
+        body.clone().with_seed(seed).init(&train).unwrap(),
+        seed,
+        &train,
+    );
     let critic = TokenModel::new(
         body.with_seed(seed + 100).init(&train).unwrap(),
         seed + 100,
         &train,
     );
     let adam = OptimizerConfig::Adam { epsilon: 1e-5 };
-    let rate = LearningRateSchedule::Constant {
-        rate: env_or("LM_LR", 3e-3),
+    let updates: usize = env_or("LM_UPDATES", 600);
+    let rate = LearningRateSchedule::Linear {
+        start: env_or("LM_LR", 3e-3),
+        end: 0.0,
+        // About 2 minibatches of 128 from 64 episodes of 2-4 tokens, 4 epochs.
+        steps: updates as u64 * 8,
     };
     let config = ActorCriticConfig::new()
         .with_gamma(1.0)
         .with_advantage(AdvantageEstimator::Gae {
             lambda: env_or("LM_LAMBDA", 0.95),
         })
-        .with_entropy_coef(env_or("LM_ENT", 0.01))
+        .with_entropy_coef(env_or("LM_ENT", 0.0))
         .with_actor_optimizer(adam)
         .with_critic_optimizer(adam)
         .with_actor_learning_rate(rate)
@@ -1003,7 +1102,6 @@ fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
         ));
     let mut ppo = ActorCritic::new(config, actor, critic).unwrap();
     let mut rollouts = TokenRollouts::new(&env, env_or("LM_EPISODES", 64), seed).unwrap();
-    let updates: usize = env_or("LM_UPDATES", 300);
     let start = std::time::Instant::now();
     let mut tokens = 0;
     for update in 0..updates {
@@ -1030,7 +1128,11 @@ fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
 #[ignore = "PPO runs on tokens: run in release mode (.ci/run does)"]
 fn actor_critic_learns_copy_and_reverse_from_scratch() {
     for op in [SequenceOp::Copy, SequenceOp::Reverse] {
-        let score = learn_from_scratch(op, 0);
+        if std::env::var("LM_OPS").is_ok_and(|only| !only.contains(&format!("{op:?}"))) {
+            continue;
+        }
+        // Seed 0 (seeds 1 and 2 reach the bound too: docs/lm.md gives the figures).
+        let score = learn_from_scratch(op, env_or("LM_SEED", 0));
         eprintln!("{op:?}: held-out reward per target token {score:.3}");
         assert!(score >= 0.9, "{op:?}: {score:.3}");
     }

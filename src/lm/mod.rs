@@ -16,6 +16,7 @@ mod layers;
 mod model;
 mod positions;
 mod pretrain;
+mod replay;
 mod rollout;
 mod transformer;
 
@@ -26,5 +27,6 @@ pub use gru::{GruBody, GruBodyConfig};
 pub use model::{Decoding, HeadOutputs, TokenModel};
 pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
-pub use rollout::{TaskEvaluation, TokenRollout, TokenRollouts, evaluate_tasks};
+pub use replay::TokenReplay;
+pub use rollout::{TaskEvaluation, TokenEpisode, TokenRollout, TokenRollouts, evaluate_tasks};
 pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};

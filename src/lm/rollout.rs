@@ -90,6 +90,41 @@ fn play<B: LmBody, R: TextReward>(
     }
 }
 
+/// One played episode on the host: its whole sequence and what each generated token earned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEpisode {
+    /// The prompt's tokens followed by the generated ones.
+    pub tokens: Vec<TokenId>,
+    /// How many of `tokens` are the prompt (>= 1).
+    pub prompt_len: usize,
+    /// The reward of each generated token.
+    pub rewards: Vec<f64>,
+    /// Whether the episode terminated (`<eos>` or the target's length) rather than being cut
+    /// at `max_new_tokens`.
+    pub terminated: bool,
+}
+
+impl TokenEpisode {
+    /// The generated tokens.
+    pub fn completion(&self) -> &[TokenId] {
+        &self.tokens[self.prompt_len..]
+    }
+
+    /// The total reward.
+    pub fn total_reward(&self) -> f64 {
+        self.rewards.iter().sum()
+    }
+
+    /// The final state: the whole sequence as a [`TokenState`] (what
+    /// [`PaddedTokens`] encodes).
+    pub fn state(&self) -> TokenState {
+        TokenState {
+            prompt: self.tokens[..self.prompt_len].into(),
+            generated: self.completion().to_vec(),
+        }
+    }
+}
+
 /// What [`TokenRollouts::collect`] returns: a rollout for
 /// [`crate::algo::actor_critic::ActorCritic::update`] and what the episodes scored.
 #[derive(Debug, Clone)]
@@ -97,8 +132,8 @@ pub struct TokenRollout {
     /// `T` steps of `B` episodes (time-major), states as positions in the episodes' final
     /// sequences; steps after an episode's end are masked out.
     pub batch: RolloutBatch<TokenPositions>,
-    /// Each episode's total reward.
-    pub returns: Vec<f64>,
+    /// The episodes on the host (what [`crate::lm::TokenReplay::push`] stores).
+    pub episodes: Vec<TokenEpisode>,
     /// Tokens generated (transitions that count).
     pub tokens: usize,
 }
@@ -205,26 +240,46 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     }
 }
 
+impl Played {
+    /// Each row's episode on the host.
+    fn episodes(&self) -> Vec<TokenEpisode> {
+        let rows = self.states.len();
+        (0..rows)
+            .map(|row| {
+                let steps: Vec<usize> = (0..self.steps)
+                    .map(|t| t * rows + row)
+                    .filter(|&i| self.mask[i])
+                    .collect();
+                let last = steps.last().copied();
+                TokenEpisode {
+                    tokens: self.states[row].tokens().collect(),
+                    prompt_len: self.prompts[row],
+                    rewards: steps.iter().map(|&i| self.rewards[i]).collect(),
+                    terminated: last.is_some_and(|i| self.terminated[i]),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Lays played episodes out as a [`TokenRollout`].
 fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
     let rows = played.states.len();
     let steps = played.steps;
     let mut states = Vec::with_capacity(steps * rows);
     let mut next = Vec::with_capacity(steps * rows);
-    let mut returns = vec![0.0; rows];
     for t in 0..steps {
         for (row, state) in played.states.iter().enumerate() {
-            let i = t * rows + row;
-            let at = if played.mask[i] {
+            let at = if played.mask[t * rows + row] {
                 played.prompts[row] - 1 + t
             } else {
                 state.len() - 1
             };
             states.push((row, at));
             next.push((row, (at + 1).min(state.len() - 1)));
-            returns[row] += played.rewards[i];
         }
     }
+    let episodes = played.episodes();
     let sequences = PaddedTokens.encode(&played.states, device)?;
     let observations = TokenPositions::new(sequences, states)?;
     let next_observations = observations.with_rows(next);
@@ -245,7 +300,7 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
             )?,
             mask: Some(played.mask),
         },
-        returns,
+        episodes,
         tokens,
     })
 }
@@ -253,10 +308,8 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
 /// How a token model does on a list of tasks: see [`evaluate_tasks`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskEvaluation {
-    /// Each task's generated tokens.
-    pub completions: Vec<Vec<TokenId>>,
-    /// Each task's total reward.
-    pub returns: Vec<f64>,
+    /// Each task's episode (task `i` in row `i`).
+    pub episodes: Vec<TokenEpisode>,
     /// Total reward over the total length of the targets: with [`crate::env::text::TokenMatch`],
     /// the fraction of target tokens produced at their position.
     pub reward_per_target_token: f64,
@@ -287,7 +340,7 @@ pub struct TaskEvaluation {
 /// let device = valuefn::device::default_device();
 /// let model = TokenModel::new(GruBodyConfig::new(env.vocab_size()).init(&device)?, 0, &device);
 /// let eval = evaluate_tasks(&model, &env, Sampling::Greedy, 0, &device)?;
-/// assert_eq!(eval.completions.len(), 2);
+/// assert_eq!(eval.episodes.len(), 2);
 /// assert!((0.0..=1.0).contains(&eval.reward_per_target_token));
 /// # Ok::<(), valuefn::Error>(())
 /// ```
@@ -316,15 +369,11 @@ pub fn evaluate_tasks<B: LmBody, R: TextReward + Clone>(
         &mut rng,
         device,
     )?;
-    let rows = envs.len();
-    let mut returns = vec![0.0; rows];
-    for (i, reward) in played.rewards.iter().enumerate() {
-        returns[i % rows] += reward;
-    }
+    let episodes = played.episodes();
     let target_tokens: usize = env.tasks().iter().map(|t| t.target().len()).sum();
+    let total: f64 = episodes.iter().map(TokenEpisode::total_reward).sum();
     Ok(TaskEvaluation {
-        completions: played.states.into_iter().map(|s| s.generated).collect(),
-        reward_per_target_token: returns.iter().sum::<f64>() / target_tokens.max(1) as f64,
-        returns,
+        reward_per_target_token: total / target_tokens.max(1) as f64,
+        episodes,
     })
 }

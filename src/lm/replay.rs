@@ -1,0 +1,203 @@
+//! Experience replay of token transitions for deep Q-learning of a token model's Q head.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use burn::tensor::{Bool, Device, Tensor, TensorData};
+use rand::{Rng, RngExt};
+
+use crate::encode::ObservationEncoder;
+use crate::env::text::{PaddedTokens, TokenState};
+use crate::error::{Error, Result, check_finite_f32, check_gamma};
+use crate::lm::{TokenEpisode, TokenPositions};
+use crate::replay::TransitionBatch;
+use crate::tensor_ops::index_tensor;
+
+/// One stored step: a position in a shared sequence (the action is the token after it).
+#[derive(Debug, Clone)]
+struct StoredStep {
+    sequence: Arc<TokenState>,
+    /// Index of the state's last token in the sequence.
+    position: usize,
+    reward: f32,
+    terminated: bool,
+}
+
+impl StoredStep {
+    /// The token taken: the one after the state's position.
+    fn action(&self) -> usize {
+        let generated = self.position + 1 - self.sequence.prompt.len();
+        self.sequence.generated[generated]
+    }
+}
+
+/// A uniform replay memory of token transitions, for [`crate::algo::dqn::Dqn`] on a
+/// [`crate::lm::TokenModel`]'s Q head.
+///
+/// It stores whole episodes ([`TokenEpisode`]s, e.g. from [`crate::lm::TokenRollouts`]) and
+/// each of their steps as a position in the episode's sequence, so a step costs a few words,
+/// not a copy of its prefix. A sample is a [`TransitionBatch`] of [`TokenPositions`]: the
+/// sequences the sampled steps reference, padded once, with the state at `position` and the
+/// next state at `position + 1`, so the model reads both from one pass per sequence. A
+/// terminated step does not bootstrap; every other step (including one cut by
+/// `max_new_tokens`) bootstraps with discount `gamma`. When full, the oldest steps go first.
+///
+/// # Example
+///
+/// ```
+/// use rand::{SeedableRng, rngs::StdRng};
+/// use valuefn::lm::{TokenEpisode, TokenReplay};
+///
+/// let device = valuefn::device::default_device();
+/// let mut replay = TokenReplay::new(100, 0.9)?;
+/// // Prompt <bos> 4, then tokens 5 and 6 (rewards 1 and 0), terminated.
+/// replay.push(&TokenEpisode {
+///     tokens: vec![1, 4, 5, 6],
+///     prompt_len: 2,
+///     rewards: vec![1.0, 0.0],
+///     terminated: true,
+/// })?;
+/// assert_eq!(replay.len(), 2);
+/// let batch = replay.sample(8, &mut StdRng::seed_from_u64(0), &device)?;
+/// assert_eq!(batch.len(), 8);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct TokenReplay {
+    capacity: usize,
+    gamma: f64,
+    steps: VecDeque<StoredStep>,
+}
+
+impl TokenReplay {
+    /// The largest capacity accepted: 2^24 steps.
+    pub const MAX_CAPACITY: usize = 1 << 24;
+
+    /// An empty memory of at most `capacity` steps, bootstrapping with `gamma`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for a capacity of 0 or above [`TokenReplay::MAX_CAPACITY`], or a
+    /// `gamma` outside `[0, 1]`.
+    pub fn new(capacity: usize, gamma: f64) -> Result<Self> {
+        if capacity == 0 || capacity > Self::MAX_CAPACITY {
+            return Err(Error::config(
+                "capacity",
+                "in [1, 2^24] (TokenReplay::MAX_CAPACITY)",
+                capacity,
+            ));
+        }
+        check_gamma(gamma)?;
+        Ok(Self {
+            capacity,
+            gamma,
+            steps: VecDeque::new(),
+        })
+    }
+
+    /// Steps stored.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Stores every step of `episode`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the rewards do not match the generated tokens (or the
+    /// prompt is empty); [`Error::NonFinite`] for a reward that is NaN or infinite. Nothing is
+    /// stored on error.
+    pub fn push(&mut self, episode: &TokenEpisode) -> Result<()> {
+        let generated = episode.tokens.len().checked_sub(episode.prompt_len);
+        if episode.prompt_len == 0 || generated != Some(episode.rewards.len()) {
+            return Err(Error::ShapeMismatch {
+                what: "token episode (one reward per generated token after a non-empty prompt)",
+                expected: vec![generated.unwrap_or(0)],
+                actual: vec![episode.rewards.len()],
+            });
+        }
+        let rewards = episode
+            .rewards
+            .iter()
+            .map(|&r| check_finite_f32("token episode reward", r))
+            .collect::<Result<Vec<f32>>>()?;
+        let sequence = Arc::new(episode.state());
+        let last = rewards.len().saturating_sub(1);
+        for (t, reward) in rewards.into_iter().enumerate() {
+            if self.steps.len() == self.capacity {
+                self.steps.pop_front();
+            }
+            self.steps.push_back(StoredStep {
+                sequence: Arc::clone(&sequence),
+                position: episode.prompt_len - 1 + t,
+                reward,
+                terminated: episode.terminated && t == last,
+            });
+        }
+        Ok(())
+    }
+
+    /// `batch_size` steps drawn uniformly with replacement, as tensors on `device`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0.
+    pub fn sample<R: Rng + ?Sized>(
+        &self,
+        batch_size: usize,
+        rng: &mut R,
+        device: &Device,
+    ) -> Result<TransitionBatch<TokenPositions>> {
+        if self.steps.is_empty() {
+            return Err(Error::Empty {
+                what: "token replay",
+            });
+        }
+        if batch_size == 0 {
+            return Err(Error::config("batch_size", "at least 1", 0));
+        }
+        let picked: Vec<&StoredStep> = (0..batch_size)
+            .map(|_| &self.steps[rng.random_range(0..self.steps.len())])
+            .collect();
+        // Each referenced sequence once, in order of first use.
+        let mut index_of: HashMap<*const TokenState, usize> = HashMap::new();
+        let mut states: Vec<TokenState> = Vec::new();
+        let mut rows = Vec::with_capacity(batch_size);
+        let mut actions = Vec::with_capacity(batch_size);
+        for step in &picked {
+            let index = *index_of
+                .entry(Arc::as_ptr(&step.sequence))
+                .or_insert_with(|| {
+                    states.push((*step.sequence).clone());
+                    states.len() - 1
+                });
+            rows.push((index, step.position));
+            actions.push(step.action());
+        }
+        let next_rows = rows.iter().map(|&(s, p)| (s, p + 1)).collect();
+        let observations = TokenPositions::new(PaddedTokens.encode(&states, device)?, rows)?;
+        let next_observations = observations.with_rows(next_rows);
+        let column = |f: &dyn Fn(&StoredStep) -> f32| -> Tensor<1> {
+            let values: Vec<f32> = picked.iter().map(|s| f(s)).collect();
+            Tensor::from_data(TensorData::new(values, [batch_size]), device)
+        };
+        let terminated: Vec<bool> = picked.iter().map(|s| s.terminated).collect();
+        Ok(TransitionBatch {
+            observations,
+            actions: index_tensor(&actions, device),
+            rewards: column(&|s| s.reward),
+            next_observations,
+            terminated: Tensor::<1, Bool>::from_data(
+                TensorData::new(terminated, [batch_size]),
+                device,
+            ),
+            discounts: column(&|_| self.gamma as f32),
+            weights: column(&|_| 1.0),
+        })
+    }
+}
