@@ -2236,6 +2236,196 @@ fn lm_probes(s: &mut Sweep) {
             )
         },
     );
+    token_state_probes(s, d, &ids);
+}
+
+/// `TokenPositions`, `TokenRollouts`, `TokenReplay`, `evaluate_tasks`, `SequenceTask`'s
+/// separator.
+fn token_state_probes(
+    s: &mut Sweep,
+    d: &burn::tensor::Device,
+    ids: &dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::env::text::TokenBatch,
+) {
+    use valuefn::lm::{
+        GruBodyConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay,
+        TokenRollouts, TransformerBodyConfig, evaluate_tasks,
+    };
+    let shape = is!(Error::ShapeMismatch { .. });
+    s.err(
+        "TokenPositions::new",
+        "no rows",
+        is!(Error::Empty { .. }),
+        "no rows",
+        || TokenPositions::new(ids(vec![1, 4], 2, &[2]), vec![]),
+    );
+    s.err(
+        "TokenPositions::new",
+        "sequence 1 of 1",
+        shape,
+        "sequence index",
+        || TokenPositions::new(ids(vec![1, 4], 2, &[2]), vec![(1, 0)]),
+    );
+    s.err(
+        "TokenPositions::new",
+        "position 2 of a 2-token sequence",
+        shape,
+        "position",
+        || TokenPositions::new(ids(vec![1, 4], 2, &[2]), vec![(0, 2)]),
+    );
+    let tokenizer = CharTokenizer::fit(["ab"]).unwrap();
+    let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tokenizer).unwrap();
+    let env = || {
+        TextGenerationEnv::new(
+            vec![task.clone()],
+            tokenizer.vocabulary(),
+            TokenMatch,
+            &TextEnvConfig::new(),
+        )
+    };
+    s.err(
+        "TokenRollouts::new",
+        "0 episodes",
+        is!(Error::InvalidConfig { .. }),
+        "episodes",
+        || TokenRollouts::new(&env()?, 0, 0),
+    );
+    s.err(
+        "TokenRollouts::collect",
+        "a context shorter than prompt and completion",
+        is!(Error::TooLarge { .. }),
+        "context",
+        || {
+            let vocab = tokenizer.vocabulary().len();
+            let body = TransformerBodyConfig::new(vocab)
+                .with_hidden(8)
+                .with_heads(2)
+                .with_max_len(3);
+            let model = TokenModel::new(body.init(d)?, 0, d);
+            TokenRollouts::new(&env()?, 2, 0)?.collect(&model, d)
+        },
+    );
+    s.err(
+        "TokenRollouts::collect",
+        "a model of another vocabulary",
+        is!(Error::InvalidAction { .. }),
+        "token ids",
+        || {
+            let model = TokenModel::new(GruBodyConfig::new(3).init(d)?, 0, d);
+            TokenRollouts::new(&env()?, 2, 0)?.collect(&model, d)
+        },
+    );
+    s.err(
+        "evaluate_tasks",
+        "temperature 0",
+        is!(Error::InvalidConfig { .. }),
+        "temperature",
+        || {
+            let model = TokenModel::new(
+                GruBodyConfig::new(tokenizer.vocabulary().len()).init(d)?,
+                0,
+                d,
+            );
+            let sampling = Sampling::Sample {
+                temperature: 0.0,
+                top_k: None,
+                top_p: None,
+            };
+            evaluate_tasks(&model, &env()?, sampling, 0, d)
+        },
+    );
+    s.err(
+        "TokenReplay::new",
+        "capacity 0",
+        is!(Error::InvalidConfig { .. }),
+        "capacity",
+        || TokenReplay::new(0, 0.9),
+    );
+    s.err(
+        "TokenReplay::new",
+        "capacity 2^40",
+        is!(Error::InvalidConfig { .. }),
+        "capacity",
+        || TokenReplay::new(1 << 40, 0.9),
+    );
+    s.err(
+        "TokenReplay::new",
+        "gamma 1.5",
+        is!(Error::InvalidConfig { .. }),
+        "gamma",
+        || TokenReplay::new(10, 1.5),
+    );
+    let episode = |tokens: Vec<usize>, prompt_len, rewards: Vec<f64>| TokenEpisode {
+        tokens,
+        prompt_len,
+        rewards,
+        terminated: true,
+    };
+    for (what, bad, needle) in [
+        (
+            "two rewards for one token",
+            episode(vec![1, 4, 5], 2, vec![1.0, 1.0]),
+            "reward",
+        ),
+        (
+            "empty prompt",
+            episode(vec![4, 5], 0, vec![1.0, 1.0]),
+            "prompt",
+        ),
+        (
+            "prompt longer than the tokens",
+            episode(vec![4], 3, vec![]),
+            "reward",
+        ),
+        (
+            "NaN reward",
+            episode(vec![1, 4], 1, vec![f64::NAN]),
+            "reward",
+        ),
+        (
+            "reward beyond f32",
+            episode(vec![1, 4], 1, vec![1e300]),
+            "reward",
+        ),
+    ] {
+        s.err(
+            "TokenReplay::push",
+            what,
+            |_: &Error| true,
+            needle,
+            || {
+                let mut replay = TokenReplay::new(10, 0.9)?;
+                replay.push(&episode(vec![1, 4], 1, vec![1.0]))?;
+                let result = replay.push(&bad);
+                assert_eq!(replay.len(), 1, "nothing stored on error");
+                result
+            },
+        );
+    }
+    s.err(
+        "TokenReplay::sample",
+        "empty memory",
+        is!(Error::Empty { .. }),
+        "token replay",
+        || TokenReplay::new(10, 0.9)?.sample(4, &mut StdRng::seed_from_u64(0), d),
+    );
+    s.err(
+        "TokenReplay::sample",
+        "batch of 0",
+        is!(Error::InvalidConfig { .. }),
+        "batch_size",
+        || {
+            let mut replay = TokenReplay::new(10, 0.9)?;
+            replay.push(&episode(vec![1, 4], 1, vec![1.0]))?;
+            replay.sample(0, &mut StdRng::seed_from_u64(0), d)
+        },
+    );
+    s.err(
+        "SequenceTask::with_separator",
+        "separator in the alphabet",
+        is!(Error::InvalidConfig { .. }),
+        "separator",
+        || SequenceTask::new(SequenceOp::Copy, "ab=", 1, 2)?.with_separator('='),
+    );
 }
 
 /// Deserializes `json` and checks that it fails exactly as the constructor did: then the
