@@ -27,12 +27,15 @@ use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, AdvantageEstim
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{PaddedTokens, TextEnvConfig, TextGenerationEnv, TokenMatch};
+use valuefn::env::text::{
+    PaddedTokens, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
+};
 use valuefn::lm::{
     GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions,
     TokenReplay, TokenRollouts, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
+use valuefn::tabular::{QValues, SolverConfig, value_iteration};
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::{
     CharTokenizer, SequenceOp, SequenceTask, TaskGenerator, TokenTask, Tokenizer, Vocabulary,
@@ -79,6 +82,8 @@ struct Args {
 
 /// Episodes per PPO rollout.
 const EPISODES: usize = 64;
+/// Deep Q-learning steps (minibatches of 128 from the replay) per PPO update.
+const DQN_UPDATES: usize = 4;
 /// Evaluate on the held-out prompts every this many updates.
 const EVAL_EVERY: usize = 25;
 
@@ -221,7 +226,7 @@ fn run<B: LmBody>(
     let ppo_config = ActorCriticConfig::new()
         .with_gamma(1.0)
         .with_advantage(AdvantageEstimator::Gae { lambda: 0.95 })
-        .with_entropy_coef(0.01)
+        .with_entropy_coef(0.0)
         .with_actor_optimizer(adam)
         .with_critic_optimizer(adam)
         .with_actor_learning_rate(rate)
@@ -266,7 +271,7 @@ fn run<B: LmBody>(
         for episode in &rollout.episodes {
             replay.push(episode)?;
         }
-        for _ in 0..2 {
+        for _ in 0..DQN_UPDATES {
             dqn.update(&replay.sample(128, &mut rng, device)?)?;
         }
         if update % EVAL_EVERY == 0 || update == steps {
@@ -301,20 +306,45 @@ fn run<B: LmBody>(
             episode.total_reward(),
             target.len()
         );
-        show_steps(episode, task, &actor, &critic, &q_model, device)?;
+        let exact = ExactQ::of(&task.held_out, task_index, &task.vocabulary)?;
+        show_steps(episode, task, &exact, [&actor, &critic, &q_model], device)?;
     }
     plot(&args.plot, &curve, &train_curve, steps)?;
     println!("\nlearning curve: {}", args.plot);
     Ok(())
 }
 
-/// Per generated token: `V(s)` and the three most probable next tokens with `pi` and `Q`.
+/// `Q*` of one held-out task: its text MDP enumerated and solved by value iteration.
+struct ExactQ {
+    mdp: TextMdp,
+    q: QValues,
+}
+
+impl ExactQ {
+    fn of(env: &TextGenerationEnv, task: usize, vocabulary: &Vocabulary) -> valuefn::Result<Self> {
+        let single = TextGenerationEnv::new(
+            vec![env.tasks()[task].clone()],
+            vocabulary,
+            TokenMatch,
+            env.config(),
+        )?;
+        let mdp = TextMdp::enumerate(&single, &TextMdpConfig::new())?;
+        let q = value_iteration(&mdp, &SolverConfig::new().with_gamma(1.0))?.q_values;
+        Ok(Self { mdp, q })
+    }
+
+    fn at(&self, state: &TokenState, token: usize) -> valuefn::Result<f64> {
+        Ok(self.q.get(self.mdp.index_of(state)?, token))
+    }
+}
+
+/// Per generated token: `V(s)` and the three most probable next tokens with `pi`, the learned
+/// `Q` and the exact `Q*`.
 fn show_steps<B: LmBody>(
     episode: &TokenEpisode,
     task: &Text,
-    actor: &TokenModel<B>,
-    critic: &TokenModel<B>,
-    q_model: &TokenModel<B>,
+    exact: &ExactQ,
+    [actor, critic, q_model]: [&TokenModel<B>; 3],
     device: &Device,
 ) -> valuefn::Result<()> {
     let sequence = PaddedTokens.encode(&[episode.state()], device)?;
@@ -326,22 +356,28 @@ fn show_steps<B: LmBody>(
     let probabilities = to_vec_f32(actor.action_probabilities(states.clone())?);
     let q = to_vec_f32(q_model.q_values(states.clone())?);
     let v = to_vec_f32(critic.values(states)?);
+    let prompt = episode.state().prompt;
     for (t, &token) in episode.completion().iter().enumerate() {
+        let state = TokenState {
+            prompt: prompt.clone(),
+            generated: episode.completion()[..t].to_vec(),
+        };
         let row = t * vocab..(t + 1) * vocab;
         let (pi, q) = (&probabilities[row.clone()], &q[row]);
         let mut top: Vec<usize> = (0..vocab).collect();
         top.sort_by(|&a, &b| pi[b].total_cmp(&pi[a]));
-        let shown: Vec<String> = top[..3]
+        let shown = top[..3]
             .iter()
             .map(|&a| {
-                format!(
-                    "{:>5} pi {:.2} Q {:5.2}",
+                Ok(format!(
+                    "{:>5} pi {:.2} Q {:5.2} (Q* {})",
                     format!("{:?}", task.text(&[a])),
                     pi[a],
-                    q[a]
-                )
+                    q[a],
+                    exact.at(&state, a)?
+                ))
             })
-            .collect();
+            .collect::<valuefn::Result<Vec<String>>>()?;
         println!(
             "  step {t}: V {:5.2} | chose {:?} | {}",
             v[t],
