@@ -2239,12 +2239,15 @@ fn lm_probes(s: &mut Sweep) {
     token_state_probes(s, d, &ids);
 }
 
+/// Builds a token batch from row-major ids, a width and each row's length.
+type TokenRows = dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::env::text::TokenBatch;
+
 /// `TokenPositions`, `TokenRollouts`, `TokenReplay`, `evaluate_tasks`, `SequenceTask`'s
 /// separator.
 fn token_state_probes(
     s: &mut Sweep,
     d: &burn::tensor::Device,
-    ids: &dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::env::text::TokenBatch,
+    ids: &TokenRows,
 ) {
     use valuefn::lm::{
         GruBodyConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay,
