@@ -2240,15 +2240,11 @@ fn lm_probes(s: &mut Sweep) {
 }
 
 /// Builds a token batch from row-major ids, a width and each row's length.
-type TokenRows = dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::env::text::TokenBatch;
+type TokenRows<'a> = dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::env::text::TokenBatch + 'a;
 
 /// `TokenPositions`, `TokenRollouts`, `TokenReplay`, `evaluate_tasks`, `SequenceTask`'s
 /// separator.
-fn token_state_probes(
-    s: &mut Sweep,
-    d: &burn::tensor::Device,
-    ids: &TokenRows,
-) {
+fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'_>) {
     use valuefn::lm::{
         GruBodyConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay,
         TokenRollouts, TransformerBodyConfig, evaluate_tasks,
