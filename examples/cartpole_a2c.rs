@@ -16,6 +16,8 @@
 
 #[path = "common/cartpole_report.rs"]
 mod cartpole_report;
+#[path = "common/curves.rs"]
+mod curves;
 
 use burn::module::Module;
 use clap::Parser;

@@ -16,11 +16,14 @@
 //!     [--plot text_generation.svg] [--quiet]
 //! ```
 
+#[path = "common/curves.rs"]
+mod curves;
+
 use burn::module::Module;
 use burn::tensor::Device;
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use plotters::prelude::*;
+use plotters::style::colors::{BLUE, RED};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, AdvantageEstimator, PpoConfig};
@@ -395,38 +398,25 @@ fn plot(
     train: &[(usize, f64)],
     steps: usize,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption("PPO on the text MDP", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..steps as f64, 0f64..1.05f64)?;
-    chart
-        .configure_mesh()
-        .x_desc("PPO updates")
-        .y_desc("reward per token")
-        .draw()?;
-    chart
-        .draw_series(LineSeries::new(
-            train.iter().map(|&(u, r)| (u as f64, r)),
-            &BLUE,
-        ))?
-        .label("training rollouts (sampled)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-    chart
-        .draw_series(LineSeries::new(
-            held_out.iter().map(|&(u, r)| (u as f64, r)),
-            &RED,
-        ))?
-        .label("held-out prompts (greedy)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    let points = |curve: &[(usize, f64)]| curve.iter().map(|&(u, r)| (u as f64, r)).collect();
+    curves::plot_curves(
+        path,
+        &curves::Axes {
+            title: "PPO on the text MDP",
+            x: ("PPO updates", steps as f64),
+            y: ("reward per token", 1.05),
+        },
+        &[
+            curves::Curve {
+                label: "training rollouts (sampled)",
+                points: points(train),
+                color: BLUE,
+            },
+            curves::Curve {
+                label: "held-out prompts (greedy)",
+                points: points(held_out),
+                color: RED,
+            },
+        ],
+    )
 }

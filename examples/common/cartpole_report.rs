@@ -1,7 +1,7 @@
 //! What the CartPole examples print and draw: the evaluations, the final verdict, and the
 //! learning curve.
 
-use plotters::prelude::*;
+use plotters::style::colors::{BLUE, RED};
 
 /// Episode returns (moving average over 20 episodes) and greedy evaluations against
 /// environment steps, as an SVG at `path`.
@@ -23,37 +23,26 @@ pub fn plot_learning_curve(
             )
         })
         .collect();
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
-    root.fill(&WHITE)?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(title, ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(40)
-        .y_label_area_size(50)
-        .build_cartesian_2d(0f64..total_steps.max(1) as f64, 0f64..520f64)?;
-    chart
-        .configure_mesh()
-        .x_desc("environment steps")
-        .y_desc("return")
-        .draw()?;
-    chart
-        .draw_series(LineSeries::new(smoothed, &BLUE))?
-        .label("episode return (mean of 20)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-    chart
-        .draw_series(LineSeries::new(
-            evaluations.iter().map(|&(s, r)| (s as f64, r)),
-            &RED,
-        ))?
-        .label("greedy evaluation (10 episodes)")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-    chart
-        .configure_series_labels()
-        .background_style(WHITE)
-        .border_style(BLACK)
-        .draw()?;
-    root.present()?;
-    Ok(())
+    crate::curves::plot_curves(
+        path,
+        &crate::curves::Axes {
+            title,
+            x: ("environment steps", total_steps as f64),
+            y: ("return", 520.0),
+        },
+        &[
+            crate::curves::Curve {
+                label: "episode return (mean of 20)",
+                points: smoothed,
+                color: BLUE,
+            },
+            crate::curves::Curve {
+                label: "greedy evaluation (10 episodes)",
+                points: evaluations.iter().map(|&(s, r)| (s as f64, r)).collect(),
+                color: RED,
+            },
+        ],
+    )
 }
 
 /// The table of greedy evaluations.
