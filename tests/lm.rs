@@ -577,6 +577,34 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
         actions
     );
     assert!(TokenRollouts::new(&env, 0, 3).is_err());
+    // A transformer whose context holds exactly the longest prompt plus the longest episode:
+    // rows that finish early keep being fed `<pad>` and must still fit.
+    let uneven = TextGenerationEnv::new(
+        vec![pair("abcc", "a"), pair("a", "abcc")],
+        tokenizer.vocabulary(),
+        TokenMatch,
+        &TextEnvConfig::new(),
+    )
+    .unwrap();
+    let fitted = |max_len| {
+        let body = TransformerBodyConfig::new(vocab)
+            .with_hidden(8)
+            .with_heads(2)
+            .with_max_len(max_len);
+        TokenModel::new(body.init(&device).unwrap(), 0, &device)
+    };
+    // Longest prompt: <bos> a b c c (5); longest episode: 4 tokens.
+    let mut lockstep = TokenRollouts::new(&uneven, 8, 0).unwrap();
+    let rollout = lockstep.collect(&fitted(9), &device).unwrap();
+    assert!(
+        fitted(9)
+            .values(rollout.batch.next_observations.clone())
+            .is_ok()
+    );
+    assert!(matches!(
+        lockstep.collect(&fitted(8), &device),
+        Err(valuefn::Error::TooLarge { .. })
+    ));
     // The batch feeds an actor-critic update as it is.
     let train = device.clone().autodiff();
     let body = GruBodyConfig::new(vocab).with_hidden(16);

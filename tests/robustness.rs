@@ -1695,6 +1695,7 @@ fn every_public_function_rejects_bad_input() {
     text_probes(&mut sweep);
     actor_critic_probes(&mut sweep);
     lm_probes(&mut sweep);
+    value_method_probes(&mut sweep);
     let mut report = String::new();
     writeln!(
         report,
@@ -2622,4 +2623,67 @@ fn fuzz_report() {
         }
     );
     outcome.unwrap();
+}
+
+/// Soft value iteration and the offline losses (issue 13's first pieces).
+fn value_method_probes(s: &mut Sweep) {
+    use valuefn::algo::ilql::{cql_loss, expectile_loss};
+    use valuefn::tabular::{PolicyTable, SolverConfig, soft_value_iteration};
+    let d = &valuefn::device::default_device();
+    let mdp = || RandomMdpConfig::new(3, 2).generate(&mut StdRng::seed_from_u64(0));
+    for (input, beta) in [
+        ("beta 0", 0.0),
+        ("beta NaN", f64::NAN),
+        ("beta inf", f64::INFINITY),
+    ] {
+        s.err(
+            "soft_value_iteration",
+            input,
+            is!(Error::InvalidConfig { .. }),
+            "beta",
+            || {
+                soft_value_iteration(
+                    &mdp()?,
+                    &PolicyTable::uniform(3, 2),
+                    beta,
+                    &SolverConfig::new(),
+                )
+            },
+        );
+    }
+    s.err(
+        "soft_value_iteration",
+        "reference of 4 states for 3",
+        is!(Error::ShapeMismatch { .. }),
+        "reference policy",
+        || {
+            soft_value_iteration(
+                &mdp()?,
+                &PolicyTable::uniform(4, 2),
+                1.0,
+                &SolverConfig::new(),
+            )
+        },
+    );
+    s.err(
+        "expectile_loss",
+        "tau 1",
+        is!(Error::InvalidConfig { .. }),
+        "tau",
+        || expectile_loss(Tensor::zeros([2], d), Tensor::zeros([2], d), 1.0),
+    );
+    s.err(
+        "expectile_loss",
+        "3 targets for 2 predictions",
+        is!(Error::ShapeMismatch { .. }),
+        "expectile",
+        || expectile_loss(Tensor::zeros([2], d), Tensor::zeros([3], d), 0.7),
+    );
+    s.err(
+        "cql_loss",
+        "2 data values for 3 rows",
+        is!(Error::ShapeMismatch { .. }),
+        "CQL",
+        || cql_loss(Tensor::zeros([3, 4], d), Tensor::zeros([2], d)),
+    );
 }

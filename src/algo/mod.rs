@@ -21,6 +21,7 @@ pub mod dqn;
 mod evaluation;
 pub(crate) mod gradients;
 mod host;
+pub mod ilql;
 mod metrics;
 mod n_step;
 mod optim;

@@ -247,6 +247,11 @@ impl<B: LmBody> TokenModel<B> {
     /// One body pass over the sequences the rows reference (all of them, or the selected
     /// ones when rows reference fewer), then a gather.
     fn hidden_at(&self, states: &TokenPositions) -> Result<Tensor<2>> {
+        if states.is_empty() {
+            return Err(Error::Empty {
+                what: "token positions (no rows)",
+            });
+        }
         let sequences = states.sequences();
         self.check(sequences)?;
         let count = states.lengths().len();
@@ -259,13 +264,12 @@ impl<B: LmBody> TokenModel<B> {
                 used.push(sequence);
             }
         }
-        let device = sequences.ids.device();
         let width = used.iter().map(|&s| states.lengths()[s]).max().unwrap_or(1);
         let sub = if used.len() == count {
             slot = (0..count).collect();
             sequences.clone()
         } else {
-            sequences.select_rows(index_tensor(&used, &device))
+            sequences.select_rows(index_tensor(&used, &sequences.ids.device()))
         };
         let (mut ids, mut mask) = (sub.ids, sub.mask);
         let rows = ids.dims()[0];
@@ -275,6 +279,7 @@ impl<B: LmBody> TokenModel<B> {
         }
         let hidden = self.body.forward(ids, mask);
         let [n, steps, h] = hidden.dims();
+        let device = hidden.device();
         let flat: Vec<usize> = states
             .rows()
             .iter()

@@ -9,13 +9,13 @@ use rand::rngs::StdRng;
 use crate::algo::actor_critic::RolloutBatch;
 use crate::encode::ObservationEncoder;
 use crate::env::Environment;
-use crate::env::text::{PaddedTokens, TextGenerationEnv, TextReward, TokenState};
+use crate::env::text::{PaddedTokens, Stop, TextGenerationEnv, TextReward, TokenState};
 use crate::error::{Error, Result};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenModel, TokenPositions};
 use crate::returns::Rollout;
 use crate::tensor_ops::{index_tensor, to_vec_f32};
-use crate::text::{TokenId, Vocabulary};
+use crate::text::{TokenId, TokenTask, Vocabulary};
 
 /// Episodes played in lockstep: what [`play`] returns.
 struct Played {
@@ -125,6 +125,36 @@ impl TokenEpisode {
     }
 }
 
+/// Lockstep rows all grow to the longest episode, so the body's context must hold the longest
+/// prompt plus the longest possible episode of the environment's tasks. Checked before anything
+/// is played (and whatever tasks were drawn), so a context that is too short is an error up
+/// front, every time.
+fn check_context<B: LmBody, R: TextReward>(
+    model: &TokenModel<B>,
+    env: &TextGenerationEnv<R>,
+) -> Result<()> {
+    let Some(limit) = model.body().max_len() else {
+        return Ok(());
+    };
+    let tasks = env.tasks();
+    let longest_prompt = tasks.iter().map(|t| t.prompt().len()).max().unwrap_or(0);
+    let longest_episode = tasks
+        .iter()
+        .map(|t| env.config().horizon(t))
+        .max()
+        .unwrap_or(0);
+    let needed = longest_prompt + longest_episode;
+    if needed > limit {
+        return Err(Error::TooLarge {
+            what: "token sequence (the body's context length must hold the longest prompt \
+                   plus the longest episode)",
+            size: needed as u128,
+            limit: limit as u128,
+        });
+    }
+    Ok(())
+}
+
 /// What [`TokenRollouts::collect`] returns: a rollout for
 /// [`crate::algo::actor_critic::ActorCritic::update`] and what the episodes scored.
 #[derive(Debug, Clone)]
@@ -208,14 +238,17 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     ///
     /// # Errors
     ///
-    /// As [`TokenModel::prefill`] and [`TokenModel::step`] (a prompt or completion that does
-    /// not fit the model's context) and [`TextGenerationEnv::outcome`] (a reward that is not
-    /// finite). The interrupted episodes are abandoned; the next call starts new ones.
+    /// [`Error::TooLarge`] when the body's context cannot hold the longest prompt plus the
+    /// longest episode of the environment's tasks (checked before anything is played); as
+    /// [`TokenModel::prefill`] and [`TokenModel::step`] (ids outside the model's vocabulary) and
+    /// [`TextGenerationEnv::outcome`] (a reward that is not finite). Episodes interrupted by an
+    /// error are abandoned; the next call starts new ones.
     pub fn collect<B: LmBody>(
         &mut self,
         model: &TokenModel<B>,
         device: &Device,
     ) -> Result<TokenRollout> {
+        check_context(model, &self.envs[0])?;
         let seed = self.seed.take();
         let starts = self
             .envs
@@ -310,9 +343,18 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
 pub struct TaskEvaluation {
     /// Each task's episode (task `i` in row `i`).
     pub episodes: Vec<TokenEpisode>,
-    /// Total reward over the total length of the targets: with [`crate::env::text::TokenMatch`],
-    /// the fraction of target tokens produced at their position.
+    /// Total reward over the positions a per-token reward can pay for (each target's tokens,
+    /// plus its `<eos>` under [`Stop::Eos`], within `max_new_tokens`): with
+    /// [`crate::env::text::TokenMatch`], the fraction of target tokens produced at their
+    /// position.
     pub reward_per_target_token: f64,
+}
+
+/// How many positions of `task`'s episode a per-token reward can pay for: the target's tokens,
+/// and under [`Stop::Eos`] the `<eos>` after them, within `max_new_tokens`.
+fn payable_tokens<R>(env: &TextGenerationEnv<R>, task: &TokenTask) -> usize {
+    let eos = usize::from(env.config().stop == Stop::Eos);
+    (task.target().len() + eos).min(env.config().max_new_tokens)
 }
 
 /// Plays every task of `env` once (task `i` in row `i`, in lockstep, with incremental
@@ -354,6 +396,7 @@ pub fn evaluate_tasks<B: LmBody, R: TextReward + Clone>(
     crate::lm::GenerationConfig::new(1)
         .with_sampling(sampling)
         .validate()?;
+    check_context(model, env)?;
     let mut envs: Vec<_> = env.tasks().iter().map(|_| env.replica()).collect();
     let starts = envs
         .iter_mut()
@@ -370,7 +413,7 @@ pub fn evaluate_tasks<B: LmBody, R: TextReward + Clone>(
         device,
     )?;
     let episodes = played.episodes();
-    let target_tokens: usize = env.tasks().iter().map(|t| t.target().len()).sum();
+    let target_tokens: usize = env.tasks().iter().map(|t| payable_tokens(env, t)).sum();
     let total: f64 = episodes.iter().map(TokenEpisode::total_reward).sum();
     Ok(TaskEvaluation {
         reward_per_target_token: total / target_tokens.max(1) as f64,

@@ -2,11 +2,13 @@
 
 mod categorical;
 mod host;
+mod kl;
 mod selector;
 mod tabular;
 
 pub use categorical::{LogitsPolicy, entropy, log_prob};
 pub use host::HostSelector;
+pub use kl::{KlEstimator, kl_estimates};
 pub(crate) use selector::check_f32_scale;
 pub use selector::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 pub use tabular::TabularPolicy;

@@ -9,6 +9,7 @@
 //!   [`evaluate_policy_exact`] (linear solve).
 //! - Control: [`value_iteration`], [`policy_iteration`], [`q_from_v`],
 //!   [`bellman_optimality_residual`], and greedy policies via [`QValues`] and [`PolicyTable`].
+//! - KL-regularised control: [`soft_value_iteration`] (a reference policy and a temperature).
 //!
 //! See `docs/concepts.md` for the Bellman equations each one solves.
 
@@ -18,6 +19,7 @@ mod evaluation;
 mod linear;
 mod mdp;
 mod random;
+mod soft;
 mod tables;
 
 pub use config::{SolverConfig, Sweep};
@@ -29,4 +31,5 @@ pub use evaluation::{Solution, evaluate_policy, evaluate_policy_exact};
 pub use mdp::{FiniteMdp, TabularMdp, Transition};
 pub use random::RandomMdpConfig;
 pub(crate) use random::uniform_start;
+pub use soft::{SoftSolution, soft_value_iteration};
 pub use tables::{PolicyTable, QValues};

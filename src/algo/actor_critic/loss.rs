@@ -4,6 +4,7 @@
 //! inputs; the statistics ([`approx_kl`], [`clip_fraction`]) are for reporting and carry no
 //! gradient of interest.
 
+use crate::policy::{KlEstimator, kl_estimates};
 use burn::tensor::Tensor;
 
 /// The policy-gradient loss `-mean_i A_i log pi(a_i | s_i)` (A2C; the advantages are
@@ -110,14 +111,14 @@ pub fn clipped_value_loss(
 
 /// The approximate KL divergence `KL(pi_old || pi)` from the log-ratios `l = log pi -
 /// log pi_old` of the sampled actions, by the unbiased, non-negative estimator
-/// `mean((exp(l) - 1) - l)` (Schulman's k3, Stable-Baselines3's `approx_kl`).
+/// `mean((exp(l) - 1) - l)` (Schulman's k3: [`crate::policy::kl_estimates`]; Stable-Baselines3's
+/// `approx_kl`).
 ///
 /// # Shapes
 ///
 /// - `log_probs`, `old_log_probs`: `[B]`; output `[1]`.
 pub fn approx_kl(log_probs: Tensor<1>, old_log_probs: Tensor<1>) -> Tensor<1> {
-    let log_ratio = log_probs - old_log_probs;
-    (log_ratio.clone().exp().sub_scalar(1.0) - log_ratio).mean()
+    kl_estimates(old_log_probs, log_probs, KlEstimator::K3).mean()
 }
 
 /// The fraction of ratios `pi / pi_old` outside `[1 - clip_range, 1 + clip_range]`.
