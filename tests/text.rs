@@ -306,9 +306,17 @@ fn deserializing_checks_what_the_constructors_check() {
         serde_json::to_string(&task).unwrap().replace(' ', ""),
         ok.replace(' ', "")
     );
+    let separated =
+        r#"{"op": "Copy", "alphabet": "ab", "min_len": 1, "max_len": 3, "separator": "="}"#;
+    let task: SequenceTask = serde_json::from_str(separated).unwrap();
+    assert_eq!(
+        serde_json::to_string(&task).unwrap().replace(' ', ""),
+        separated.replace(' ', "")
+    );
     for bad in [
         r#"{"op": "Copy", "alphabet": "", "min_len": 1, "max_len": 3}"#,
         r#"{"op": "Copy", "alphabet": "ab", "min_len": 3, "max_len": 1}"#,
+        r#"{"op": "Copy", "alphabet": "ab", "min_len": 1, "max_len": 3, "separator": "a"}"#,
     ] {
         assert!(serde_json::from_str::<SequenceTask>(bad).is_err(), "{bad}");
     }

@@ -67,7 +67,8 @@ struct SequenceTaskFields {
     alphabet: String,
     min_len: usize,
     max_len: usize,
-    #[serde(default)]
+    // Absent (and left out when `None`): the form before separators existed reads the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     separator: Option<char>,
 }
 
