@@ -94,6 +94,23 @@ impl TokenPositions {
         })
     }
 
+    /// States at `rows` of `states`' sequences, padded on `device`; the lengths are taken from
+    /// the states rather than read back, and the rows are trusted (the caller built them from
+    /// those lengths).
+    pub(crate) fn from_states(
+        states: &[TokenState],
+        rows: Vec<(usize, usize)>,
+        device: &Device,
+    ) -> Result<Self> {
+        Ok(Self {
+            sequences: Arc::new(Sequences {
+                batch: PaddedTokens.encode(states, device)?,
+                lengths: states.iter().map(TokenState::len).collect(),
+            }),
+            rows,
+        })
+    }
+
     /// The sequences the rows point into.
     pub fn sequences(&self) -> &TokenBatch {
         &self.sequences.batch

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 use rand::{Rng, RngExt};
 
-use crate::encode::ObservationEncoder;
-use crate::env::text::{PaddedTokens, TokenState};
+use crate::env::text::TokenState;
 use crate::error::{Error, Result, check_finite_f32, check_gamma};
 use crate::lm::{TokenEpisode, TokenPositions};
 use crate::replay::TransitionBatch;
@@ -180,7 +179,7 @@ impl TokenReplay {
             actions.push(step.action());
         }
         let next_rows = rows.iter().map(|&(s, p)| (s, p + 1)).collect();
-        let observations = TokenPositions::new(PaddedTokens.encode(&states, device)?, rows)?;
+        let observations = TokenPositions::from_states(&states, rows, device)?;
         let next_observations = observations.with_rows(next_rows);
         let column = |f: &dyn Fn(&StoredStep) -> f32| -> Tensor<1> {
             let values: Vec<f32> = picked.iter().map(|s| f(s)).collect();

@@ -313,8 +313,7 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
         }
     }
     let episodes = played.episodes();
-    let sequences = PaddedTokens.encode(&played.states, device)?;
-    let observations = TokenPositions::new(sequences, states)?;
+    let observations = TokenPositions::from_states(&played.states, states, device)?;
     let next_observations = observations.with_rows(next);
     let tokens = played.mask.iter().filter(|&&m| m).count();
     let rewards = played.rewards.iter().map(|&r| r as f32).collect();
