@@ -26,6 +26,7 @@ mod metrics;
 mod n_step;
 mod optim;
 mod q_learning;
+pub mod soft_q;
 mod step_size;
 mod td;
 mod train;

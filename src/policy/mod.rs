@@ -1,12 +1,14 @@
 //! Policies: a batch of states in, an action distribution (and sampled actions) out.
 
 mod categorical;
+mod guided;
 mod host;
 mod kl;
 mod selector;
 mod tabular;
 
 pub use categorical::{LogitsPolicy, entropy, log_prob};
+pub use guided::{guided_logits, kl_divergence};
 pub use host::HostSelector;
 pub use kl::{KlEstimator, kl_estimates};
 pub(crate) use selector::check_f32_scale;

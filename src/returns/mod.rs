@@ -19,7 +19,8 @@
 //! | [`gae`] | GAE advantages and value targets |
 //! | [`vtrace`] | V-trace targets and advantages with clipped importance weights |
 //! | [`q_learning_targets`], [`double_q_targets`], [`expected_sarsa_targets`] | one-step Q targets |
-//! | [`soft_values`], [`soft_q_targets`] | soft (log-sum-exp) backups |
+//! | [`value_targets_discounted`] | `r + gamma^k V(s')` (ILQL's Q target) |
+//! | [`soft_values`], [`soft_q_targets`], [`soft_q_targets_discounted`], [`soft_policy_log_probs`] | soft (log-sum-exp) backups and the policy they induce |
 
 mod gae;
 mod lambda_return;
@@ -38,8 +39,8 @@ pub(crate) use one_step::{
 };
 pub use one_step::{
     double_q_targets, double_q_targets_discounted, expected_sarsa_targets, q_learning_targets,
-    q_learning_targets_discounted,
+    q_learning_targets_discounted, value_targets_discounted,
 };
 pub use rollout::{Rollout, Values};
-pub use soft::{soft_q_targets, soft_values};
+pub use soft::{soft_policy_log_probs, soft_q_targets, soft_q_targets_discounted, soft_values};
 pub use vtrace::{VTrace, VTraceConfig, vtrace};

@@ -221,9 +221,8 @@ fn check_discounted_batch(
     rewards: &Tensor<1>,
     terminated: &Tensor<1, Bool>,
     discounts: &Tensor<1>,
-    next: &Tensor<2>,
+    batch: usize,
 ) -> Result<()> {
-    let [batch, _] = next.dims();
     check_shape("rewards", rewards.dims(), [batch])?;
     check_shape("terminated", terminated.dims(), [batch])?;
     check_shape("discounts", discounts.dims(), [batch])?;
@@ -288,9 +287,48 @@ pub fn q_learning_targets_discounted(
     terminated: Tensor<1, Bool>,
     discounts: Tensor<1>,
 ) -> Result<Tensor<1>> {
-    check_discounted_batch(&rewards, &terminated, &discounts, &next_q)?;
-    let next = next_q.max_dim(1).squeeze_dim(1);
-    Ok(rewards + next.mask_fill(terminated, 0.0) * discounts)
+    check_has_actions("next-state Q values (at least one action)", next_q.dims())?;
+    value_targets_discounted(rewards, next_q.max_dim(1).squeeze_dim(1), terminated, discounts)
+}
+
+/// One-step targets from next-state *values* with a discount per row:
+/// `r + discounts * (1 - terminated) * V(s')`. The target of ILQL's Q heads (`V` the expectile
+/// value head), of a critic's TD(0) target, and the common tail of the discounted Q targets.
+///
+/// # Shapes
+///
+/// - `rewards`, `next_values`, `terminated`, `discounts`: `[B]`; output `[B]`.
+///
+/// # Errors
+///
+/// As [`q_learning_targets_discounted`].
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor, TensorData};
+/// use valuefn::returns::value_targets_discounted;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let y = value_targets_discounted(
+///     Tensor::from_floats([1.0, 1.0], &device),
+///     Tensor::from_floats([4.0, 4.0], &device),
+///     Tensor::from_bool(TensorData::from([false, true]), &device),
+///     Tensor::from_floats([0.5, 0.5], &device),
+/// )?;
+/// assert_eq!(to_vec_f32(y), vec![3.0, 1.0]); // the terminated row does not bootstrap
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn value_targets_discounted(
+    rewards: Tensor<1>,
+    next_values: Tensor<1>,
+    terminated: Tensor<1, Bool>,
+    discounts: Tensor<1>,
+) -> Result<Tensor<1>> {
+    let [batch] = next_values.dims();
+    check_discounted_batch(&rewards, &terminated, &discounts, batch)?;
+    Ok(rewards + next_values.mask_fill(terminated, 0.0) * discounts)
 }
 
 /// [`double_q_targets`] with a discount per row (see [`q_learning_targets_discounted`]):
@@ -331,9 +369,9 @@ pub fn double_q_targets_discounted(
     terminated: Tensor<1, Bool>,
     discounts: Tensor<1>,
 ) -> Result<Tensor<1>> {
-    check_discounted_batch(&rewards, &terminated, &discounts, &next_q_target)?;
+    check_has_actions("next-state Q values (at least one action)", next_q_target.dims())?;
     check_shape("next_q_online", next_q_online.dims(), next_q_target.dims())?;
     let chosen = next_q_online.argmax(1);
     let evaluated = next_q_target.gather(1, chosen).squeeze_dim(1);
-    Ok(rewards + evaluated.mask_fill(terminated, 0.0) * discounts)
+    value_targets_discounted(rewards, evaluated, terminated, discounts)
 }

@@ -4,7 +4,7 @@ use burn::tensor::{Bool, Tensor};
 
 use crate::error::Result;
 use crate::policy::check_f32_scale;
-use crate::returns::one_step::{bootstrap, check_batch};
+use crate::returns::one_step::{bootstrap, check_batch, value_targets_discounted};
 use crate::tensor_ops::{check_has_actions, check_shape};
 
 /// The soft value `V(s) = tau * log sum_a pi_ref(a|s) exp(Q(s, a) / tau)`.
@@ -105,4 +105,91 @@ pub fn soft_q_targets(
     check_batch(&rewards, &terminated, &next_q, gamma)?;
     let next = soft_values(next_q, tau, log_reference)?;
     Ok(bootstrap(rewards, terminated, next, gamma))
+}
+
+/// [`soft_q_targets`] with a discount per row (as [`crate::returns::q_learning_targets_discounted`]):
+/// `r + discounts * (1 - terminated) * V_soft(s')`. What token-level soft Q-learning
+/// ([`crate::algo::soft_q::SoftQ`]) regresses its Q head on, with `log_reference` the frozen
+/// reference model's log-probabilities at `s'`.
+///
+/// # Shapes
+///
+/// - `rewards`, `terminated`, `discounts`: `[B]`; `next_q`, `log_reference`: `[B, A]`;
+///   output `[B]`.
+///
+/// # Errors
+///
+/// As [`soft_values`] and [`crate::returns::value_targets_discounted`].
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::{Bool, Tensor, TensorData};
+/// use valuefn::returns::soft_q_targets_discounted;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// // pi_ref = (1/2, 1/2), Q(s', .) = (0, 0): V_soft = 0 at any tau.
+/// let y = soft_q_targets_discounted(
+///     Tensor::from_floats([1.0], &device),
+///     Tensor::from_floats([[0.0, 0.0]], &device),
+///     Tensor::from_bool(TensorData::from([false]), &device),
+///     Tensor::from_floats([0.9], &device),
+///     0.5,
+///     Some(Tensor::from_floats([[0.5f32.ln(), 0.5f32.ln()]], &device)),
+/// )?;
+/// assert!((to_vec_f32(y)[0] - 1.0).abs() < 1e-6);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn soft_q_targets_discounted(
+    rewards: Tensor<1>,
+    next_q: Tensor<2>,
+    terminated: Tensor<1, Bool>,
+    discounts: Tensor<1>,
+    tau: f64,
+    log_reference: Option<Tensor<2>>,
+) -> Result<Tensor<1>> {
+    let next = soft_values(next_q, tau, log_reference)?;
+    value_targets_discounted(rewards, next, terminated, discounts)
+}
+
+/// The soft-optimal policy's log-probabilities `log pi(a|s) = log pi_ref(a|s) + (Q(s, a) -
+/// V_soft(s)) / tau`, normalised by construction (`V_soft` is [`soft_values`]). The policy that
+/// soft Q-learning's Q head induces, and the one [`crate::tabular::soft_value_iteration`] returns
+/// for exact soft values.
+///
+/// # Shapes
+///
+/// - `q`, `log_reference`: `[B, A]`; output `[B, A]`.
+///
+/// # Errors
+///
+/// As [`soft_values`].
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use valuefn::returns::soft_policy_log_probs;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// // Uniform reference, tau = 1: pi = softmax(Q) = (1/3, 2/3) for Q = (0, ln 2).
+/// let log_pi = soft_policy_log_probs(Tensor::from_floats([[0.0, 2f32.ln()]], &device), 1.0, None)?;
+/// let pi: Vec<f32> = to_vec_f32(log_pi).into_iter().map(f32::exp).collect();
+/// assert!((pi[0] - 1.0 / 3.0).abs() < 1e-6 && (pi[1] - 2.0 / 3.0).abs() < 1e-6);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn soft_policy_log_probs(
+    q: Tensor<2>,
+    tau: f64,
+    log_reference: Option<Tensor<2>>,
+) -> Result<Tensor<2>> {
+    let [rows, actions] = q.dims();
+    let log_reference = match log_reference {
+        Some(log_pi) => log_pi,
+        None => Tensor::full([rows, actions], -(actions as f64).ln(), &q.device()),
+    };
+    let values = soft_values(q.clone(), tau, Some(log_reference.clone()))?;
+    crate::policy::guided_logits(log_reference, q, values, 1.0 / tau)
 }

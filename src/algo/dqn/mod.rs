@@ -12,4 +12,5 @@ pub use crate::algo::optim::LearningRateSchedule;
 pub use checkpoint::DqnCheckpoint;
 pub use config::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
 pub use train::{DqnMetrics, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn};
+pub(crate) use updater::check_transitions;
 pub use updater::{Dqn, DqnStats, elementwise_loss};

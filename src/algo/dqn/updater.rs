@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Int, Tensor};
+use burn::tensor::Tensor;
 
 use crate::algo::dqn::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
 use crate::algo::gradients::{clip_scale, global_norm, polyak_update, scale_gradients};
@@ -196,17 +196,37 @@ where
     /// [`Error::InvalidConfig`] for a discount outside `[0, 1]` or a negative weight. On
     /// error, nothing has changed.
     pub fn update(&mut self, batch: &TransitionBatch<Q::Input>) -> Result<DqnStats> {
-        let len = batch.len();
-        if len == 0 {
-            return Err(Error::Empty {
-                what: "transition batch",
-            });
-        }
-        check_shape("actions", batch.actions.dims(), [len])?;
-        check_shape("weights", batch.weights.dims(), [len])?;
-        self.check_actions_and_weights(&batch.actions, &batch.weights)?;
-
+        let len = self.check_batch(batch)?;
         let targets = self.targets(batch)?;
+        self.step(batch, targets, len)
+    }
+
+    /// One gradient step regressing `Q(s, a)` of `batch` on `targets` (one per transition,
+    /// computed by the caller without gradients: soft Q-learning's soft backup, for instance),
+    /// with the config's loss, clipping and learning rate, then the target network update. The
+    /// batch's rewards, discounts and next observations are not read here.
+    ///
+    /// # Errors
+    ///
+    /// As [`Dqn::update`], and [`Error::ShapeMismatch`] for targets of another length. On
+    /// error, nothing has changed.
+    pub fn update_toward(
+        &mut self,
+        batch: &TransitionBatch<Q::Input>,
+        targets: Tensor<1>,
+    ) -> Result<DqnStats> {
+        let len = self.check_batch(batch)?;
+        check_shape("targets (one per transition)", targets.dims(), [len])?;
+        self.step(batch, targets.detach().without_autodiff(), len)
+    }
+
+    /// The gradient step of a checked batch toward `targets`.
+    fn step(
+        &mut self,
+        batch: &TransitionBatch<Q::Input>,
+        targets: Tensor<1>,
+        len: usize,
+    ) -> Result<DqnStats> {
         let q = self.online.q_values(batch.observations.clone())?;
         check_shape("Q values", q.dims(), [len, self.online.num_actions()])?;
         let q_taken = q
@@ -295,48 +315,9 @@ where
         }
     }
 
-    /// Checks actions and weights with one read-back of a flag; details only on failure.
-    fn check_actions_and_weights(
-        &self,
-        actions: &Tensor<1, Int>,
-        weights: &Tensor<1>,
-    ) -> Result<()> {
-        let num_actions = self.online.num_actions();
-        let bad_actions = actions
-            .clone()
-            .lower_elem(0)
-            .bool_or(actions.clone().greater_equal_elem(num_actions as i64))
-            .any();
-        let bad_weights = weights
-            .clone()
-            .is_finite()
-            .bool_not()
-            .bool_or(weights.clone().lower_elem(0.0))
-            .any();
-        if !bad_actions.bool_or(bad_weights).into_scalar::<bool>() {
-            return Ok(());
-        }
-        if let Some(&w) = to_vec_f32(weights.clone())
-            .iter()
-            .find(|w| !(w.is_finite() && **w >= 0.0))
-        {
-            return Err(if w.is_finite() {
-                Error::config("weights", "finite and >= 0", w)
-            } else {
-                Error::NonFinite {
-                    what: "importance weight",
-                    value: f64::from(w),
-                }
-            });
-        }
-        let action = crate::tensor_ops::to_indices(actions.clone())
-            .into_iter()
-            .find(|&a| a >= num_actions)
-            .unwrap_or(usize::MAX);
-        Err(Error::InvalidAction {
-            action: action.to_string(),
-            space: format!("0..{num_actions}"),
-        })
+    /// Checks the batch's length, actions and weights; returns the length.
+    fn check_batch(&self, batch: &TransitionBatch<Q::Input>) -> Result<usize> {
+        check_transitions(batch, self.online.num_actions())
     }
 
     fn update_target(&mut self) {
@@ -351,6 +332,55 @@ where
             }
         }
     }
+}
+
+/// Checks a transition batch's length, actions (in `0..num_actions`) and importance weights
+/// (finite, `>= 0`) with one read-back of a flag (details only on failure); returns the length.
+pub(crate) fn check_transitions<I>(batch: &TransitionBatch<I>, num_actions: usize) -> Result<usize> {
+    let len = batch.len();
+    if len == 0 {
+        return Err(Error::Empty {
+            what: "transition batch",
+        });
+    }
+    check_shape("actions", batch.actions.dims(), [len])?;
+    check_shape("weights", batch.weights.dims(), [len])?;
+    let (actions, weights) = (&batch.actions, &batch.weights);
+    let bad_actions = actions
+        .clone()
+        .lower_elem(0)
+        .bool_or(actions.clone().greater_equal_elem(num_actions as i64))
+        .any();
+    let bad_weights = weights
+        .clone()
+        .is_finite()
+        .bool_not()
+        .bool_or(weights.clone().lower_elem(0.0))
+        .any();
+    if !bad_actions.bool_or(bad_weights).into_scalar::<bool>() {
+        return Ok(len);
+    }
+    if let Some(&w) = to_vec_f32(weights.clone())
+        .iter()
+        .find(|w| !(w.is_finite() && **w >= 0.0))
+    {
+        return Err(if w.is_finite() {
+            Error::config("weights", "finite and >= 0", w)
+        } else {
+            Error::NonFinite {
+                what: "importance weight",
+                value: f64::from(w),
+            }
+        });
+    }
+    let action = crate::tensor_ops::to_indices(actions.clone())
+        .into_iter()
+        .find(|&a| a >= num_actions)
+        .unwrap_or(usize::MAX);
+    Err(Error::InvalidAction {
+        action: action.to_string(),
+        space: format!("0..{num_actions}"),
+    })
 }
 
 /// The per-transition loss of TD errors `delta`.

@@ -92,3 +92,58 @@ pub fn cql_loss(q_values: Tensor<2>, data_q: Tensor<1>) -> Result<Tensor<1>> {
     let log_sum_exp = first - log_softmax(q_values, 1).narrow(1, 0, 1).squeeze_dim::<1>(1);
     Ok((log_sum_exp - data_q).mean())
 }
+
+/// Advantage-weighted regression of a policy on the dataset's actions (AWAC, Nair et al. 2020;
+/// IQL's policy extraction): `-mean(min(exp(A / temperature), max_weight) * log pi(a|s))`, the
+/// weights held constant (no gradient flows through the advantages). With `A = Q - V` from
+/// [`crate::algo::ilql::Ilql`], the policy imitates the data's actions in proportion to how much
+/// better than the state's value they were; small temperatures approach the best data action.
+///
+/// # Shapes
+///
+/// - `log_probs` (`log pi(a_data | s)`), `advantages`: `[B]`; output `[1]`.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] unless `temperature` lies in `[f32::MIN_POSITIVE, f32::MAX]` and
+/// `max_weight >= 1` is finite; [`Error::ShapeMismatch`] for inputs of different lengths.
+///
+/// # Example
+///
+/// ```
+/// use burn::tensor::Tensor;
+/// use valuefn::algo::ilql::awac_loss;
+/// use valuefn::tensor_ops::to_vec_f32;
+///
+/// let device = valuefn::device::default_device();
+/// let log_probs = Tensor::<1>::from_floats([-1.0, -2.0], &device);
+/// let advantages = Tensor::<1>::from_floats([2f32.ln(), 10.0], &device);
+/// // Weights exp(ln 2) = 2 and min(e^10, 5) = 5: -(2 * -1 + 5 * -2) / 2 = 6.
+/// let loss = to_vec_f32(awac_loss(log_probs, advantages, 1.0, 5.0)?)[0];
+/// assert!((loss - 6.0).abs() < 1e-5);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn awac_loss(
+    log_probs: Tensor<1>,
+    advantages: Tensor<1>,
+    temperature: f64,
+    max_weight: f64,
+) -> Result<Tensor<1>> {
+    crate::policy::check_f32_scale("temperature", temperature)?;
+    if !(max_weight.is_finite() && max_weight >= 1.0) {
+        return Err(Error::config("max_weight", "finite and at least 1", max_weight));
+    }
+    if log_probs.dims() != advantages.dims() {
+        return Err(Error::ShapeMismatch {
+            what: "AWAC advantages (one per log-probability)",
+            expected: log_probs.dims().to_vec(),
+            actual: advantages.dims().to_vec(),
+        });
+    }
+    let weights = advantages
+        .detach()
+        .div_scalar(temperature)
+        .clamp_max(max_weight.ln())
+        .exp();
+    Ok((weights * log_probs).mean().neg())
+}

@@ -1,10 +1,13 @@
 //! Offline value learning in the style of ILQL / IQL (Snell et al. 2022, Kostrikov et al.
-//! 2021): the losses as public functions, so a training loop composes its own.
-//!
-//! Built so far: [`expectile_loss`] (the V head's regression toward an upper expectile of Q)
-//! and [`cql_loss`] (the conservative penalty on Q). The twin-Q updater with a Polyak target
-//! and policy extraction are the next step (issue 13).
+//! 2021): the [`Ilql`] updater (twin Q heads with Polyak targets, a V head by expectile
+//! regression, a CQL penalty) and its losses as public functions, so a training loop can
+//! compose its own: [`expectile_loss`], [`cql_loss`], and [`awac_loss`] for extracting a policy
+//! by advantage-weighted regression.
 
+mod config;
 mod loss;
+mod updater;
 
-pub use loss::{cql_loss, expectile_loss};
+pub use config::IlqlConfig;
+pub use loss::{awac_loss, cql_loss, expectile_loss};
+pub use updater::{Ilql, IlqlStats};
