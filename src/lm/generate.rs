@@ -6,7 +6,7 @@ use rand::{RngExt, SeedableRng};
 
 use crate::env::text::TokenBatch;
 use crate::error::{Error, Result, check_positive};
-use crate::lm::{LmBody, TokenModel};
+use crate::lm::TokenDecoder;
 use crate::tensor_ops::to_vec_f32;
 use crate::text::{TokenId, Vocabulary};
 
@@ -93,20 +93,22 @@ impl GenerationConfig {
 pub struct Generation {
     /// The generated ids (ending with `<eos>` where a row stopped on it).
     pub tokens: Vec<Vec<TokenId>>,
-    /// `log pi(token | prefix)` of each generated token under the model's policy (before
-    /// temperature and truncation).
+    /// `log pi(token | prefix)` of each generated token under the decoder's distribution
+    /// (`softmax` of its logits, before temperature and truncation).
     pub log_probs: Vec<Vec<f32>>,
 }
 
 /// Generates up to `config.max_new_tokens` tokens after each prompt of `prompts` with
-/// incremental decoding: the prompts are read once ([`TokenModel::prefill`]), then each token
-/// costs one [`TokenModel::step`] (a cached position for a transformer, one recurrent step for
+/// incremental decoding by any [`TokenDecoder`] (a [`crate::lm::TokenModel`]'s policy, or
+/// [`crate::lm::ValueGuided`] decoding): the prompts are read once
+/// ([`crate::lm::TokenModel::prefill`]), then each token costs one
+/// [`crate::lm::TokenModel::step`] (a cached position for a transformer, one recurrent step for
 /// a GRU) and one read-back of the logits. A row stops at `<eos>` (when `stop_at_eos`) or at
 /// the token limit; a row that stopped is fed `<pad>` while the others finish.
 ///
 /// # Errors
 ///
-/// As [`GenerationConfig::validate`] and [`TokenModel::check`]; [`Error::TooLarge`] when a
+/// As [`GenerationConfig::validate`] and [`crate::lm::TokenModel::check`]; [`Error::TooLarge`] when a
 /// row would outgrow the body's context before it stops.
 ///
 /// # Example
@@ -123,14 +125,14 @@ pub struct Generation {
 /// assert!(out.tokens[0].len() <= 3 && out.log_probs[0].len() == out.tokens[0].len());
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn generate<B: LmBody>(
-    model: &TokenModel<B>,
+pub fn generate<D: TokenDecoder>(
+    model: &D,
     prompts: &TokenBatch,
     config: &GenerationConfig,
 ) -> Result<Generation> {
     config.validate()?;
-    let (mut heads, mut decoding) = model.prefill(prompts)?;
-    let rows = decoding.lengths().len();
+    let (mut logits, mut decoding) = model.start(prompts)?;
+    let rows = logits.dims()[0];
     let vocab = model.vocab_size();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut out = Generation {
@@ -140,9 +142,9 @@ pub fn generate<B: LmBody>(
     let mut done = vec![false; rows];
     let mut scratch = Vec::with_capacity(vocab);
     for step in 0..config.max_new_tokens {
-        let logits = to_vec_f32(heads.logits);
+        let read = to_vec_f32(logits);
         let mut next = vec![Vocabulary::PAD; rows];
-        for (row, logits) in logits.chunks(vocab).enumerate() {
+        for (row, logits) in read.chunks(vocab).enumerate() {
             if done[row] {
                 continue;
             }
@@ -155,7 +157,7 @@ pub fn generate<B: LmBody>(
         if step + 1 == config.max_new_tokens || done.iter().all(|&d| d) {
             break;
         }
-        heads = model.step(&next, &mut decoding)?;
+        logits = model.advance(&next, &mut decoding)?;
     }
     Ok(out)
 }

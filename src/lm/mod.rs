@@ -10,8 +10,11 @@
 
 mod body;
 mod checkpoint;
+mod dataset;
+mod decoder;
 mod generate;
 mod gru;
+mod guided;
 mod layers;
 mod model;
 mod positions;
@@ -22,11 +25,16 @@ mod transformer;
 
 pub use body::LmBody;
 pub use checkpoint::TokenModelCheckpoint;
+pub use dataset::{CompletionReward, ScoredCompletion, ScoredCompletions};
+pub use decoder::TokenDecoder;
 pub use generate::{Generation, GenerationConfig, Sampling, generate};
 pub use gru::{GruBody, GruBodyConfig};
+pub use guided::{GuidedDecoding, ValueGuided};
 pub use model::{Decoding, HeadOutputs, TokenModel};
 pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
 pub use replay::TokenReplay;
-pub use rollout::{TaskEvaluation, TokenEpisode, TokenRollout, TokenRollouts, evaluate_tasks};
+pub use rollout::{
+    TaskEvaluation, TokenEpisode, TokenRollout, TokenRollouts, evaluate_decoder, evaluate_tasks,
+};
 pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};

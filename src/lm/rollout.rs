@@ -12,7 +12,7 @@ use crate::env::Environment;
 use crate::env::text::{PaddedTokens, Stop, TextGenerationEnv, TextReward, TokenState};
 use crate::error::{Error, Result};
 use crate::lm::generate::choose;
-use crate::lm::{LmBody, Sampling, TokenModel, TokenPositions};
+use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions};
 use crate::returns::Rollout;
 use crate::tensor_ops::{index_tensor, to_vec_f32};
 use crate::text::{TokenId, TokenTask, Vocabulary};
@@ -36,8 +36,8 @@ struct Played {
 /// Plays one episode per environment of `envs` (already reset) with `model`: prefill the
 /// prompts, then one cached [`TokenModel::step`] per token; a row that finished is fed `<pad>`
 /// while the others go on.
-fn play<B: LmBody, R: TextReward>(
-    model: &TokenModel<B>,
+fn play<D: TokenDecoder, R: TextReward>(
+    model: &D,
     envs: &mut [TextGenerationEnv<R>],
     starts: Vec<TokenState>,
     sampling: Sampling,
@@ -46,7 +46,7 @@ fn play<B: LmBody, R: TextReward>(
 ) -> Result<Played> {
     let rows = envs.len();
     let vocab = model.vocab_size();
-    let (mut heads, mut decoding) = model.prefill(&PaddedTokens.encode(&starts, device)?)?;
+    let (mut logits, mut decoding) = model.start(&PaddedTokens.encode(&starts, device)?)?;
     let mut played = Played {
         prompts: starts.iter().map(TokenState::len).collect(),
         states: starts,
@@ -60,9 +60,9 @@ fn play<B: LmBody, R: TextReward>(
     let mut playing = vec![true; rows];
     let mut scratch = Vec::with_capacity(vocab);
     loop {
-        let logits = to_vec_f32(heads.logits);
+        let read = to_vec_f32(logits);
         let mut next = vec![Vocabulary::PAD; rows];
-        for (row, logits) in logits.chunks(vocab).enumerate() {
+        for (row, logits) in read.chunks(vocab).enumerate() {
             if !playing[row] {
                 played.actions.push(Vocabulary::PAD);
                 played.rewards.push(0.0);
@@ -86,7 +86,7 @@ fn play<B: LmBody, R: TextReward>(
         if !playing.contains(&true) {
             return Ok(played);
         }
-        heads = model.step(&next, &mut decoding)?;
+        logits = model.advance(&next, &mut decoding)?;
     }
 }
 
@@ -129,11 +129,11 @@ impl TokenEpisode {
 /// prompt plus the longest possible episode of the environment's tasks. Checked before anything
 /// is played (and whatever tasks were drawn), so a context that is too short is an error up
 /// front, every time.
-fn check_context<B: LmBody, R: TextReward>(
-    model: &TokenModel<B>,
+fn check_context<D: TokenDecoder, R: TextReward>(
+    model: &D,
     env: &TextGenerationEnv<R>,
 ) -> Result<()> {
-    let Some(limit) = model.body().max_len() else {
+    let Some(limit) = model.max_len() else {
         return Ok(());
     };
     let tasks = env.tasks();
@@ -392,6 +392,23 @@ pub fn evaluate_tasks<B: LmBody, R: TextReward + Clone>(
     seed: u64,
     device: &Device,
 ) -> Result<TaskEvaluation> {
+    evaluate_decoder(&model.valid(), env, sampling, seed, device)
+}
+
+/// [`evaluate_tasks`] with any [`TokenDecoder`]: a model's inference copy, or
+/// [`crate::lm::ValueGuided`] decoding. Pass inference models (`.valid()`): an autodiff model
+/// would record a graph nobody reads.
+///
+/// # Errors
+///
+/// As [`evaluate_tasks`].
+pub fn evaluate_decoder<D: TokenDecoder, R: TextReward + Clone>(
+    model: &D,
+    env: &TextGenerationEnv<R>,
+    sampling: Sampling,
+    seed: u64,
+    device: &Device,
+) -> Result<TaskEvaluation> {
     crate::lm::GenerationConfig::new(1)
         .with_sampling(sampling)
         .validate()?;
@@ -403,14 +420,7 @@ pub fn evaluate_tasks<B: LmBody, R: TextReward + Clone>(
         .map(|(i, env)| env.reset_to_task(i))
         .collect::<Result<Vec<_>>>()?;
     let mut rng = StdRng::seed_from_u64(seed);
-    let played = play(
-        &model.valid(),
-        &mut envs,
-        starts,
-        sampling,
-        &mut rng,
-        device,
-    )?;
+    let played = play(model, &mut envs, starts, sampling, &mut rng, device)?;
     let episodes = played.episodes();
     let target_tokens: usize = env.tasks().iter().map(|t| payable_tokens(env, t)).sum();
     let total: f64 = episodes.iter().map(TokenEpisode::total_reward).sum();

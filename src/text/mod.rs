@@ -27,7 +27,7 @@
 mod generators;
 mod task;
 mod tokenizer;
-mod vocab;
+pub(crate) mod vocab;
 
 pub use generators::{AdditionTask, SequenceOp, SequenceTask, TaskGenerator};
 pub use task::{Corpus, TextPair, TokenTask};

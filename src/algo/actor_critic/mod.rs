@@ -10,6 +10,7 @@
 mod batch;
 mod checkpoint;
 mod config;
+mod kl_penalty;
 mod loss;
 mod train;
 mod updater;
@@ -17,6 +18,7 @@ mod updater;
 pub use batch::{BatchRows, RolloutBatch};
 pub use checkpoint::ActorCriticCheckpoint;
 pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
+pub use kl_penalty::{KlPenalty, KlPenaltyConfig, KlPenaltyStats};
 pub use loss::{
     approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
     normalize_advantages, policy_gradient_loss, value_loss,

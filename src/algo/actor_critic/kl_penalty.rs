@@ -1,0 +1,206 @@
+//! The KL penalty of RLHF-style fine-tuning: per-token rewards `r_t - beta KL_t` against a
+//! frozen reference policy, with a fixed or adaptive `beta`.
+
+use burn::config::Config;
+use burn::module::Module;
+
+use crate::algo::actor_critic::RolloutBatch;
+use crate::error::{Error, Result, check_finite, check_positive};
+use crate::policy::{KlEstimator, LogitsPolicy, kl_estimates, log_prob};
+use crate::tensor_ops::{check_shape, to_vec_f32};
+
+/// Settings of [`KlPenalty`].
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::actor_critic::KlPenaltyConfig;
+///
+/// // Adaptive beta aiming at 0.05 nats per token (Ziegler et al. 2019's controller).
+/// let config = KlPenaltyConfig::new().with_beta(0.2).with_target(Some(0.05));
+/// assert!(config.validate().is_ok());
+/// assert!(config.with_beta(-1.0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct KlPenaltyConfig {
+    /// The initial coefficient `beta` (`>= 0`).
+    #[config(default = 0.1)]
+    pub beta: f64,
+    /// How each token's divergence is estimated from `log pi - log pi_ref` of the token taken
+    /// (`K1`, the log-ratio, is what TRL and Ziegler et al. use).
+    #[config(default = "KlEstimator::K1")]
+    pub estimator: KlEstimator,
+    /// `Some(kl)`: adapt `beta` toward a mean KL per token of `kl` (> 0); `None`: fixed.
+    #[config(default = "None")]
+    pub target: Option<f64>,
+    /// Tokens over which the adaptive controller may change `beta` by 20% (>= 1).
+    #[config(default = 10000)]
+    pub horizon: usize,
+}
+
+impl KlPenaltyConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] naming the first bad field.
+    pub fn validate(&self) -> Result<()> {
+        check_finite("beta", self.beta)?;
+        if self.beta < 0.0 {
+            return Err(Error::config("beta", "at least 0", self.beta));
+        }
+        if let Some(target) = self.target {
+            check_positive("target", target)?;
+        }
+        if self.horizon == 0 {
+            return Err(Error::config("horizon", "at least 1", 0));
+        }
+        Ok(())
+    }
+}
+
+/// What one [`KlPenalty::apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KlPenaltyStats {
+    /// Mean estimated KL per counted token.
+    pub mean_kl: f64,
+    /// The `beta` the rewards were penalised with.
+    pub beta: f64,
+    /// `beta` for the next rollout (equal to `beta` when fixed).
+    pub next_beta: f64,
+    /// Tokens (counted transitions) penalised.
+    pub tokens: usize,
+}
+
+/// The KL penalty of KL-regularised fine-tuning (Ziegler et al. 2019; Stiennon et al. 2020;
+/// InstructGPT): before an actor-critic update, every transition's reward becomes
+///
+/// ```text
+/// r_t - beta KL_t,      KL_t = k(log pi(a_t|s_t) - log pi_ref(a_t|s_t))     (k1, k2 or k3)
+/// ```
+///
+/// so GAE over the tokens, the PPO objective, value clipping and masked advantage whitening of
+/// [`crate::algo::actor_critic::ActorCritic`] optimise `E[sum r] - beta KL(pi || pi_ref)`.
+/// `pi_ref` is read through an inference copy (no gradients, no optimiser state). With a
+/// target, `beta` adapts after each rollout: `beta <- beta (1 + clip(KL / target - 1, -0.2, 0.2)
+/// tokens / horizon)`.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig};
+///
+/// let penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(0.5))?;
+/// assert_eq!(penalty.beta(), 0.5);
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct KlPenalty {
+    config: KlPenaltyConfig,
+    beta: f64,
+}
+
+impl KlPenalty {
+    /// A penalty starting at `config.beta`.
+    ///
+    /// # Errors
+    ///
+    /// As [`KlPenaltyConfig::validate`].
+    pub fn new(config: KlPenaltyConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            beta: config.beta,
+            config,
+        })
+    }
+
+    /// The current coefficient.
+    pub fn beta(&self) -> f64 {
+        self.beta
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &KlPenaltyConfig {
+        &self.config
+    }
+
+    /// Subtracts `beta KL_t` from the reward of every counted transition of `batch` (the
+    /// policy's and the reference's log-probabilities of the actions taken, one pass each),
+    /// then adapts `beta` when a target is set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] for a batch whose actions, mask or observations do not match
+    /// its rollout, or two policies with different action counts; errors of the policies on
+    /// the observations; [`Error::NonFinite`] for a log-probability or penalised reward that is
+    /// not finite. On error, neither the batch nor `beta` has changed.
+    pub fn apply<P, R>(
+        &mut self,
+        batch: &mut RolloutBatch<P::Input>,
+        actor: &P,
+        reference: &R,
+    ) -> Result<KlPenaltyStats>
+    where
+        P: Module + LogitsPolicy,
+        P::Input: Clone,
+        R: Module + LogitsPolicy<Input = P::Input>,
+    {
+        let [steps, envs] = batch.rollout.shape();
+        let len = steps * envs;
+        check_shape("rollout actions", batch.actions.dims(), [len])?;
+        let mask = batch.mask.clone().unwrap_or_else(|| vec![true; len]);
+        if mask.len() != len {
+            return Err(Error::ShapeMismatch {
+                what: "rollout mask",
+                expected: vec![steps, envs],
+                actual: vec![mask.len()],
+            });
+        }
+        let logits = actor.valid().logits(batch.observations.clone())?;
+        let reference_logits = reference.valid().logits(batch.observations.clone())?;
+        check_shape("policy logits", logits.dims(), [len, actor.num_actions()])?;
+        check_shape(
+            "reference logits (as the policy's)",
+            reference_logits.dims(),
+            logits.dims(),
+        )?;
+        let log_pi = log_prob(logits, batch.actions.clone());
+        let log_ref = log_prob(reference_logits, batch.actions.clone());
+        let kl = to_vec_f32(kl_estimates(log_pi, log_ref, self.config.estimator));
+        let beta = self.beta;
+        let mut rewards = batch.rollout.rewards.clone();
+        let (mut total, mut tokens) = (0.0, 0usize);
+        for ((reward, &k), &counted) in rewards.iter_mut().zip(&kl).zip(&mask) {
+            if !counted {
+                continue;
+            }
+            let k = f64::from(k);
+            let penalised = f64::from(*reward) - beta * k;
+            if !penalised.is_finite() {
+                return Err(Error::NonFinite {
+                    what: "KL-penalised reward",
+                    value: penalised,
+                });
+            }
+            *reward = penalised as f32;
+            total += k;
+            tokens += 1;
+        }
+        let mean_kl = total / tokens.max(1) as f64;
+        let next_beta = match self.config.target {
+            Some(target) => {
+                let error = (mean_kl / target - 1.0).clamp(-0.2, 0.2);
+                beta * (1.0 + error * tokens as f64 / self.config.horizon as f64)
+            }
+            None => beta,
+        };
+        batch.rollout.rewards = rewards;
+        self.beta = next_beta;
+        Ok(KlPenaltyStats {
+            mean_kl,
+            beta,
+            next_beta,
+            tokens,
+        })
+    }
+}
