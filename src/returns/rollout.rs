@@ -126,6 +126,11 @@ impl Rollout {
         [self.steps, self.envs]
     }
 
+    /// The rewards, time-major (`[T * B]`, step `t` of trajectory `b` at `t * B + b`).
+    pub fn rewards(&self) -> &[f32] {
+        &self.rewards
+    }
+
     /// The device the estimators put their results on.
     pub fn device(&self) -> &Device {
         &self.device
