@@ -18,6 +18,10 @@
 
 #[path = "common/curves.rs"]
 mod curves;
+#[path = "common/text_task.rs"]
+mod text_task;
+
+use text_task::{Task, Text};
 
 use burn::module::Module;
 use burn::tensor::Device;
@@ -31,7 +35,7 @@ use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
 use valuefn::env::text::{
-    PaddedTokens, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
+    PaddedTokens, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
 };
 use valuefn::lm::{
     GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions,
@@ -40,16 +44,8 @@ use valuefn::lm::{
 use valuefn::policy::Policy;
 use valuefn::tabular::{QValues, SolverConfig, value_iteration};
 use valuefn::tensor_ops::to_vec_f32;
-use valuefn::text::{
-    CharTokenizer, SequenceOp, SequenceTask, TaskGenerator, TokenTask, Tokenizer, Vocabulary,
-};
+use valuefn::text::{Tokenizer, Vocabulary};
 use valuefn::value::{QFunction, VFunction};
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum Task {
-    Copy,
-    Reverse,
-}
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Body {
@@ -129,54 +125,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &device,
             )
         }
-    }
-}
-
-/// The task's tokenizer, its training and held-out prompts, and an environment on each.
-struct Text {
-    tokenizer: CharTokenizer,
-    vocabulary: Vocabulary,
-    train_tasks: Vec<TokenTask>,
-    held_out_tasks: Vec<TokenTask>,
-    train: TextGenerationEnv,
-    held_out: TextGenerationEnv,
-}
-
-impl Text {
-    fn new(task: Task, seed: u64) -> valuefn::Result<Self> {
-        let op = match task {
-            Task::Copy => SequenceOp::Copy,
-            Task::Reverse => SequenceOp::Reverse,
-        };
-        let generator = SequenceTask::new(op, "abcd", 2, 4)?.with_separator('=')?;
-        let corpus = generator
-            .corpus(3000, &mut StdRng::seed_from_u64(seed))?
-            .distinct_prompts();
-        let (train, held_out) = corpus.split(0.2, seed)?;
-        let tokenizer = CharTokenizer::fit(["abcd="])?;
-        let vocabulary = tokenizer.vocabulary().clone();
-        let train_tasks = TokenTask::encode_all(&train, &tokenizer)?;
-        let held_out_tasks = TokenTask::encode_all(&held_out, &tokenizer)?;
-        let config = TextEnvConfig::new().with_max_new_tokens(4);
-        Ok(Self {
-            train: TextGenerationEnv::new(train_tasks.clone(), &vocabulary, TokenMatch, &config)?,
-            held_out: TextGenerationEnv::new(
-                held_out_tasks.clone(),
-                &vocabulary,
-                TokenMatch,
-                &config,
-            )?,
-            tokenizer,
-            vocabulary,
-            train_tasks,
-            held_out_tasks,
-        })
-    }
-
-    fn text(&self, ids: &[usize]) -> String {
-        ids.iter()
-            .map(|&id| self.vocabulary.token(id).unwrap_or("?").to_string())
-            .collect()
     }
 }
 

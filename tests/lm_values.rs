@@ -8,13 +8,12 @@ use valuefn::algo::LearningRateSchedule;
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticConfig, AdvantageEstimator, KlPenalty, KlPenaltyConfig, PpoConfig,
 };
-use valuefn::algo::dqn::{Dqn, DqnConfig, TdLoss, TargetUpdate};
+use valuefn::algo::dqn::{Dqn, DqnConfig, TargetUpdate, TdLoss};
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::algo::soft_q::SoftQ;
 use valuefn::encode::ObservationEncoder;
 use valuefn::env::text::{
-    PaddedTokens, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch,
-    TokenState,
+    PaddedTokens, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
 };
 use valuefn::lm::{
     CompletionReward, GenerationConfig, GruBody, GruBodyConfig, LastTokens, PretrainConfig,
@@ -265,7 +264,10 @@ fn soft_q_targets_and_dqn_update_toward_agree_with_hand_values() {
             .sum::<f64>()
             .ln();
     assert!((f64::from(targets[0]) - (1.0 + 0.9 * v0)).abs() < 1e-5);
-    assert!((targets[1] + 0.5).abs() < 1e-6, "terminated: the reward alone");
+    assert!(
+        (targets[1] + 0.5).abs() < 1e-6,
+        "terminated: the reward alone"
+    );
     // The induced policy: rows sum to 1, and pi / pi_ref grows with Q.
     let states = batch.observations.clone();
     let policy: Vec<f32> = to_vec_f32(soft.policy_log_probs(states.clone()).unwrap())
@@ -305,7 +307,12 @@ fn soft_q_targets_and_dqn_update_toward_agree_with_hand_values() {
         SoftQ::new(DqnConfig::new(), 1.0, q.clone(), wide),
         Err(Error::ShapeMismatch { .. })
     ));
-    let before = to_vec_f32(one.online().valid().q_values(batch.observations.clone()).unwrap());
+    let before = to_vec_f32(
+        one.online()
+            .valid()
+            .q_values(batch.observations.clone())
+            .unwrap(),
+    );
     let short = Tensor::<1>::from_floats([1.0], &device);
     assert!(matches!(
         one.update_toward(&batch, short),
@@ -316,7 +323,12 @@ fn soft_q_targets_and_dqn_update_toward_agree_with_hand_values() {
         one.update_toward(&batch, nan),
         Err(Error::NonFinite { .. })
     ));
-    let after = to_vec_f32(one.online().valid().q_values(batch.observations.clone()).unwrap());
+    let after = to_vec_f32(
+        one.online()
+            .valid()
+            .q_values(batch.observations.clone())
+            .unwrap(),
+    );
     assert_eq!(before, after, "nothing changes on error");
     assert_eq!(one.gradient_steps(), 1);
 }
@@ -331,7 +343,10 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
     let train = device.clone().autodiff();
     let batch = |n: usize| {
         let actions: Vec<usize> = (0..n).map(|i| i % 2).collect();
-        let rewards: Vec<f32> = actions.iter().map(|&a| if a == 0 { 1.0 } else { 0.0 }).collect();
+        let rewards: Vec<f32> = actions
+            .iter()
+            .map(|&a| if a == 0 { 1.0 } else { 0.0 })
+            .collect();
         TransitionBatch {
             observations: Tensor::<2>::ones([n, 1], &device),
             actions: index_tensor(&actions, &device),
@@ -395,7 +410,10 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
     let mut ilql = Ilql::new(IlqlConfig::new(), q(1), q(2), v).unwrap();
     let mut bad = batch(4);
     bad.actions = Tensor::<1, Int>::from_ints([0, 1, 3, 0], &device);
-    assert!(matches!(ilql.update(&bad), Err(Error::InvalidAction { .. })));
+    assert!(matches!(
+        ilql.update(&bad),
+        Err(Error::InvalidAction { .. })
+    ));
     let mut bad = batch(4);
     bad.rewards = Tensor::from_floats([0.0, f32::NAN, 0.0, 0.0], &device);
     assert!(matches!(ilql.update(&bad), Err(Error::NonFinite { .. })));
@@ -403,6 +421,40 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
     bad.observations = Tensor::<2>::ones([4, 2], &device);
     assert!(ilql.update(&bad).is_err());
     assert_eq!(ilql.gradient_steps(), 0);
+    // A clone shares its parameters' autodiff leaves: the second head would never learn.
+    let twin = q(1);
+    let mut shared = Ilql::new(
+        IlqlConfig::new(),
+        twin.clone(),
+        twin,
+        VNetworkConfig::new(1).init(&train).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        shared.update(&batch(4)),
+        Err(Error::InvalidConfig {
+            field: "second Q head",
+            ..
+        })
+    ));
+    // Networks without autodiff have no gradient at all.
+    let mut frozen = Ilql::new(
+        IlqlConfig::new(),
+        q(1).valid(),
+        q(2).valid(),
+        VNetworkConfig::new(1).init(&device).unwrap(),
+    )
+    .unwrap();
+    assert!(matches!(
+        frozen.update(&batch(4)),
+        Err(Error::InvalidConfig { .. })
+    ));
+    let mut dqn = Dqn::new(DqnConfig::new(), q(1).valid()).unwrap();
+    assert!(matches!(
+        dqn.update(&batch(4)),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert_eq!(dqn.gradient_steps(), 0);
     for bad in [
         IlqlConfig::new().with_expectile(0.0),
         IlqlConfig::new().with_cql_weight(-1.0),
@@ -410,7 +462,12 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
         IlqlConfig::new().with_max_grad_norm(Some(0.0)),
     ] {
         assert!(matches!(
-            Ilql::new(bad, q(1), q(2), VNetworkConfig::new(1).init(&train).unwrap()),
+            Ilql::new(
+                bad,
+                q(1),
+                q(2),
+                VNetworkConfig::new(1).init(&train).unwrap()
+            ),
             Err(Error::InvalidConfig { .. })
         ));
     }
@@ -548,7 +605,10 @@ fn scored_completions_are_sampled_scored_saved_and_loaded() {
             .iter()
             .enumerate()
             .map(|(i, &t)| {
-                let wanted = target.get(i).copied().unwrap_or(valuefn::text::Vocabulary::EOS);
+                let wanted = target
+                    .get(i)
+                    .copied()
+                    .unwrap_or(valuefn::text::Vocabulary::EOS);
                 f64::from(u8::from(t == wanted))
             })
             .collect();
@@ -569,20 +629,40 @@ fn scored_completions_are_sampled_scored_saved_and_loaded() {
     data.save(&path).unwrap();
     assert_eq!(ScoredCompletions::load(&path).unwrap(), data);
     // A total reward is paid on the last token.
-    let total = ScoredCompletion::new(vec![1, 4], vec![5, 6, 2], CompletionReward::Total(2.5), true)
-        .unwrap();
+    let total = ScoredCompletion::new(
+        vec![1, 4],
+        vec![5, 6, 2],
+        CompletionReward::Total(2.5),
+        true,
+    )
+    .unwrap();
     assert_eq!(total.token_rewards(), vec![0.0, 0.0, 2.5]);
     assert_eq!(total.to_episode().tokens, vec![1, 4, 5, 6, 2]);
     // Bad input.
     for (line, what) in [
         (r#"{"prompt":[1],"completion":[4]}"#, "no reward"),
-        (r#"{"prompt":[1],"completion":[4],"reward":1,"rewards":[1]}"#, "both"),
-        (r#"{"prompt":[],"completion":[4],"reward":1}"#, "empty prompt"),
-        (r#"{"prompt":[1],"completion":[4,5],"rewards":[1]}"#, "short rewards"),
-        (r#"{"prompt":[1],"completion":[4],"reward":"x"}"#, "not a number"),
+        (
+            r#"{"prompt":[1],"completion":[4],"reward":1,"rewards":[1]}"#,
+            "both",
+        ),
+        (
+            r#"{"prompt":[],"completion":[4],"reward":1}"#,
+            "empty prompt",
+        ),
+        (
+            r#"{"prompt":[1],"completion":[4,5],"rewards":[1]}"#,
+            "short rewards",
+        ),
+        (
+            r#"{"prompt":[1],"completion":[4],"reward":"x"}"#,
+            "not a number",
+        ),
         ("not json", "not json"),
     ] {
-        let text = format!("{}\n\n{line}\n", r#"{"prompt":[1],"completion":[4],"reward":0}"#);
+        let text = format!(
+            "{}\n\n{line}\n",
+            r#"{"prompt":[1],"completion":[4],"reward":0}"#
+        );
         match ScoredCompletions::from_json_lines(&text, "t.jsonl") {
             Err(Error::Parse { line: 3, .. }) => {}
             other => panic!("{what}: {other:?}"),
@@ -675,7 +755,10 @@ fn kl_penalty_subtracts_beta_times_the_log_ratio_from_counted_tokens() {
         KlPenaltyConfig::new().with_target(Some(0.0)),
         KlPenaltyConfig::new().with_horizon(0),
     ] {
-        assert!(matches!(KlPenalty::new(bad), Err(Error::InvalidConfig { .. })));
+        assert!(matches!(
+            KlPenalty::new(bad),
+            Err(Error::InvalidConfig { .. })
+        ));
     }
 }
 
@@ -729,7 +812,9 @@ fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
             .with_entropy_coef(0.0)
             .with_actor_learning_rate(LearningRateSchedule::Constant { rate: 1e-2 })
             .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 1e-2 })
-            .with_ppo(Some(PpoConfig::new().with_epochs(4).with_minibatch_size(64)));
+            .with_ppo(Some(
+                PpoConfig::new().with_epochs(4).with_minibatch_size(64),
+            ));
         let mut ppo = ActorCritic::new(config, actor, critic).unwrap();
         let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(beta)).unwrap();
         let mut rollouts = TokenRollouts::new(&env, 32, 0).unwrap();
@@ -742,10 +827,15 @@ fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
     };
     let free = run(0.0);
     let held = run(10.0);
-    eprintln!("exact KL(pi || pi_ref) per token after 15 PPO updates: beta 0 {free:.4}, beta 10 {held:.4}");
+    eprintln!(
+        "exact KL(pi || pi_ref) per token after 15 PPO updates: beta 0 {free:.4}, beta 10 {held:.4}"
+    );
     assert!(free > 0.1, "beta 0 should drift: {free}");
     // Measured: 1.65 and 0.035 nats per token.
-    assert!(held < 0.05 && held < free / 20.0, "beta 10: {held} (beta 0: {free})");
+    assert!(
+        held < 0.05 && held < free / 20.0,
+        "beta 10: {held} (beta 0: {free})"
+    );
 }
 
 /// The offline pipeline of `examples/text_value_guided.rs`: pretrain `pi_ref` briefly on the
@@ -790,7 +880,8 @@ fn value_guided_decoding_beats_the_reference_on_held_out_prompts() {
     let steps: usize = env_or("LM_ILQL_STEPS", 1500);
     let start = std::time::Instant::now();
     for _ in 0..steps {
-        ilql.update(&replay.sample(128, &mut rng, &device).unwrap()).unwrap();
+        ilql.update(&replay.sample(128, &mut rng, &device).unwrap())
+            .unwrap();
     }
     let [q1, q2] = ilql.target_q_heads().clone();
     let guided = ValueGuided::new(&reference, &[q1, q2], &ilql.value().valid(), 1.0).unwrap();

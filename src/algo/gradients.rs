@@ -3,7 +3,37 @@
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
+use burn::tensor::{Gradients, Tensor};
+
+use crate::error::{Error, Result};
+
+/// Refuses a backward pass that reached none of `module`'s parameters: the module was built
+/// on (or copied to) a device without autodiff, e.g. a `valid()` copy forked onto an autodiff
+/// device without `train()`, and an optimiser step would silently change nothing.
+pub(crate) fn require_gradients(grads: &GradientsParams, what: &'static str) -> Result<()> {
+    if grads.is_empty() {
+        return Err(no_gradient(what));
+    }
+    Ok(())
+}
+
+fn no_gradient(what: &'static str) -> Error {
+    Error::config(
+        what,
+        "parameters that require gradients (build it on `device.autodiff()`; an inference copy \
+         needs `.train()` after `fork`)",
+        "no parameter received a gradient",
+    )
+}
+
+/// `loss.backward()`, or the error of [`require_gradients`] when no parameter of the networks
+/// behind it is tracked (burn would panic).
+pub(crate) fn backward(loss: &Tensor<1>, what: &'static str) -> Result<Gradients> {
+    if !loss.is_tracked() {
+        return Err(no_gradient(what));
+    }
+    Ok(loss.backward())
+}
 
 /// The global L2 norm of the gradients of `module`'s parameters, as a `[1]` tensor on the
 /// gradients' device (no read-back); `None` when no parameter has a gradient.

@@ -227,7 +227,12 @@ impl ScoredCompletion {
     /// As an episode (what [`TokenReplay::push`] stores).
     pub fn to_episode(&self) -> TokenEpisode {
         TokenEpisode {
-            tokens: self.prompt.iter().chain(&self.completion).copied().collect(),
+            tokens: self
+                .prompt
+                .iter()
+                .chain(&self.completion)
+                .copied()
+                .collect(),
             prompt_len: self.prompt.len(),
             rewards: self.token_rewards(),
             terminated: self.terminated,
@@ -346,9 +351,8 @@ impl ScoredCompletions {
     pub fn to_json_lines(&self) -> Result<String> {
         let mut out = String::new();
         for item in &self.items {
-            let line = serde_json::to_string(item).map_err(|e| {
-                Error::config("scored completion", "serialisable", e.to_string())
-            })?;
+            let line = serde_json::to_string(item)
+                .map_err(|e| Error::config("scored completion", "serialisable", e.to_string()))?;
             out.push_str(&line);
             out.push('\n');
         }

@@ -86,5 +86,8 @@ pub fn kl_divergence(logits_p: Tensor<2>, logits_q: Tensor<2>) -> Result<Tensor<
     let log_q = log_softmax(logits_q, 1);
     let p = softmax(logits_p, 1);
     // Rounding can leave a tiny negative sum where p = q.
-    Ok((p * (log_p - log_q)).sum_dim(1).squeeze_dim(1).clamp_min(0.0))
+    Ok((p * (log_p - log_q))
+        .sum_dim(1)
+        .squeeze_dim(1)
+        .clamp_min(0.0))
 }

@@ -288,7 +288,12 @@ pub fn q_learning_targets_discounted(
     discounts: Tensor<1>,
 ) -> Result<Tensor<1>> {
     check_has_actions("next-state Q values (at least one action)", next_q.dims())?;
-    value_targets_discounted(rewards, next_q.max_dim(1).squeeze_dim(1), terminated, discounts)
+    value_targets_discounted(
+        rewards,
+        next_q.max_dim(1).squeeze_dim(1),
+        terminated,
+        discounts,
+    )
 }
 
 /// One-step targets from next-state *values* with a discount per row:
@@ -369,7 +374,10 @@ pub fn double_q_targets_discounted(
     terminated: Tensor<1, Bool>,
     discounts: Tensor<1>,
 ) -> Result<Tensor<1>> {
-    check_has_actions("next-state Q values (at least one action)", next_q_target.dims())?;
+    check_has_actions(
+        "next-state Q values (at least one action)",
+        next_q_target.dims(),
+    )?;
     check_shape("next_q_online", next_q_online.dims(), next_q_target.dims())?;
     let chosen = next_q_online.argmax(1);
     let evaluated = next_q_target.gather(1, chosen).squeeze_dim(1);

@@ -12,7 +12,9 @@ use crate::algo::actor_critic::loss::{
     normalize_advantages, policy_gradient_loss, value_loss,
 };
 use crate::algo::actor_critic::{ActorCriticConfig, AdvantageEstimator, BatchRows, RolloutBatch};
-use crate::algo::gradients::{clip_scale, scale_gradients, squared_norm};
+use crate::algo::gradients::{
+    backward, clip_scale, require_gradients, scale_gradients, squared_norm,
+};
 use crate::error::{Error, Result};
 use crate::policy::{LogitsPolicy, entropy, log_prob};
 use crate::returns::{Advantages, gae, n_step_targets};
@@ -499,9 +501,11 @@ where
         let loss = policy_loss.clone() + critic_loss.clone().mul_scalar(self.config.value_coef)
             - mean_entropy.clone().mul_scalar(self.config.entropy_coef);
 
-        let mut grads = loss.backward();
+        let mut grads = backward(&loss, "actor and critic")?;
         let mut actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
         let mut critic_grads = GradientsParams::from_module(&mut grads, &self.critic);
+        require_gradients(&actor_grads, "actor")?;
+        require_gradients(&critic_grads, "critic")?;
         let norm = self.config.max_grad_norm.and_then(|_| {
             let parts = [
                 squared_norm(&self.actor, &actor_grads),

@@ -5,7 +5,9 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
 use crate::algo::dqn::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
-use crate::algo::gradients::{clip_scale, global_norm, polyak_update, scale_gradients};
+use crate::algo::gradients::{
+    backward, clip_scale, global_norm, polyak_update, require_gradients, scale_gradients,
+};
 use crate::algo::optim::OptimizerConfig;
 use crate::error::{Error, Result};
 use crate::replay::TransitionBatch;
@@ -236,7 +238,9 @@ where
         let per_transition = elementwise_loss(self.config.loss, td.clone());
         let loss = (per_transition * batch.weights.clone()).mean();
 
-        let mut grads = GradientsParams::from_grads(loss.clone().backward(), &self.online);
+        let mut grads =
+            GradientsParams::from_grads(backward(&loss, "online Q-network")?, &self.online);
+        require_gradients(&grads, "online Q-network")?;
         let norm = self
             .config
             .max_grad_norm
@@ -336,7 +340,10 @@ where
 
 /// Checks a transition batch's length, actions (in `0..num_actions`) and importance weights
 /// (finite, `>= 0`) with one read-back of a flag (details only on failure); returns the length.
-pub(crate) fn check_transitions<I>(batch: &TransitionBatch<I>, num_actions: usize) -> Result<usize> {
+pub(crate) fn check_transitions<I>(
+    batch: &TransitionBatch<I>,
+    num_actions: usize,
+) -> Result<usize> {
     let len = batch.len();
     if len == 0 {
         return Err(Error::Empty {

@@ -131,7 +131,11 @@ pub fn awac_loss(
 ) -> Result<Tensor<1>> {
     crate::policy::check_f32_scale("temperature", temperature)?;
     if !(max_weight.is_finite() && max_weight >= 1.0) {
-        return Err(Error::config("max_weight", "finite and at least 1", max_weight));
+        return Err(Error::config(
+            "max_weight",
+            "finite and at least 1",
+            max_weight,
+        ));
     }
     if log_probs.dims() != advantages.dims() {
         return Err(Error::ShapeMismatch {

@@ -6,7 +6,9 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
 use crate::algo::dqn::check_transitions;
-use crate::algo::gradients::{clip_scale, polyak_update, scale_gradients, squared_norm};
+use crate::algo::gradients::{
+    backward, clip_scale, polyak_update, require_gradients, scale_gradients, squared_norm,
+};
 use crate::algo::ilql::{IlqlConfig, cql_loss, expectile_loss};
 use crate::algo::optim::OptimizerConfig;
 use crate::error::{Error, Result};
@@ -56,8 +58,9 @@ pub struct IlqlStats {
 ///
 /// `Q` is any burn [`Module`] that is a [`QFunction`], `V` any [`Module`] that is a
 /// [`VFunction`] on the same input (feature networks, or token models' Q and V heads). Build
-/// the three networks on an autodiff device and **apart** (a clone shares its parameters'
-/// autodiff leaves with the original: [`Module::fork`] a copy instead).
+/// the three networks on an autodiff device and **apart**: a clone shares its parameters'
+/// autodiff leaves with the original, so one of the two would receive no gradient ([`Ilql::update`]
+/// refuses that); [`Module::fork`] a copy instead.
 ///
 /// # Example
 ///
@@ -186,15 +189,13 @@ where
     /// [`Error::Empty`] for an empty batch; [`Error::ShapeMismatch`] for columns of different
     /// lengths or states the networks refuse; [`Error::InvalidAction`] for an action outside
     /// `0..num_actions`; [`Error::NonFinite`] for a NaN reward or weight, or a loss or gradient
-    /// that is not finite; [`Error::InvalidConfig`] for a discount outside `[0, 1]` or a
-    /// negative weight. On error, nothing has changed.
+    /// that is not finite; [`Error::InvalidConfig`] for a discount outside `[0, 1]`, a
+    /// negative weight, or a network none of whose parameters received a gradient (built
+    /// without autodiff, or sharing another's parameters). On error, nothing has changed.
     pub fn update(&mut self, batch: &TransitionBatch<Q::Input>) -> Result<IlqlStats> {
         let num_actions = self.q[0].num_actions();
         let len = check_transitions(batch, num_actions)?;
-        let next_values = self
-            .value
-            .valid()
-            .values(batch.next_observations.clone())?;
+        let next_values = self.value.valid().values(batch.next_observations.clone())?;
         check_shape("next-state values", next_values.dims(), [len])?;
         let targets = value_targets_discounted(
             batch.rewards.clone(),
@@ -225,10 +226,13 @@ where
         check_shape("values", values.dims(), [len])?;
         let value_loss = expectile_loss(values.clone(), pessimistic, self.config.expectile)?;
 
-        let mut grads = (q_loss.clone() + value_loss.clone()).backward();
+        let mut grads = backward(&(q_loss.clone() + value_loss.clone()), "Q and V heads")?;
         let mut q1_grads = GradientsParams::from_module(&mut grads, &self.q[0]);
         let mut q2_grads = GradientsParams::from_module(&mut grads, &self.q[1]);
         let mut v_grads = GradientsParams::from_module(&mut grads, &self.value);
+        require_gradients(&q1_grads, "first Q head")?;
+        require_gradients(&q2_grads, "second Q head")?;
+        require_gradients(&v_grads, "V head")?;
         let norm = self.config.max_grad_norm.and_then(|_| {
             [
                 squared_norm(&self.q[0], &q1_grads),
@@ -246,10 +250,7 @@ where
             q_loss.without_autodiff(),
             cql_total.without_autodiff(),
             value_loss.without_autodiff(),
-            first_taken
-                .expect("two Q heads")
-                .without_autodiff()
-                .mean(),
+            first_taken.expect("two Q heads").without_autodiff().mean(),
             values.without_autodiff().mean(),
         ];
         if let Some(norm) = &norm {
