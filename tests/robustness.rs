@@ -2686,4 +2686,199 @@ fn value_method_probes(s: &mut Sweep) {
         "CQL",
         || cql_loss(Tensor::zeros([3, 4], d), Tensor::zeros([2], d)),
     );
+    language_model_value_probes(s);
+}
+
+/// The value methods for language models (issue 13): losses, targets, guidance, datasets,
+/// the KL penalty and the offline updater's settings.
+fn language_model_value_probes(s: &mut Sweep) {
+    use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig};
+    use valuefn::algo::ilql::{IlqlConfig, awac_loss};
+    use valuefn::lm::{
+        CompletionReward, GruBodyConfig, ScoredCompletion, ScoredCompletions, TokenModel,
+        ValueGuided,
+    };
+    use valuefn::policy::{guided_logits, kl_divergence};
+    use valuefn::returns::{
+        soft_policy_log_probs, soft_q_targets_discounted, value_targets_discounted,
+    };
+    let d = &valuefn::device::default_device();
+    let flags = |n: usize| Tensor::<1, Bool>::from_data(TensorData::new(vec![false; n], [n]), d);
+    for (input, temperature, max_weight) in [
+        ("temperature 0", 0.0, 10.0),
+        ("max_weight 0.5", 1.0, 0.5),
+        ("max_weight inf", 1.0, f64::INFINITY),
+    ] {
+        s.err(
+            "awac_loss",
+            input,
+            is!(Error::InvalidConfig { .. }),
+            if temperature == 0.0 {
+                "temperature"
+            } else {
+                "max_weight"
+            },
+            || {
+                awac_loss(
+                    Tensor::zeros([2], d),
+                    Tensor::zeros([2], d),
+                    temperature,
+                    max_weight,
+                )
+            },
+        );
+    }
+    s.err(
+        "awac_loss",
+        "3 advantages for 2 log-probs",
+        is!(Error::ShapeMismatch { .. }),
+        "AWAC",
+        || awac_loss(Tensor::zeros([2], d), Tensor::zeros([3], d), 1.0, 10.0),
+    );
+    s.err(
+        "guided_logits",
+        "weight -1",
+        is!(Error::InvalidConfig { .. }),
+        "weight",
+        || {
+            guided_logits(
+                Tensor::zeros([2, 3], d),
+                Tensor::zeros([2, 3], d),
+                Tensor::zeros([2], d),
+                -1.0,
+            )
+        },
+    );
+    s.err(
+        "guided_logits",
+        "Q of 4 actions for 3",
+        is!(Error::ShapeMismatch { .. }),
+        "Q values",
+        || {
+            guided_logits(
+                Tensor::zeros([2, 3], d),
+                Tensor::zeros([2, 4], d),
+                Tensor::zeros([2], d),
+                1.0,
+            )
+        },
+    );
+    s.err(
+        "kl_divergence",
+        "[2, 3] against [2, 4]",
+        is!(Error::ShapeMismatch { .. }),
+        "logits_q",
+        || kl_divergence(Tensor::zeros([2, 3], d), Tensor::zeros([2, 4], d)),
+    );
+    s.err(
+        "value_targets_discounted",
+        "NaN reward",
+        is!(Error::NonFinite { .. }),
+        "reward",
+        || {
+            value_targets_discounted(
+                Tensor::from_floats([f32::NAN], d),
+                Tensor::zeros([1], d),
+                flags(1),
+                Tensor::ones([1], d),
+            )
+        },
+    );
+    s.err(
+        "value_targets_discounted",
+        "discount 1.5",
+        is!(Error::InvalidConfig { .. }),
+        "discounts",
+        || {
+            value_targets_discounted(
+                Tensor::zeros([1], d),
+                Tensor::zeros([1], d),
+                flags(1),
+                Tensor::from_floats([1.5], d),
+            )
+        },
+    );
+    s.err(
+        "soft_q_targets_discounted",
+        "tau 0",
+        is!(Error::InvalidConfig { .. }),
+        "tau",
+        || {
+            soft_q_targets_discounted(
+                Tensor::zeros([1], d),
+                Tensor::zeros([1, 2], d),
+                flags(1),
+                Tensor::ones([1], d),
+                0.0,
+                None,
+            )
+        },
+    );
+    s.err(
+        "soft_policy_log_probs",
+        "tau NaN",
+        is!(Error::InvalidConfig { .. }),
+        "tau",
+        || soft_policy_log_probs(Tensor::zeros([1, 2], d), f64::NAN, None),
+    );
+    s.err(
+        "ScoredCompletion::new",
+        "2 rewards for 3 tokens",
+        is!(Error::ShapeMismatch { .. }),
+        "per-token rewards",
+        || {
+            ScoredCompletion::new(
+                vec![1],
+                vec![4, 5, 6],
+                CompletionReward::PerToken(vec![1.0, 0.0]),
+                true,
+            )
+        },
+    );
+    s.err(
+        "ScoredCompletion (serde)",
+        "1 reward for 2 tokens, bypassing new",
+        is!(Error::Decode { .. }),
+        "per-token rewards",
+        || {
+            serde_json::from_str::<ScoredCompletion>(
+                r#"{"prompt":[1],"completion":[4,5],"rewards":[1.0]}"#,
+            )
+            .map_err(|e| Error::Decode {
+                what: "scored completion",
+                message: e.to_string(),
+            })
+        },
+    );
+    s.err(
+        "ScoredCompletions::replay",
+        "empty dataset",
+        is!(Error::Empty { .. }),
+        "scored completions",
+        || ScoredCompletions::default().replay(1.0),
+    );
+    s.err(
+        "KlPenalty::new",
+        "beta NaN",
+        is!(Error::NonFinite { .. } | Error::InvalidConfig { .. }),
+        "beta",
+        || KlPenalty::new(KlPenaltyConfig::new().with_beta(f64::NAN)),
+    );
+    s.err(
+        "IlqlConfig::validate",
+        "expectile 1",
+        is!(Error::InvalidConfig { .. }),
+        "expectile",
+        || IlqlConfig::new().with_expectile(1.0).validate(),
+    );
+    s.err(
+        "ValueGuided::new",
+        "beta -1",
+        is!(Error::InvalidConfig { .. }),
+        "beta",
+        || {
+            let model = TokenModel::new(GruBodyConfig::new(6).with_hidden(4).init(d)?, 0, d);
+            ValueGuided::new(&model, std::slice::from_ref(&model), &model, -1.0)
+        },
+    );
 }
