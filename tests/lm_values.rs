@@ -393,6 +393,9 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
                 assert!((q[0] - 1.0).abs() < 0.02 && q[1].abs() < 0.02, "{q:?}");
             }
             assert!((f64::from(value) - tau).abs() < 0.03, "V {value} vs {tau}");
+            if tau == 0.9 {
+                awac_extracts_the_best_logged_action(&data, &ilql, &train);
+            }
         } else {
             for q in &heads {
                 assert!(q[2] < q[1] - 0.1 && q[1] < q[0], "{q:?}");
@@ -421,6 +424,10 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
     bad.observations = Tensor::<2>::ones([4, 2], &device);
     assert!(ilql.update(&bad).is_err());
     assert_eq!(ilql.gradient_steps(), 0);
+    let probe = Tensor::<2>::ones([1, 1], &device);
+    let fresh = q(1).valid().q_values(probe.clone()).unwrap();
+    let kept = ilql.q_heads()[0].valid().q_values(probe).unwrap();
+    assert_eq!(to_vec_f32(fresh), to_vec_f32(kept), "nothing changed");
     // A clone shares its parameters' autodiff leaves: the second head would never learn.
     let twin = q(1);
     let mut shared = Ilql::new(
@@ -480,6 +487,52 @@ fn ilql_reaches_the_expectile_of_the_logged_actions_and_cql_holds_down_unseen_on
         ),
         Err(Error::ShapeMismatch { .. })
     ));
+}
+
+/// AWAC on ILQL's advantages `min Q'(s, a) - V(s)` of the logged actions: a policy trained
+/// with `awac_loss` (temperature 0.1) puts almost all its mass on the better logged action
+/// (advantage +0.1, weight e; the other's is -0.9, weight e^-9) and little on the action the
+/// data never tried.
+fn awac_extracts_the_best_logged_action(
+    data: &TransitionBatch,
+    ilql: &Ilql<valuefn::nn::QNetwork, valuefn::nn::VNetwork>,
+    train: &Device,
+) {
+    use burn::optim::{AdamConfig, GradientsParams};
+    use valuefn::algo::ilql::awac_loss;
+    use valuefn::policy::log_prob;
+    let q = ilql.target_q_values(data.observations.clone()).unwrap();
+    let taken = q
+        .gather(1, data.actions.clone().unsqueeze_dim(1))
+        .squeeze_dim::<1>(1);
+    let advantages = taken
+        - ilql
+            .value()
+            .valid()
+            .values(data.observations.clone())
+            .unwrap();
+    let mut policy = valuefn::nn::CategoricalPolicyConfig::new(1, 3)
+        .with_hidden(vec![])
+        .with_output_gain(1.0)
+        .init(train)
+        .unwrap();
+    let mut adam = AdamConfig::new().init();
+    for _ in 0..300 {
+        let logits = policy.logits(data.observations.clone()).unwrap();
+        let loss = awac_loss(
+            log_prob(logits, data.actions.clone()),
+            advantages.clone(),
+            0.1,
+            100.0,
+        )
+        .unwrap();
+        let grads = GradientsParams::from_grads(loss.backward(), &policy);
+        policy = adam.step(1e-1, policy, grads);
+    }
+    let one = Tensor::<2>::ones([1, 1], &data.rewards.device());
+    let pi = to_vec_f32(policy.valid().action_probabilities(one).unwrap());
+    eprintln!("AWAC policy {pi:?}");
+    assert!(pi[0] > 0.95 && pi[2] < 0.05, "{pi:?}");
 }
 
 /// Value-guided decoding: beta 0 decodes exactly as the reference; the incremental logits equal
@@ -749,7 +802,29 @@ fn kl_penalty_subtracts_beta_times_the_log_ratio_from_counted_tokens() {
     let wide = gru(vocab + 1, 16, 2, &device);
     let mut untouched = rollout.batch.clone();
     assert!(penalty.apply(&mut untouched, &actor, &wide).is_err());
+    let mut out_of_range = rollout.batch.clone();
+    out_of_range.actions = out_of_range.actions.clone().add_scalar(vocab as i64);
+    assert!(matches!(
+        penalty.apply(&mut out_of_range, &actor, &reference),
+        Err(Error::InvalidAction { .. })
+    ));
+    assert_eq!(untouched.rollout.rewards(), rollout.batch.rollout.rewards());
+    assert_eq!(
+        out_of_range.rollout.rewards(),
+        rollout.batch.rollout.rewards()
+    );
     assert_eq!(penalty.beta(), beta);
+    // However many tokens a rollout holds, beta moves by at most 20%.
+    let mut fast = KlPenalty::new(
+        KlPenaltyConfig::new()
+            .with_beta(1.0)
+            .with_target(Some(1e3))
+            .with_horizon(1),
+    )
+    .unwrap();
+    let mut again = rollout.batch.clone();
+    let stats = fast.apply(&mut again, &actor, &reference).unwrap();
+    assert!((stats.next_beta - 0.8).abs() < 1e-12, "{stats:?}");
     for bad in [
         KlPenaltyConfig::new().with_beta(-0.1),
         KlPenaltyConfig::new().with_target(Some(0.0)),

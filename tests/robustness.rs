@@ -2764,6 +2764,27 @@ fn language_model_value_probes(s: &mut Sweep) {
         },
     );
     s.err(
+        "guided_logits",
+        "weight 1e39 (infinite in f32)",
+        is!(Error::InvalidConfig { .. }),
+        "weight",
+        || {
+            guided_logits(
+                Tensor::zeros([2, 3], d),
+                Tensor::zeros([2, 3], d),
+                Tensor::zeros([2], d),
+                1e39,
+            )
+        },
+    );
+    s.err(
+        "cql_loss",
+        "no actions",
+        is!(Error::ShapeMismatch { .. }),
+        "at least one action",
+        || valuefn::algo::ilql::cql_loss(Tensor::zeros([2, 0], d), Tensor::zeros([2], d)),
+    );
+    s.err(
         "kl_divergence",
         "[2, 3] against [2, 4]",
         is!(Error::ShapeMismatch { .. }),

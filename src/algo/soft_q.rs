@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 
-use crate::algo::dqn::{Dqn, DqnConfig, DqnStats};
+use crate::algo::dqn::{Dqn, DqnConfig, DqnStats, check_transitions};
 use crate::error::{Error, Result};
 use crate::policy::{LogitsPolicy, check_f32_scale};
 use crate::replay::TransitionBatch;
@@ -158,6 +158,8 @@ where
     /// As [`Dqn::update`]; errors of the reference policy on the next observations. On error,
     /// nothing has changed.
     pub fn update(&mut self, batch: &TransitionBatch<Q::Input>) -> Result<DqnStats> {
+        // The batch first, so bad columns are reported before the networks read it.
+        check_transitions(batch, self.online().num_actions())?;
         let targets = self.targets(batch)?;
         self.dqn.update_toward(batch, targets)
     }

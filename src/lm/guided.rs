@@ -5,9 +5,9 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 
 use crate::env::text::TokenBatch;
-use crate::error::{Error, Result, check_finite};
+use crate::error::{Error, Result};
 use crate::lm::{Decoding, LmBody, TokenDecoder, TokenModel, TokenPositions};
-use crate::policy::{LogitsPolicy, guided_logits};
+use crate::policy::{LogitsPolicy, check_weight, guided_logits};
 use crate::text::TokenId;
 use crate::value::{QFunction, VFunction};
 
@@ -62,7 +62,8 @@ impl<B: LmBody> ValueGuided<B> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a `beta` that is negative or not finite; [`Error::Empty`]
+    /// [`Error::InvalidConfig`] for a `beta` that is negative or above `f32::MAX`,
+    /// [`Error::NonFinite`] for one that is not finite; [`Error::Empty`]
     /// for no Q model; [`Error::ShapeMismatch`] for models of different vocabularies.
     pub fn new(
         reference: &TokenModel<B>,
@@ -70,10 +71,7 @@ impl<B: LmBody> ValueGuided<B> {
         value: &TokenModel<B>,
         beta: f64,
     ) -> Result<Self> {
-        check_finite("beta", beta)?;
-        if beta < 0.0 {
-            return Err(Error::config("beta", "at least 0", beta));
-        }
+        check_weight("beta", beta)?;
         if q.is_empty() {
             return Err(Error::Empty {
                 what: "Q models of value-guided decoding",

@@ -19,8 +19,8 @@ use crate::tensor_ops::check_shape;
 ///
 /// # Errors
 ///
-/// [`Error::ShapeMismatch`] for shapes that disagree; [`Error::InvalidConfig`] for a weight
-/// that is negative or not finite.
+/// [`Error::ShapeMismatch`] for shapes that disagree; [`Error::InvalidConfig`] for a negative
+/// weight or one above `f32::MAX`, [`Error::NonFinite`] for one that is not finite.
 ///
 /// # Example
 ///
@@ -44,14 +44,20 @@ pub fn guided_logits(
     values: Tensor<1>,
     weight: f64,
 ) -> Result<Tensor<2>> {
-    check_finite("weight", weight)?;
-    if weight < 0.0 {
-        return Err(Error::config("weight", "at least 0", weight));
-    }
+    check_weight("weight", weight)?;
     let dims = log_reference.dims();
     check_shape("Q values (one per reference logit)", q.dims(), dims)?;
     check_shape("values (one per row)", values.dims(), [dims[0]])?;
     Ok(log_reference + (q - values.unsqueeze_dim(1)).mul_scalar(weight))
+}
+
+/// A guidance weight: finite, `>= 0`, and representable in `f32` (the tensors multiply by it).
+pub(crate) fn check_weight(what: &'static str, weight: f64) -> Result<()> {
+    check_finite(what, weight)?;
+    if !(0.0..=f64::from(f32::MAX)).contains(&weight) {
+        return Err(Error::config(what, "in [0, f32::MAX]", weight));
+    }
+    Ok(())
 }
 
 /// The exact divergence `KL(p || q) = sum_a p(a) (log p(a) - log q(a))` of each row's

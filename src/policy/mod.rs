@@ -8,6 +8,7 @@ mod selector;
 mod tabular;
 
 pub use categorical::{LogitsPolicy, entropy, log_prob};
+pub(crate) use guided::check_weight;
 pub use guided::{guided_logits, kl_divergence};
 pub use host::HostSelector;
 pub use kl::{KlEstimator, kl_estimates};

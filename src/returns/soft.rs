@@ -1,5 +1,6 @@
 //! Soft (entropy-regularised) Bellman backups.
 
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Tensor};
 
 use crate::error::Result;
@@ -154,7 +155,9 @@ pub fn soft_q_targets_discounted(
 }
 
 /// The soft-optimal policy's log-probabilities `log pi(a|s) = log pi_ref(a|s) + (Q(s, a) -
-/// V_soft(s)) / tau`, normalised by construction (`V_soft` is [`soft_values`]). The policy that
+/// V_soft(s)) / tau` (`V_soft` is [`soft_values`]), computed as `log_softmax(log pi_ref + (Q -
+/// max Q) / tau)` so every row is normalised to rounding even where `V_soft`'s own `f32`
+/// rounding, divided by a small `tau`, would not be. The policy that
 /// soft Q-learning's Q head induces, and the one [`crate::tabular::soft_value_iteration`] returns
 /// for exact soft values.
 ///
@@ -185,11 +188,17 @@ pub fn soft_policy_log_probs(
     tau: f64,
     log_reference: Option<Tensor<2>>,
 ) -> Result<Tensor<2>> {
-    let [rows, actions] = q.dims();
-    let log_reference = match log_reference {
-        Some(log_pi) => log_pi,
-        None => Tensor::full([rows, actions], -(actions as f64).ln(), &q.device()),
+    check_f32_scale("tau", tau)?;
+    check_has_actions("Q values (at least one action)", q.dims())?;
+    let q_max = q.clone().max_dim(1);
+    let scaled = (q - q_max) / tau;
+    let logits = match log_reference {
+        Some(log_pi) => {
+            check_shape("log_reference", log_pi.dims(), scaled.dims())?;
+            scaled + log_pi
+        }
+        // A uniform reference adds the same constant to every action.
+        None => scaled,
     };
-    let values = soft_values(q.clone(), tau, Some(log_reference.clone()))?;
-    crate::policy::guided_logits(log_reference, q, values, 1.0 / tau)
+    Ok(log_softmax(logits, 1))
 }

@@ -7,7 +7,7 @@ use burn::module::Module;
 use crate::algo::actor_critic::RolloutBatch;
 use crate::error::{Error, Result, check_finite, check_positive};
 use crate::policy::{KlEstimator, LogitsPolicy, kl_estimates, log_prob};
-use crate::tensor_ops::{check_shape, to_vec_f32};
+use crate::tensor_ops::{check_shape, to_indices, to_vec_f32};
 
 /// Settings of [`KlPenalty`].
 ///
@@ -83,7 +83,8 @@ pub struct KlPenaltyStats {
 /// [`crate::algo::actor_critic::ActorCritic`] optimise `E[sum r] - beta KL(pi || pi_ref)`.
 /// `pi_ref` is read through an inference copy (no gradients, no optimiser state). With a
 /// target, `beta` adapts after each rollout: `beta <- beta (1 + clip(KL / target - 1, -0.2, 0.2)
-/// tokens / horizon)`.
+/// min(tokens / horizon, 1))`, so it moves by at most 20% per rollout and stays `>= 0` (a
+/// `beta` of 0 stays 0).
 ///
 /// # Example
 ///
@@ -131,7 +132,8 @@ impl KlPenalty {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] for a batch whose actions, mask or observations do not match
-    /// its rollout, or two policies with different action counts; errors of the policies on
+    /// its rollout, or two policies with different action counts; [`Error::InvalidAction`] for
+    /// an action outside the policy's; errors of the policies on
     /// the observations; [`Error::NonFinite`] for a log-probability or penalised reward that is
     /// not finite. On error, neither the batch nor `beta` has changed.
     pub fn apply<P, R>(
@@ -164,6 +166,16 @@ impl KlPenalty {
             reference_logits.dims(),
             logits.dims(),
         )?;
+        let num_actions = actor.num_actions();
+        if let Some(action) = to_indices(batch.actions.clone())
+            .into_iter()
+            .find(|&a| a >= num_actions)
+        {
+            return Err(Error::InvalidAction {
+                action: action.to_string(),
+                space: format!("0..{num_actions}"),
+            });
+        }
         let log_pi = log_prob(logits, batch.actions.clone());
         let log_ref = log_prob(reference_logits, batch.actions.clone());
         let kl = to_vec_f32(kl_estimates(log_pi, log_ref, self.config.estimator));
@@ -175,22 +187,25 @@ impl KlPenalty {
                 continue;
             }
             let k = f64::from(k);
-            let penalised = f64::from(*reward) - beta * k;
+            let penalised = (f64::from(*reward) - beta * k) as f32;
             if !penalised.is_finite() {
                 return Err(Error::NonFinite {
                     what: "KL-penalised reward",
-                    value: penalised,
+                    value: f64::from(penalised),
                 });
             }
-            *reward = penalised as f32;
+            *reward = penalised;
             total += k;
             tokens += 1;
         }
         let mean_kl = total / tokens.max(1) as f64;
         let next_beta = match self.config.target {
             Some(target) => {
+                // The step is at most 20% of beta, however many tokens the rollout holds, so
+                // beta never turns negative.
                 let error = (mean_kl / target - 1.0).clamp(-0.2, 0.2);
-                beta * (1.0 + error * tokens as f64 / self.config.horizon as f64)
+                let weight = (tokens as f64 / self.config.horizon as f64).min(1.0);
+                beta * (1.0 + error * weight)
             }
             None => beta,
         };

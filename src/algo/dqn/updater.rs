@@ -210,8 +210,11 @@ where
     ///
     /// # Errors
     ///
-    /// As [`Dqn::update`], and [`Error::ShapeMismatch`] for targets of another length. On
-    /// error, nothing has changed.
+    /// [`Error::Empty`] for an empty batch; [`Error::ShapeMismatch`] for columns or targets of
+    /// another length, or observations the network refuses; [`Error::InvalidAction`] for an
+    /// action outside `0..num_actions`; [`Error::InvalidConfig`] for a negative weight or a
+    /// network that receives no gradient; [`Error::NonFinite`] for a NaN weight, or a loss or
+    /// gradient that is not finite (NaN targets end there). On error, nothing has changed.
     pub fn update_toward(
         &mut self,
         batch: &TransitionBatch<Q::Input>,

@@ -63,7 +63,8 @@ pub fn expectile_loss(predictions: Tensor<1>, targets: Tensor<1>, tau: f64) -> R
 ///
 /// # Errors
 ///
-/// [`Error::ShapeMismatch`] when `data_q` does not have one value per row.
+/// [`Error::ShapeMismatch`] when `data_q` does not have one value per row or there is no
+/// action.
 ///
 /// # Example
 ///
@@ -79,6 +80,7 @@ pub fn expectile_loss(predictions: Tensor<1>, targets: Tensor<1>, tau: f64) -> R
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 pub fn cql_loss(q_values: Tensor<2>, data_q: Tensor<1>) -> Result<Tensor<1>> {
+    crate::tensor_ops::check_has_actions("CQL Q values (at least one action)", q_values.dims())?;
     let [rows, _] = q_values.dims();
     if data_q.dims() != [rows] {
         return Err(Error::ShapeMismatch {
