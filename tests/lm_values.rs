@@ -610,11 +610,11 @@ fn value_guided_logits_are_the_reference_tilted_by_min_q_minus_v() {
     }
     // Bad settings.
     assert!(matches!(
-        ValueGuided::new(&reference, &[q1.clone()], &v, -1.0),
+        ValueGuided::new(&reference, std::slice::from_ref(&q1), &v, -1.0),
         Err(Error::InvalidConfig { .. })
     ));
     assert!(matches!(
-        ValueGuided::new(&reference, &[q1.clone()], &v, f64::NAN),
+        ValueGuided::new(&reference, std::slice::from_ref(&q1), &v, f64::NAN),
         Err(Error::NonFinite { .. } | Error::InvalidConfig { .. })
     ));
     assert!(matches!(
