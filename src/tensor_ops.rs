@@ -60,6 +60,20 @@ pub(crate) fn check_state_indices(indices: &Tensor<1, Int>, bound: usize) -> Res
     }
 }
 
+/// Checks that every action in `actions` is below `num_actions`, reading the tensor back once.
+pub(crate) fn check_action_indices(actions: &Tensor<1, Int>, num_actions: usize) -> Result<()> {
+    match to_indices(actions.clone())
+        .into_iter()
+        .find(|&a| a >= num_actions)
+    {
+        Some(action) => Err(Error::InvalidAction {
+            action: action.to_string(),
+            space: format!("0..{num_actions}"),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Checks a tensor's shape against `expected`.
 pub(crate) fn check_shape<const D: usize>(
     what: &'static str,

@@ -1,10 +1,13 @@
 //! The token language model: shapes and masking, causality, cached incremental decoding equal
 //! to the full forward pass, generation, bad input, and the crate's updaters on its heads.
 
+mod common;
+
 use std::sync::Arc;
 
 use burn::module::Module;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use common::text_tasks::{reverse_abc, sequence_envs};
 use valuefn::Error;
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, BatchRows, RolloutBatch};
 use valuefn::algo::dqn::{Dqn, DqnConfig};
@@ -795,36 +798,6 @@ fn pretraining_lowers_held_out_cross_entropy_and_a_checkpoint_generates_the_same
     assert!(matches!(err, Error::Io { .. }), "{err}");
 }
 
-/// The reversal of "abc" as an enumerated MDP: (environment, exact MDP, decision states).
-fn reverse_abc() -> (
-    valuefn::env::text::TextGenerationEnv,
-    valuefn::env::text::TextMdp,
-    Vec<usize>,
-) {
-    use valuefn::env::text::{
-        TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch,
-    };
-    use valuefn::text::TextPair;
-    let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
-    let task = TokenTask::encode(&TextPair::new("abc", "cba"), &tokenizer).unwrap();
-    let env = TextGenerationEnv::new(
-        vec![task],
-        tokenizer.vocabulary(),
-        TokenMatch,
-        &TextEnvConfig::new(),
-    )
-    .unwrap();
-    let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
-    // States where a token is still to be chosen: fewer than 3 generated, no <eos> yet.
-    let decisions = (0..text_mdp.num_states())
-        .filter(|&s| {
-            let prefix = text_mdp.prefix(s).unwrap();
-            prefix.generated.len() < 3 && prefix.generated.last() != Some(&2)
-        })
-        .collect();
-    (env, text_mdp, decisions)
-}
-
 /// `Dqn`, unchanged, trains a GRU token model's Q head on every transition of the enumerated
 /// MDP (uniform minibatches of 64 of the 43 x 7 decision pairs, double DQN, a target copied
 /// every 100 steps, 2,000 steps, seed 0) until it matches value iteration's `Q*` on every
@@ -1043,39 +1016,6 @@ fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
     );
 }
 
-/// The copy or reverse task over `abcd`, prompts of 2 to 4 characters ended by `=`, split by
-/// distinct prompts: (environment on the training prompts, environment on the held-out ones).
-fn sequence_envs(
-    op: SequenceOp,
-) -> (
-    valuefn::env::text::TextGenerationEnv,
-    valuefn::env::text::TextGenerationEnv,
-) {
-    use rand::SeedableRng;
-    use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
-    let generator = SequenceTask::new(op, "abcd", 2, 4)
-        .unwrap()
-        .with_separator('=')
-        .unwrap();
-    let corpus = generator
-        .corpus(3000, &mut rand::rngs::StdRng::seed_from_u64(0))
-        .unwrap()
-        .distinct_prompts();
-    let (train, held_out) = corpus.split(0.2, 0).unwrap();
-    let tokenizer = CharTokenizer::fit(["abcd="]).unwrap();
-    let config = TextEnvConfig::new().with_max_new_tokens(4);
-    let env = |corpus| {
-        TextGenerationEnv::new(
-            TokenTask::encode_all(corpus, &tokenizer).unwrap(),
-            tokenizer.vocabulary(),
-            TokenMatch,
-            &config,
-        )
-        .unwrap()
-    };
-    (env(&train), env(&held_out))
-}
-
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
         .ok()
@@ -1090,7 +1030,7 @@ fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
     use valuefn::lm::{TokenRollouts, evaluate_tasks};
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
-    let (env, held_out) = sequence_envs(op);
+    let (env, held_out, _) = sequence_envs(op);
     let vocab = env.vocab_size();
     let body = GruBodyConfig::new(vocab).with_hidden(64);
     let actor = TokenModel::new(

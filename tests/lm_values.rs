@@ -1,8 +1,11 @@
 //! Value methods for language models: soft Q-learning against exact soft value iteration,
 //! KL-regularised PPO, ILQL, value-guided decoding and scored-completion datasets.
 
+mod common;
+
 use burn::module::Module;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use common::text_tasks::{reverse_abc, sequence_envs};
 use valuefn::Error;
 use valuefn::algo::LearningRateSchedule;
 use valuefn::algo::actor_critic::{
@@ -12,9 +15,7 @@ use valuefn::algo::dqn::{Dqn, DqnConfig, TargetUpdate, TdLoss};
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::algo::soft_q::SoftQ;
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{
-    PaddedTokens, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
-};
+use valuefn::env::text::{PaddedTokens, TextGenerationEnv, TokenState};
 use valuefn::lm::{
     CompletionReward, GenerationConfig, GruBody, GruBodyConfig, LastTokens, PretrainConfig,
     Sampling, ScoredCompletion, ScoredCompletions, TokenDecoder, TokenModel, TokenRollouts,
@@ -25,9 +26,7 @@ use valuefn::policy::{LogitsPolicy, kl_divergence};
 use valuefn::prelude::*;
 use valuefn::replay::TransitionBatch;
 use valuefn::tensor_ops::{index_tensor, to_vec_f32};
-use valuefn::text::{
-    CharTokenizer, SequenceOp, SequenceTask, TaskGenerator, TextPair, TokenTask, Tokenizer,
-};
+use valuefn::text::SequenceOp;
 
 fn gru(vocab: usize, hidden: usize, seed: u64, device: &Device) -> TokenModel<GruBody> {
     TokenModel::new(
@@ -54,52 +53,6 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// The reversal of "abc" as an enumerated MDP: (environment, exact MDP, decision states).
-fn reverse_abc() -> (TextGenerationEnv, TextMdp, Vec<usize>) {
-    let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
-    let task = TokenTask::encode(&TextPair::new("abc", "cba"), &tokenizer).unwrap();
-    let env = TextGenerationEnv::new(
-        vec![task],
-        tokenizer.vocabulary(),
-        TokenMatch,
-        &TextEnvConfig::new(),
-    )
-    .unwrap();
-    let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
-    let decisions = (0..text_mdp.num_states())
-        .filter(|&s| {
-            let prefix = text_mdp.prefix(s).unwrap();
-            prefix.generated.len() < 3 && prefix.generated.last() != Some(&2)
-        })
-        .collect();
-    (env, text_mdp, decisions)
-}
-
-/// The copy task over `abcd` (prompts of 2 to 4 characters ended by `=`), split by distinct
-/// prompts: (training environment, held-out environment, training tasks).
-fn copy_envs() -> (TextGenerationEnv, TextGenerationEnv, Vec<TokenTask>) {
-    use rand::SeedableRng;
-    let generator = SequenceTask::new(SequenceOp::Copy, "abcd", 2, 4)
-        .unwrap()
-        .with_separator('=')
-        .unwrap();
-    let corpus = generator
-        .corpus(3000, &mut rand::rngs::StdRng::seed_from_u64(0))
-        .unwrap()
-        .distinct_prompts();
-    let (train, held_out) = corpus.split(0.2, 0).unwrap();
-    let tokenizer = CharTokenizer::fit(["abcd="]).unwrap();
-    let config = TextEnvConfig::new().with_max_new_tokens(4);
-    let tasks = |corpus| TokenTask::encode_all(corpus, &tokenizer).unwrap();
-    let env = |tasks| TextGenerationEnv::new(tasks, tokenizer.vocabulary(), TokenMatch, &config);
-    let train_tasks = tasks(&train);
-    (
-        env(train_tasks.clone()).unwrap(),
-        env(tasks(&held_out)).unwrap(),
-        train_tasks,
-    )
 }
 
 /// `TransitionBatch` of one-step transitions `(s, a, r, s', terminated)` of token states.
@@ -641,7 +594,7 @@ fn value_guided_logits_are_the_reference_tilted_by_min_q_minus_v() {
 #[test]
 fn scored_completions_are_sampled_scored_saved_and_loaded() {
     let device = valuefn::device::default_device();
-    let (env, _, _) = copy_envs();
+    let (env, _, _) = sequence_envs(SequenceOp::Copy);
     let model = gru(env.vocab_size(), 16, 0, &device);
     let data = ScoredCompletions::sample(&model, &env, 100, 3, &device).unwrap();
     assert_eq!(data.len(), 100);
@@ -746,7 +699,7 @@ fn scored_completions_are_sampled_scored_saved_and_loaded() {
 #[test]
 fn kl_penalty_subtracts_beta_times_the_log_ratio_from_counted_tokens() {
     let device = valuefn::device::default_device();
-    let (env, _, _) = copy_envs();
+    let (env, _, _) = sequence_envs(SequenceOp::Copy);
     let vocab = env.vocab_size();
     let (actor, reference) = (gru(vocab, 16, 0, &device), gru(vocab, 16, 1, &device));
     let rollout = TokenRollouts::new(&env, 6, 0)
@@ -875,7 +828,7 @@ fn exact_kl_on_policy(
 fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
-    let (env, _, _) = copy_envs();
+    let (env, _, _) = sequence_envs(SequenceOp::Copy);
     let vocab = env.vocab_size();
     let reference = gru(vocab, 32, 0, &train);
     let run = |beta: f64| -> f64 {
@@ -923,7 +876,7 @@ fn value_guided_decoding_beats_the_reference_on_held_out_prompts() {
     use rand::SeedableRng;
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
-    let (env, held_out, train_tasks) = copy_envs();
+    let (env, held_out, train_tasks) = sequence_envs(SequenceOp::Copy);
     let vocab = env.vocab_size();
     let seed: u64 = env_or("LM_SEED", 0);
     let (reference, _) = pretrain(

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod text_tasks;
+
 use burn::tensor::{Device, Tensor};
 use proptest::test_runner::{Config, RngSeed};
 use valuefn::returns::Rollout;

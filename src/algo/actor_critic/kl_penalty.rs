@@ -7,7 +7,7 @@ use burn::module::Module;
 use crate::algo::actor_critic::RolloutBatch;
 use crate::error::{Error, Result, check_finite, check_positive};
 use crate::policy::{KlEstimator, LogitsPolicy, kl_estimates, log_prob};
-use crate::tensor_ops::{check_shape, to_indices, to_vec_f32};
+use crate::tensor_ops::{check_action_indices, check_shape, to_vec_f32};
 
 /// Settings of [`KlPenalty`].
 ///
@@ -166,16 +166,7 @@ impl KlPenalty {
             reference_logits.dims(),
             logits.dims(),
         )?;
-        let num_actions = actor.num_actions();
-        if let Some(action) = to_indices(batch.actions.clone())
-            .into_iter()
-            .find(|&a| a >= num_actions)
-        {
-            return Err(Error::InvalidAction {
-                action: action.to_string(),
-                space: format!("0..{num_actions}"),
-            });
-        }
+        check_action_indices(&batch.actions, actor.num_actions())?;
         let log_pi = log_prob(logits, batch.actions.clone());
         let log_ref = log_prob(reference_logits, batch.actions.clone());
         let kl = to_vec_f32(kl_estimates(log_pi, log_ref, self.config.estimator));

@@ -18,7 +18,7 @@ use crate::algo::gradients::{
 use crate::error::{Error, Result};
 use crate::policy::{LogitsPolicy, entropy, log_prob};
 use crate::returns::{Advantages, gae, n_step_targets};
-use crate::tensor_ops::{index_tensor, to_indices, to_vec_f32};
+use crate::tensor_ops::{check_action_indices, index_tensor, to_vec_f32};
 use crate::value::VFunction;
 
 /// What one [`ActorCritic::update`] did: means over the minibatches it ran.
@@ -321,16 +321,7 @@ where
                 });
             }
         }
-        let num_actions = self.actor.num_actions();
-        if let Some(action) = to_indices(batch.actions.clone())
-            .into_iter()
-            .find(|&a| a >= num_actions)
-        {
-            return Err(Error::InvalidAction {
-                action: action.to_string(),
-                space: format!("0..{num_actions}"),
-            });
-        }
+        check_action_indices(&batch.actions, self.actor.num_actions())?;
         Ok(len)
     }
 
