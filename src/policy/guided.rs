@@ -61,7 +61,8 @@ pub(crate) fn check_weight(what: &'static str, weight: f64) -> Result<()> {
 }
 
 /// The exact divergence `KL(p || q) = sum_a p(a) (log p(a) - log q(a))` of each row's
-/// categorical distributions, given as logits (normalised here). Always `>= 0`.
+/// categorical distributions, given as logits (normalised here). Always `>= 0`; actions with
+/// a `-inf` logit in `p` (masked tokens) contribute nothing.
 ///
 /// # Shapes
 ///
@@ -91,9 +92,27 @@ pub fn kl_divergence(logits_p: Tensor<2>, logits_q: Tensor<2>) -> Result<Tensor<
     let log_p = log_softmax(logits_p.clone(), 1);
     let log_q = log_softmax(logits_q, 1);
     let p = softmax(logits_p, 1);
+    // Actions p never takes (a `-inf` logit, a masked token) contribute 0, not 0 x -inf = NaN.
+    let never = p.clone().equal_elem(0.0);
+    let terms = (p * (log_p - log_q)).mask_fill(never, 0.0);
     // Rounding can leave a tiny negative sum where p = q.
-    Ok((p * (log_p - log_q))
-        .sum_dim(1)
-        .squeeze_dim(1)
-        .clamp_min(0.0))
+    Ok(terms.sum_dim(1).squeeze_dim(1).clamp_min(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor_ops::to_vec_f32;
+
+    #[test]
+    fn masked_tokens_contribute_nothing_to_the_divergence() {
+        let device = crate::device::default_device();
+        // p = (1/2, 1/2, 0) with the third token masked in both; q = (1/4, 3/4, 0).
+        let p = Tensor::<2>::from_floats([[0.0, 0.0, f32::NEG_INFINITY]], &device);
+        let q =
+            Tensor::<2>::from_floats([[0.25f32.ln(), 0.75f32.ln(), f32::NEG_INFINITY]], &device);
+        let exact = 0.5 * 2f32.ln() + 0.5 * (2.0f32 / 3.0).ln();
+        let kl = to_vec_f32(kl_divergence(p, q).unwrap())[0];
+        assert!((kl - exact).abs() < 1e-6, "{kl}");
+    }
 }
