@@ -1,0 +1,144 @@
+//! The language-model value methods on every CPU backend compiled in, at the size of
+//! `benches/lm.rs` (vocabulary 104, batch 32, 16 generated tokens, GRU width 128):
+//!
+//! - `lm_ilql_update`: one `Ilql` step (two Q-head models, a V-head model, their targets) on
+//!   512 token transitions sampled from a `TokenReplay` of 32 played episodes;
+//! - `lm_soft_q_update`: one `SoftQ` step (Q-head model against a reference model) on the same
+//!   batch;
+//! - `lm_kl_penalty`: `KlPenalty::apply` on the rollout of 32 episodes of 16 tokens (one pass of
+//!   the policy and one of the reference);
+//! - `lm_guided_generation`: `generate` of 16 tokens after 32 prompts with `ValueGuided`
+//!   (reference, two Q models, a V model: four caches stepped per token), beside `generate`
+//!   with the reference alone in `benches/lm.rs`.
+//!
+//! Throughput is tokens (transitions or generated tokens) per second.
+//!
+//! ```text
+//! cargo bench --features flex --bench lm_values -- --warm-up-time 1 --measurement-time 3
+//! ```
+
+use std::hint::black_box;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig};
+use valuefn::algo::dqn::DqnConfig;
+use valuefn::algo::ilql::{Ilql, IlqlConfig};
+use valuefn::algo::soft_q::SoftQ;
+use valuefn::encode::ObservationEncoder;
+use valuefn::env::text::{PaddedTokens, TextEnvConfig, TextGenerationEnv, TokenMatch, TokenState};
+use valuefn::lm::{
+    GenerationConfig, GruBody, GruBodyConfig, Sampling, TokenModel, TokenReplay, TokenRollouts,
+    ValueGuided, generate,
+};
+use valuefn::text::{TokenTask, Vocabulary};
+
+const VOCAB: usize = 104; // 100 tokens and the 4 specials
+const BATCH: usize = 32;
+const TOKENS: usize = 16;
+const HIDDEN: usize = 128;
+
+fn gru(seed: u64, device: &Device) -> TokenModel<GruBody> {
+    let body = GruBodyConfig::new(VOCAB)
+        .with_hidden(HIDDEN)
+        .with_seed(seed);
+    TokenModel::new(body.init(device).unwrap(), seed, device)
+}
+
+/// One `<bos>` prompt, a fixed random 16-token target, 1 per matching token (the peer's task).
+fn peer_task() -> TextGenerationEnv {
+    let mut rng = StdRng::seed_from_u64(42);
+    let target: Vec<usize> = (0..TOKENS).map(|_| rng.random_range(4..VOCAB)).collect();
+    let vocabulary = Vocabulary::from_tokens((0..VOCAB - 4).map(|i| format!("t{i}")));
+    let task = TokenTask::new(vec![Vocabulary::BOS], target).unwrap();
+    TextGenerationEnv::new(
+        vec![task],
+        &vocabulary,
+        TokenMatch,
+        &TextEnvConfig::new().with_max_new_tokens(TOKENS),
+    )
+    .unwrap()
+}
+
+fn benches(c: &mut Criterion) {
+    let tokens = Throughput::Elements((BATCH * TOKENS) as u64);
+    for (backend, device) in valuefn::device::cpu_devices() {
+        let train = device.clone().autodiff();
+        let reference = gru(0, &device);
+        let rollout = TokenRollouts::new(&peer_task(), BATCH, 0)
+            .unwrap()
+            .collect(&reference, &device)
+            .unwrap();
+        let mut replay = TokenReplay::new(BATCH * TOKENS, 1.0).unwrap();
+        for episode in &rollout.episodes {
+            replay.push(episode).unwrap();
+        }
+        let mut rng = StdRng::seed_from_u64(0);
+        let batch = replay.sample(BATCH * TOKENS, &mut rng, &device).unwrap();
+
+        let mut group = c.benchmark_group("lm_ilql_update");
+        group.throughput(tokens.clone());
+        group.sample_size(10);
+        let mut ilql = Ilql::new(
+            IlqlConfig::new(),
+            gru(1, &train),
+            gru(2, &train),
+            gru(3, &train),
+        )
+        .unwrap();
+        group.bench_function(BenchmarkId::new("gru", backend), |b| {
+            b.iter(|| black_box(ilql.update(&batch).unwrap()))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("lm_soft_q_update");
+        group.throughput(tokens.clone());
+        group.sample_size(10);
+        let mut soft =
+            SoftQ::new(DqnConfig::new(), 0.5, gru(4, &train), reference.clone()).unwrap();
+        group.bench_function(BenchmarkId::new("gru", backend), |b| {
+            b.iter(|| black_box(soft.update(&batch).unwrap()))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("lm_kl_penalty");
+        group.throughput(tokens.clone());
+        let actor = gru(5, &device);
+        let mut penalty = KlPenalty::new(KlPenaltyConfig::new()).unwrap();
+        group.bench_function(BenchmarkId::new("gru", backend), |b| {
+            b.iter(|| {
+                let mut penalised = rollout.batch.clone();
+                black_box(penalty.apply(&mut penalised, &actor, &reference).unwrap())
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("lm_guided_generation");
+        group.throughput(tokens.clone());
+        let [q1, q2] = ilql.target_q_heads().clone();
+        let guided = ValueGuided::new(&reference, &[q1, q2], &ilql.value().valid(), 1.0).unwrap();
+        let prompts = PaddedTokens
+            .encode(
+                &vec![TokenState::new(vec![Vocabulary::BOS].into()); BATCH],
+                &device,
+            )
+            .unwrap();
+        let config = GenerationConfig::new(TOKENS)
+            .with_stop_at_eos(false)
+            .with_sampling(Sampling::Sample {
+                temperature: 1.0,
+                top_k: None,
+                top_p: None,
+            });
+        group.bench_function(BenchmarkId::new("gru", backend), |b| {
+            b.iter(|| black_box(generate(&guided, &prompts, &config).unwrap()))
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(lm_values, benches);
+criterion_main!(lm_values);
