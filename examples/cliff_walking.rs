@@ -9,6 +9,11 @@
 //! cargo run --example cliff_walking -- [--device ndarray] [--episodes 500] [--seed 1] [--plot cliff_walking.svg]
 //! ```
 
+#[path = "common/curves.rs"]
+mod curves;
+
+use clap::Parser;
+use plotters::style::colors::{BLUE, RED};
 use valuefn::algo::{
     StepSize, TabularControl, TabularControlConfig, TabularTdConfig, train_tabular,
 };
@@ -16,18 +21,20 @@ use valuefn::env::tabular::{CliffWalking, GridLayout};
 use valuefn::env::{EpisodeStats, TimeLimit};
 use valuefn::prelude::*;
 
-fn main() -> Result<()> {
-    let args = Args::parse()?;
+fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let device = valuefn::device::parse_device(&args.device)?;
+    let episodes = args.episodes as usize;
     let td = TabularTdConfig::new()
         .with_gamma(1.0)
         .with_step_size(StepSize::Constant { alpha: 0.5 });
     let mut curves = Vec::new();
     for algorithm in [TabularControl::Sarsa, TabularControl::QLearning] {
         let config = TabularControlConfig::new(algorithm, td.clone())
-            .with_episodes(args.episodes)
+            .with_episodes(episodes)
             .with_seed(args.seed);
         let mut env = TabularEnv::new(CliffWalking::new());
-        let mut q = QTable::zeros(48, 4, &args.device);
+        let mut q = QTable::zeros(48, 4, &device);
         let stats = train_tabular(&mut env, &mut q, &config)?;
 
         let greedy = q.to_q_values().greedy_actions();
@@ -47,7 +54,7 @@ fn main() -> Result<()> {
 
     println!("Online return per episode (moving average over 10 episodes):");
     println!("{:>8} {:>10} {:>10}", "episode", &curves[0].0, &curves[1].0);
-    for e in (0..args.episodes).step_by((args.episodes / 10).max(1)) {
+    for e in (0..episodes).step_by((episodes / 10).max(1)) {
         println!(
             "{:>8} {:>10.1} {:>10.1}",
             e + 1,
@@ -55,11 +62,29 @@ fn main() -> Result<()> {
             curves[1].1[e]
         );
     }
-    std::fs::write(&args.plot, svg_plot(&curves)).map_err(|e| Error::InvalidConfig {
-        field: "plot",
-        expected: "a writable path",
-        value: format!("{} ({e})", args.plot),
-    })?;
+    // Returns clipped at -100 for scale, as in Figure 6.4.
+    let lines: Vec<curves::Curve<'_>> = curves
+        .iter()
+        .zip([BLUE, RED])
+        .map(|((label, curve), color)| curves::Curve {
+            label,
+            points: curve
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| ((i + 1) as f64, v.max(-100.0)))
+                .collect(),
+            color,
+        })
+        .collect();
+    curves::plot_curves(
+        &args.plot,
+        &curves::Axes {
+            title: "Cliff walking: online return per episode (10-episode average)",
+            x: ("episode", episodes as f64),
+            y: ("return", -100.0..0.0),
+        },
+        &lines,
+    )?;
     println!("\nLearning curves written to {}", args.plot);
     Ok(())
 }
@@ -94,90 +119,20 @@ fn smooth(stats: &[EpisodeStats], window: usize) -> Vec<f64> {
         .collect()
 }
 
-/// A small self-contained SVG line chart of the curves (returns clipped at -100 for scale, as
-/// in Figure 6.4).
-fn svg_plot(curves: &[(String, Vec<f64>)]) -> String {
-    let (width, height, margin) = (640.0, 360.0, 48.0);
-    let (low, high) = (-100.0, 0.0);
-    let episodes = curves[0].1.len().max(2);
-    let x = |i: usize| margin + (width - 2.0 * margin) * i as f64 / (episodes - 1) as f64;
-    let y = |v: f64| margin + (height - 2.0 * margin) * (high - v.clamp(low, high)) / (high - low);
-    let colors = ["#1f77b4", "#d62728"];
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"{}\" y=\"20\" text-anchor=\"middle\">Cliff walking: online return per episode (10-episode average)</text>\n",
-        width / 2.0
-    );
-    for tick in [0.0, -25.0, -50.0, -75.0, -100.0] {
-        let (right, level, label_x) = (width - margin, y(tick), margin - 6.0);
-        svg += &format!(
-            "<line x1=\"{margin}\" x2=\"{right}\" y1=\"{level:.1}\" y2=\"{level:.1}\" stroke=\"#ddd\"/>\
-             <text x=\"{label_x}\" y=\"{:.1}\" text-anchor=\"end\">{tick}</text>\n",
-            level + 4.0
-        );
-    }
-    svg += &format!(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">episode (1..{episodes})</text>\n",
-        width / 2.0,
-        height - 12.0
-    );
-    for (k, (name, curve)) in curves.iter().enumerate() {
-        let points: Vec<String> = curve
-            .iter()
-            .enumerate()
-            .map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v)))
-            .collect();
-        svg += &format!(
-            "<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\" points=\"{}\"/>\n<text x=\"{}\" y=\"{}\" fill=\"{0}\">{name}</text>\n",
-            colors[k % 2],
-            points.join(" "),
-            width - margin - 90.0,
-            height - margin - 30.0 + 16.0 * k as f64
-        );
-    }
-    svg + "</svg>\n"
-}
-
 /// Command-line flags.
+#[derive(Parser, Debug)]
+#[command(about = "SARSA vs Q-learning on cliff walking (Sutton and Barto Example 6.6)")]
 struct Args {
-    device: burn::tensor::Device,
-    episodes: usize,
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
+    #[arg(long, default_value = "ndarray")]
+    device: String,
+    /// Episodes per learner (>= 1).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
+    episodes: u64,
+    /// Seed of the exploration.
+    #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Where to write the learning curves (SVG).
+    #[arg(long, default_value = "cliff_walking.svg")]
     plot: String,
-}
-
-impl Args {
-    fn parse() -> Result<Self> {
-        let mut args = Args {
-            device: valuefn::device::default_device(),
-            episodes: 500,
-            seed: 1,
-            plot: "cliff_walking.svg".into(),
-        };
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let value = it.next().unwrap_or_default();
-            let number = |field: &'static str| {
-                value.parse::<u64>().map_err(|_| Error::InvalidConfig {
-                    field,
-                    expected: "a non-negative integer",
-                    value: value.clone(),
-                })
-            };
-            match flag.as_str() {
-                "--device" => args.device = valuefn::device::parse_device(&value)?,
-                "--episodes" => args.episodes = number("episodes")?.max(1) as usize,
-                "--seed" => args.seed = number("seed")?,
-                "--plot" => args.plot = value,
-                other => {
-                    eprintln!(
-                        "unknown flag {other}; flags: --device NAME, --episodes N, --seed S, --plot PATH"
-                    );
-                    std::process::exit(2);
-                }
-            }
-        }
-        Ok(args)
-    }
 }

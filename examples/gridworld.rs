@@ -5,12 +5,14 @@
 //! cargo run --example gridworld -- [--device ndarray|flex|tch-cpu|tch-cuda:0] [--gamma 0.9]
 //! ```
 
+use clap::Parser;
 use valuefn::env::tabular::{GridLayout, GridWorld};
 use valuefn::prelude::*;
 use valuefn::tensor_ops::{index_tensor, to_indices};
 
 fn main() -> Result<()> {
-    let args = Args::parse()?;
+    let args = Args::parse();
+    let device = valuefn::device::parse_device(&args.device)?;
     let grid = GridWorld::example_3_5();
     let (n, m) = (grid.num_states(), grid.num_actions());
     let config = SolverConfig::new().with_gamma(args.gamma);
@@ -22,9 +24,8 @@ fn main() -> Result<()> {
 
     // The greedy policy read through the tensor interface, on the chosen device: this is the
     // call a learner makes on its own Q-table.
-    let q = QTable::from_q_values(&best.q_values, &args.device);
-    let greedy =
-        to_indices(q.greedy_actions(index_tensor(&(0..n).collect::<Vec<_>>(), &args.device))?);
+    let q = QTable::from_q_values(&best.q_values, &device);
+    let greedy = to_indices(q.greedy_actions(index_tensor(&(0..n).collect::<Vec<_>>(), &device))?);
     assert!((0..n).all(|s| best.q_values.best_actions(s).contains(&greedy[s])));
 
     let layout = grid.grid();
@@ -84,35 +85,13 @@ fn print_side_by_side(blocks: &[(&str, &String)]) {
 }
 
 /// Command-line flags.
+#[derive(Parser, Debug)]
+#[command(about = "Sutton and Barto's Example 3.5 solved exactly (Figures 3.2 and 3.5)")]
 struct Args {
-    device: burn::tensor::Device,
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
+    #[arg(long, default_value = "ndarray")]
+    device: String,
+    /// Discount factor in [0, 1].
+    #[arg(long, default_value_t = 0.9)]
     gamma: f64,
-}
-
-impl Args {
-    fn parse() -> Result<Self> {
-        let mut args = Args {
-            device: valuefn::device::default_device(),
-            gamma: 0.9,
-        };
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let value = it.next().unwrap_or_default();
-            match flag.as_str() {
-                "--device" => args.device = valuefn::device::parse_device(&value)?,
-                "--gamma" => {
-                    args.gamma = value.parse().map_err(|_| Error::InvalidConfig {
-                        field: "gamma",
-                        expected: "a number in [0, 1]",
-                        value: value.clone(),
-                    })?
-                }
-                other => {
-                    eprintln!("unknown flag {other}; flags: --device NAME, --gamma G");
-                    std::process::exit(2);
-                }
-            }
-        }
-        Ok(args)
-    }
 }

@@ -352,7 +352,7 @@ fn plot(
         &curves::Axes {
             title: "PPO on the text MDP",
             x: ("PPO updates", steps as f64),
-            y: ("reward per token", 1.05),
+            y: ("reward per token", 0.0..1.05),
         },
         &[
             curves::Curve {

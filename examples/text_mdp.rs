@@ -10,6 +10,7 @@
 //! cargo run --example text_mdp -- [--device ndarray|flex|tch-cpu|tch-cuda:0] [--episodes 3000] [--seed 0]
 //! ```
 
+use clap::Parser;
 use valuefn::algo::{
     StepSize, TabularControl, TabularControlConfig, TabularTdConfig, train_tabular,
 };
@@ -24,7 +25,8 @@ use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer, Vocabulary};
 const GAMMA: f64 = 1.0;
 
 fn main() -> Result<()> {
-    let args = Args::parse()?;
+    let args = Args::parse();
+    let device = valuefn::device::parse_device(&args.device)?;
     let pair = TextPair::new("abc", "cba");
     let tokenizer = CharTokenizer::fit([&pair.prompt])?;
     let vocab = tokenizer.vocabulary();
@@ -58,7 +60,7 @@ fn main() -> Result<()> {
 
     // Learning: Q-learning through the index map, on the chosen device.
     let mut indexed = text_mdp.indexed(env.replica())?;
-    let mut q = QTable::zeros(text_mdp.num_states(), vocab.len(), &args.device);
+    let mut q = QTable::zeros(text_mdp.num_states(), vocab.len(), &device);
     let td = TabularTdConfig::new()
         .with_gamma(GAMMA)
         .with_step_size(StepSize::Constant { alpha: 0.5 });
@@ -172,39 +174,18 @@ fn print_q_rows(
 }
 
 /// Command-line flags.
+#[derive(Parser, Debug)]
+#[command(
+    about = "Reversing \"abc\" as an exact MDP: Q* by value iteration, learned by Q-learning"
+)]
 struct Args {
-    device: burn::tensor::Device,
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
+    #[arg(long, default_value = "ndarray")]
+    device: String,
+    /// Q-learning episodes.
+    #[arg(long, default_value_t = 3000)]
     episodes: usize,
+    /// Seed of the exploration.
+    #[arg(long, default_value_t = 0)]
     seed: u64,
-}
-
-impl Args {
-    fn parse() -> Result<Self> {
-        let mut args = Args {
-            device: valuefn::device::default_device(),
-            episodes: 3000,
-            seed: 0,
-        };
-        let mut it = std::env::args().skip(1);
-        while let Some(flag) = it.next() {
-            let value = it.next().unwrap_or_default();
-            let number = |field: &'static str| {
-                value.parse::<u64>().map_err(|_| Error::InvalidConfig {
-                    field,
-                    expected: "a non-negative integer",
-                    value: value.clone(),
-                })
-            };
-            match flag.as_str() {
-                "--device" => args.device = valuefn::device::parse_device(&value)?,
-                "--episodes" => args.episodes = number("episodes")? as usize,
-                "--seed" => args.seed = number("seed")?,
-                other => {
-                    eprintln!("unknown flag {other}; flags: --device NAME, --episodes N, --seed S");
-                    std::process::exit(2);
-                }
-            }
-        }
-        Ok(args)
-    }
 }

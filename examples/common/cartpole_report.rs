@@ -28,7 +28,7 @@ pub fn plot_learning_curve(
         &crate::curves::Axes {
             title,
             x: ("environment steps", total_steps as f64),
-            y: ("return", 520.0),
+            y: ("return", 0.0..520.0),
         },
         &[
             crate::curves::Curve {

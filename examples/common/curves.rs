@@ -2,11 +2,12 @@
 
 use plotters::prelude::*;
 
-/// A chart's title and axes: descriptions and the upper ends (both axes start at 0).
+/// A chart's title and axes: descriptions, the upper end of x (which starts at 0) and the range
+/// of y.
 pub struct Axes<'a> {
     pub title: &'a str,
     pub x: (&'a str, f64),
-    pub y: (&'a str, f64),
+    pub y: (&'a str, std::ops::Range<f64>),
 }
 
 /// One line: its legend, its points, its colour.
@@ -29,7 +30,7 @@ pub fn plot_curves(
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(50)
-        .build_cartesian_2d(0f64..axes.x.1.max(1.0), 0f64..axes.y.1)?;
+        .build_cartesian_2d(0f64..axes.x.1.max(1.0), axes.y.1.clone())?;
     chart
         .configure_mesh()
         .x_desc(axes.x.0)
