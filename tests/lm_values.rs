@@ -488,6 +488,95 @@ fn awac_extracts_the_best_logged_action(
     assert!(pi[0] > 0.95 && pi[2] < 0.05, "{pi:?}");
 }
 
+/// An ILQL checkpoint (five networks, three optimiser states, config, step count) restores an
+/// updater whose next step equals the original's, on every CPU backend; a missing file or a
+/// template of another architecture is an error.
+#[test]
+fn an_ilql_checkpoint_continues_identically() {
+    for (backend, device) in valuefn::device::cpu_devices() {
+        let train = device.clone().autodiff();
+        let q = QNetworkConfig::new(2, 3).with_hidden(vec![8]);
+        let v = VNetworkConfig::new(2).with_hidden(vec![8]);
+        let batch = TransitionBatch {
+            observations: Tensor::<2>::from_floats([[0.0, 1.0], [1.0, 0.5], [0.2, 0.2]], &device),
+            actions: Tensor::<1, Int>::from_ints([2, 0, 1], &device),
+            rewards: Tensor::from_floats([1.0, -0.5, 0.3], &device),
+            next_observations: Tensor::<2>::from_floats(
+                [[1.0, 0.0], [0.3, -1.0], [0.0, 0.0]],
+                &device,
+            ),
+            terminated: Tensor::<1, Bool>::from_bool(
+                TensorData::from([false, true, false]),
+                &device,
+            ),
+            discounts: Tensor::from_floats([0.9, 0.9, 0.81], &device),
+            weights: Tensor::ones([3], &device),
+        };
+        let mut ilql = Ilql::new(
+            IlqlConfig::new().with_target_rate(0.1),
+            q.clone().with_seed(1).init(&train).unwrap(),
+            q.clone().with_seed(2).init(&train).unwrap(),
+            v.clone().with_seed(3).init(&train).unwrap(),
+        )
+        .unwrap();
+        for _ in 0..3 {
+            ilql.update(&batch).unwrap();
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "valuefn-ilql-checkpoint-{backend}-{}",
+            std::process::id()
+        ));
+        ilql.save(&dir).unwrap();
+        let mut loaded = Ilql::load(
+            &dir,
+            q.clone().with_seed(9).init(&train).unwrap(),
+            v.clone().with_seed(9).init(&train).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(loaded.gradient_steps(), 3);
+        assert_eq!(loaded.config(), ilql.config());
+        let a = ilql.update(&batch).unwrap();
+        let b = loaded.update(&batch).unwrap();
+        assert!(
+            (a.q_loss - b.q_loss).abs() < 1e-6,
+            "{backend}: {a:?} vs {b:?}"
+        );
+        assert!((a.value_loss - b.value_loss).abs() < 1e-6, "{backend}");
+        let probe = batch.observations.clone();
+        for (x, y) in ilql.q_heads().iter().zip(loaded.q_heads()) {
+            let (x, y) = (
+                to_vec_f32(x.valid().q_values(probe.clone()).unwrap()),
+                to_vec_f32(y.valid().q_values(probe.clone()).unwrap()),
+            );
+            assert!(max_diff(&x, &y) < 1e-6, "{backend}: {x:?} vs {y:?}");
+        }
+        let (x, y) = (
+            to_vec_f32(ilql.target_q_values(probe.clone()).unwrap()),
+            to_vec_f32(loaded.target_q_values(probe.clone()).unwrap()),
+        );
+        assert!(max_diff(&x, &y) < 1e-6, "{backend}: targets");
+        // Bad input.
+        let wider = QNetworkConfig::new(2, 3)
+            .with_hidden(vec![16])
+            .init(&train)
+            .unwrap();
+        assert!(matches!(
+            Ilql::load(&dir, wider, v.clone().init(&train).unwrap()),
+            Err(Error::Decode { .. })
+        ));
+        std::fs::remove_file(dir.join("optimizer_value.bpk")).unwrap();
+        assert!(matches!(
+            Ilql::load(
+                &dir,
+                q.clone().init(&train).unwrap(),
+                v.init(&train).unwrap()
+            ),
+            Err(Error::Io { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
 /// Value-guided decoding: beta 0 decodes exactly as the reference; the incremental logits equal
 /// `log pi_ref + beta (min Q - V)` computed from the three models on whole sequences (the
 /// `LogitsPolicy` view); bad settings are errors.

@@ -4,10 +4,12 @@
 //! compose its own: [`expectile_loss`], [`cql_loss`], and [`awac_loss`] for extracting a policy
 //! by advantage-weighted regression.
 
+mod checkpoint;
 mod config;
 mod loss;
 mod updater;
 
+pub use checkpoint::IlqlCheckpoint;
 pub use config::IlqlConfig;
 pub use loss::{awac_loss, cql_loss, expectile_loss};
 pub use updater::{Ilql, IlqlStats};

@@ -131,17 +131,51 @@ where
                 actual: vec![q2.num_actions()],
             });
         }
-        let adam = OptimizerConfig::Adam {
-            epsilon: config.adam_epsilon,
-        };
-        Ok(Self {
-            targets: [q1.valid(), q2.valid()],
-            q: [q1, q2],
-            value,
-            optimizers: [adam.init(), adam.init(), adam.init()],
+        let optimizers = [
+            Self::optimizer(&config),
+            Self::optimizer(&config),
+            Self::optimizer(&config),
+        ];
+        let targets = [q1.valid(), q2.valid()];
+        Ok(Self::from_parts(
             config,
-            gradient_steps: 0,
-        })
+            [q1, q2],
+            targets,
+            value,
+            optimizers,
+            0,
+        ))
+    }
+
+    /// A fresh Adam with the config's epsilon (also what a checkpoint's states load into).
+    pub(crate) fn optimizer(config: &IlqlConfig) -> ModuleOptimizer {
+        OptimizerConfig::Adam {
+            epsilon: config.adam_epsilon,
+        }
+        .init()
+    }
+
+    pub(crate) fn from_parts(
+        config: IlqlConfig,
+        q: [Q; 2],
+        targets: [Q; 2],
+        value: V,
+        optimizers: [ModuleOptimizer; 3],
+        gradient_steps: u64,
+    ) -> Self {
+        Self {
+            config,
+            q,
+            targets,
+            value,
+            optimizers,
+            gradient_steps,
+        }
+    }
+
+    /// The three optimiser states (Q1, Q2, V).
+    pub(crate) fn optimizer_states(&self) -> &[ModuleOptimizer; 3] {
+        &self.optimizers
     }
 
     /// The settings.
