@@ -35,8 +35,9 @@ struct Args {
     /// PPO instead of A2C.
     #[arg(long)]
     ppo: bool,
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
     /// Seed of the networks, the environments and the action sampling.
     #[arg(long, default_value_t = 1)]

@@ -28,8 +28,9 @@ use valuefn::replay::PrioritizedConfig;
 /// DQN on CartPole-v1.
 #[derive(Parser, Debug)]
 struct Args {
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
     /// Seed of the network, the environments and the exploration.
     #[arg(long, default_value_t = 1)]

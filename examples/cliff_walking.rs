@@ -123,8 +123,9 @@ fn smooth(stats: &[EpisodeStats], window: usize) -> Vec<f64> {
 #[derive(Parser, Debug)]
 #[command(about = "SARSA vs Q-learning on cliff walking (Sutton and Barto Example 6.6)")]
 struct Args {
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
     /// Episodes per learner (>= 1).
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]

@@ -88,8 +88,9 @@ fn print_side_by_side(blocks: &[(&str, &String)]) {
 #[derive(Parser, Debug)]
 #[command(about = "Sutton and Barto's Example 3.5 solved exactly (Figures 3.2 and 3.5)")]
 struct Args {
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
     /// Discount factor in [0, 1].
     #[arg(long, default_value_t = 0.9)]

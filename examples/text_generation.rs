@@ -65,8 +65,9 @@ struct Args {
     /// Seed of the task split, the models and the sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
     /// The model's body.
     #[arg(long, value_enum, default_value = "gru")]

@@ -59,6 +59,7 @@ fn main() -> Result<()> {
     print_q_rows(&tokenizer, &text_mdp, &path, &best.q_values, None);
 
     // Learning: Q-learning through the index map, on the chosen device.
+    let episodes = args.episodes as usize;
     let mut indexed = text_mdp.indexed(env.replica())?;
     let mut q = QTable::zeros(text_mdp.num_states(), vocab.len(), &device);
     let td = TabularTdConfig::new()
@@ -68,16 +69,16 @@ fn main() -> Result<()> {
         .with_exploration(EpsilonSchedule::Linear {
             start: 1.0,
             end: 0.1,
-            steps: args.episodes,
+            steps: episodes,
         })
-        .with_episodes(args.episodes)
+        .with_episodes(episodes)
         .with_seed(args.seed);
     let stats = train_tabular(&mut indexed, &mut q, &train)?;
     let learned = q.to_q_values();
     let last = &stats[stats.len().saturating_sub(100)..];
     println!(
         "\nQ-learning: {} episodes (alpha 0.5, epsilon 1.0 -> 0.1, seed {}); mean return of the last {}: {:.2}",
-        args.episodes,
+        episodes,
         args.seed,
         last.len(),
         last.iter().map(|s| s.episode_return).sum::<f64>() / last.len() as f64
@@ -179,12 +180,13 @@ fn print_q_rows(
     about = "Reversing \"abc\" as an exact MDP: Q* by value iteration, learned by Q-learning"
 )]
 struct Args {
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
-    /// Q-learning episodes.
-    #[arg(long, default_value_t = 3000)]
-    episodes: usize,
+    /// Q-learning episodes (>= 1).
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..))]
+    episodes: u64,
     /// Seed of the exploration.
     #[arg(long, default_value_t = 0)]
     seed: u64,

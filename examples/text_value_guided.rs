@@ -69,8 +69,9 @@ struct Args {
     /// Where to write the scored completions (JSON lines).
     #[arg(long, default_value = "text_value_guided.jsonl")]
     dataset: String,
-    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in).
-    #[arg(long, default_value = "ndarray")]
+    /// Backend: ndarray, flex, tch-cpu or tch-cuda:N (those compiled in; the first is the
+    /// default).
+    #[arg(long, default_value_t = valuefn::device::available_device_names()[0].to_string())]
     device: String,
     /// No progress bars.
     #[arg(long)]

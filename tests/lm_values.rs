@@ -555,6 +555,11 @@ fn an_ilql_checkpoint_continues_identically() {
             to_vec_f32(loaded.target_q_values(probe.clone()).unwrap()),
         );
         assert!(max_diff(&x, &y) < 1e-6, "{backend}: targets");
+        let (x, y) = (
+            to_vec_f32(ilql.value().valid().values(probe.clone()).unwrap()),
+            to_vec_f32(loaded.value().valid().values(probe.clone()).unwrap()),
+        );
+        assert!(max_diff(&x, &y) < 1e-6, "{backend}: V head");
         // Bad input.
         let wider = QNetworkConfig::new(2, 3)
             .with_hidden(vec![16])

@@ -93,8 +93,9 @@ pub fn kl_divergence(logits_p: Tensor<2>, logits_q: Tensor<2>) -> Result<Tensor<
     let log_q = log_softmax(logits_q, 1);
     let p = softmax(logits_p, 1);
     // Actions p never takes (a `-inf` logit, a masked token) contribute 0, not 0 x -inf = NaN.
+    // Masked before the product, so a gradient through it is not NaN either.
     let never = p.clone().equal_elem(0.0);
-    let terms = (p * (log_p - log_q)).mask_fill(never, 0.0);
+    let terms = p * (log_p - log_q).mask_fill(never, 0.0);
     // Rounding can leave a tiny negative sum where p = q.
     Ok(terms.sum_dim(1).squeeze_dim(1).clamp_min(0.0))
 }
