@@ -17,6 +17,9 @@
 //! cargo bench --features flex --bench lm -- --warm-up-time 1 --measurement-time 5
 //! ```
 
+#[path = "common/peer.rs"]
+mod peer;
+
 use std::hint::black_box;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -25,26 +28,15 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
-use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenBatch, TokenMatch};
+use valuefn::env::text::TokenBatch;
 use valuefn::lm::{
-    GenerationConfig, GruBodyConfig, LmBody, Sampling, TokenModel, TokenPositions, TokenRollouts,
+    GenerationConfig, LmBody, Sampling, TokenModel, TokenPositions, TokenRollouts,
     TransformerBodyConfig, generate,
 };
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::index_tensor;
-use valuefn::text::{TokenTask, Vocabulary};
 
-const VOCAB: usize = 104; // 100 tokens and the 4 specials
-const BATCH: usize = 32;
-const TOKENS: usize = 16;
-const HIDDEN: usize = 128;
-
-fn gru(seed: u64, device: &Device) -> TokenModel<valuefn::lm::GruBody> {
-    let body = GruBodyConfig::new(VOCAB)
-        .with_hidden(HIDDEN)
-        .with_seed(seed);
-    TokenModel::new(body.init(device).unwrap(), seed, device)
-}
+use peer::{BATCH, HIDDEN, TOKENS, VOCAB, gru, peer_task};
 
 fn transformer(seed: u64, device: &Device) -> TokenModel<valuefn::lm::TransformerBody> {
     let body = TransformerBodyConfig::new(VOCAB)
@@ -112,21 +104,6 @@ fn rollout(device: &Device) -> RolloutBatch<TokenPositions> {
         .unwrap(),
         mask: None,
     }
-}
-
-/// The peer's task: prompt `<bos>`, a fixed random target of 16 of the 100 tokens.
-fn peer_task() -> TextGenerationEnv {
-    let mut rng = StdRng::seed_from_u64(42);
-    let target: Vec<usize> = (0..TOKENS).map(|_| rng.random_range(4..VOCAB)).collect();
-    let vocabulary = Vocabulary::from_tokens((0..VOCAB - 4).map(|i| format!("t{i}")));
-    let task = TokenTask::new(vec![Vocabulary::BOS], target).unwrap();
-    TextGenerationEnv::new(
-        vec![task],
-        &vocabulary,
-        TokenMatch,
-        &TextEnvConfig::new().with_max_new_tokens(TOKENS),
-    )
-    .unwrap()
 }
 
 fn bench_model<B: LmBody>(

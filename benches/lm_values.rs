@@ -17,51 +17,25 @@
 //! cargo bench --features flex --bench lm_values -- --warm-up-time 1 --measurement-time 3
 //! ```
 
+#[path = "common/peer.rs"]
+mod peer;
+
 use std::hint::black_box;
 
 use burn::module::Module;
-use burn::tensor::Device;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig};
 use valuefn::algo::dqn::DqnConfig;
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::algo::soft_q::SoftQ;
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{PaddedTokens, TextEnvConfig, TextGenerationEnv, TokenMatch, TokenState};
-use valuefn::lm::{
-    GenerationConfig, GruBody, GruBodyConfig, Sampling, TokenModel, TokenReplay, TokenRollouts,
-    ValueGuided, generate,
-};
-use valuefn::text::{TokenTask, Vocabulary};
+use valuefn::env::text::{PaddedTokens, TokenState};
+use valuefn::lm::{GenerationConfig, Sampling, TokenReplay, TokenRollouts, ValueGuided, generate};
+use valuefn::text::Vocabulary;
 
-const VOCAB: usize = 104; // 100 tokens and the 4 specials
-const BATCH: usize = 32;
-const TOKENS: usize = 16;
-const HIDDEN: usize = 128;
-
-fn gru(seed: u64, device: &Device) -> TokenModel<GruBody> {
-    let body = GruBodyConfig::new(VOCAB)
-        .with_hidden(HIDDEN)
-        .with_seed(seed);
-    TokenModel::new(body.init(device).unwrap(), seed, device)
-}
-
-/// One `<bos>` prompt, a fixed random 16-token target, 1 per matching token (the peer's task).
-fn peer_task() -> TextGenerationEnv {
-    let mut rng = StdRng::seed_from_u64(42);
-    let target: Vec<usize> = (0..TOKENS).map(|_| rng.random_range(4..VOCAB)).collect();
-    let vocabulary = Vocabulary::from_tokens((0..VOCAB - 4).map(|i| format!("t{i}")));
-    let task = TokenTask::new(vec![Vocabulary::BOS], target).unwrap();
-    TextGenerationEnv::new(
-        vec![task],
-        &vocabulary,
-        TokenMatch,
-        &TextEnvConfig::new().with_max_new_tokens(TOKENS),
-    )
-    .unwrap()
-}
+use peer::{BATCH, TOKENS, gru, peer_task};
 
 fn benches(c: &mut Criterion) {
     let tokens = Throughput::Elements((BATCH * TOKENS) as u64);

@@ -963,21 +963,16 @@ fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
         .map(|s| text_mdp.prefix(s).unwrap().clone())
         .collect();
     let inputs = LastTokens.encode(&all, &device).unwrap();
-    let probabilities: Vec<f64> = to_vec_f32(
-        updater
-            .actor()
-            .valid()
-            .action_probabilities(inputs.clone())
-            .unwrap(),
-    )
-    .chunks(actions)
-    .flat_map(|row| {
-        let sum: f64 = row.iter().map(|&p| f64::from(p)).sum();
-        row.iter()
-            .map(move |&p| f64::from(p) / sum)
-            .collect::<Vec<_>>()
-    })
-    .collect();
+    let probabilities = common::normalized_rows(
+        &to_vec_f32(
+            updater
+                .actor()
+                .valid()
+                .action_probabilities(inputs.clone())
+                .unwrap(),
+        ),
+        actions,
+    );
     let policy = PolicyTable::new(text_mdp.num_states(), actions, probabilities.clone()).unwrap();
     let exact = evaluate_policy_exact(&text_mdp, &policy, 1.0).unwrap();
     let values = to_vec_f32(updater.critic().valid().values(inputs).unwrap());

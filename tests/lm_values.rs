@@ -97,19 +97,14 @@ fn soft_q_head_reaches_exact_soft_value_iteration_of_an_enumerated_text_mdp() {
     // The reference: an untrained GRU whose preferences differ from state to state.
     let reference = gru(actions, 16, 11, &device);
     let all: Vec<TokenState> = text_mdp.prefixes().to_vec();
-    let probabilities: Vec<f64> = to_vec_f32(
-        reference
-            .action_probabilities(LastTokens.encode(&all, &device).unwrap())
-            .unwrap(),
-    )
-    .chunks(actions)
-    .flat_map(|row| {
-        let sum: f64 = row.iter().map(|&p| f64::from(p)).sum();
-        row.iter()
-            .map(move |&p| f64::from(p) / sum)
-            .collect::<Vec<_>>()
-    })
-    .collect();
+    let probabilities = common::normalized_rows(
+        &to_vec_f32(
+            reference
+                .action_probabilities(LastTokens.encode(&all, &device).unwrap())
+                .unwrap(),
+        ),
+        actions,
+    );
     let reference_table =
         PolicyTable::new(text_mdp.num_states(), actions, probabilities.clone()).unwrap();
     let exact = valuefn::tabular::soft_value_iteration(

@@ -19,6 +19,20 @@ pub fn proptest_config(cases: u32) -> Config {
     }
 }
 
+/// `f32` probabilities read back from a model, `actions` per row, each row renormalised in
+/// `f64` so the exact solvers accept them as a policy table.
+pub fn normalized_rows(probabilities: &[f32], actions: usize) -> Vec<f64> {
+    probabilities
+        .chunks(actions)
+        .flat_map(|row| {
+            let sum: f64 = row.iter().map(|&p| f64::from(p)).sum();
+            row.iter()
+                .map(move |&p| f64::from(p) / sum)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// Largest absolute difference between two slices of equal length.
 pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "length mismatch");
