@@ -1,19 +1,32 @@
-"""Reference trajectories of Gymnasium's classic control environments, printed as Rust.
+"""Reference trajectories of Gymnasium's classic control environments, written as JSON.
 
 For each case: reset `gym.make(env_id)` with a seed, record the physical state
 (`env.unwrapped.state`), then step with a fixed action rule until the episode ends, recording the
 action, the float32 observation and the reward of every step, whether the last step terminated
 or truncated (as Gymnasium reports them: its TimeLimit sets `truncated` even on a terminating
-step), and the final float64 state. The output is pasted into `tests/classic_control.rs`.
+step), and the final float64 state.
 
-Usage (any Python with gymnasium and numpy):
+Each environment's cases go to `tests/data/classic_control/<env>.json`, which
+`tests/classic_control.rs` reads: an array with one object per line, with the fields of its
+`Reference` struct (name, initial_state, actions, observations, rewards, terminated, truncated,
+final_state). float64 values are written as Python's `repr` (the shortest decimal that reads
+back as the same float64); observations are flattened, each the shortest decimal that reads back
+as the same float32 (also through float64, as serde_json reads it).
+
+Usage (any Python with gymnasium and numpy; run from anywhere):
 
     python3 -m venv /tmp/gymvenv && /tmp/gymvenv/bin/pip install gymnasium numpy
-    /tmp/gymvenv/bin/python scripts/gym_reference.py > /tmp/reference.rs
+    /tmp/gymvenv/bin/python scripts/gym_reference.py
 """
+
+import json
+import math
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "data" / "classic_control"
 
 
 def random_actions(seed, n):
@@ -38,17 +51,17 @@ def mountain_car_push(state, t):
 
 
 CASES = [
-    ("CARTPOLE", "CartPole-v1", [
+    ("cartpole.json", "CartPole-v1", [
         ("random actions, seed 0", 0, random_actions(100, 2)),
         ("random actions, seed 1", 1, random_actions(101, 2)),
         ("random actions, seed 2", 2, random_actions(102, 2)),
         ("balancing controller, seed 3", 3, cartpole_balance),
     ]),
-    ("ACROBOT", "Acrobot-v1", [
+    ("acrobot.json", "Acrobot-v1", [
         ("random actions, seed 0", 0, random_actions(200, 3)),
         ("energy pumping, seed 1", 1, acrobot_pump),
     ]),
-    ("MOUNTAIN_CAR", "MountainCar-v0", [
+    ("mountain_car.json", "MountainCar-v0", [
         ("random actions, seed 0", 0, random_actions(300, 3)),
         ("push along the velocity, seed 1", 1, mountain_car_push),
     ]),
@@ -56,13 +69,20 @@ CASES = [
 
 
 def f32(x):
-    # Shortest decimal that reads back as the same float32.
-    s = str(np.float32(x))
-    return s if any(c in s for c in ".e") or s in ("inf", "-inf", "nan") else s + ".0"
+    # Shortest decimal that reads back as the same float32, directly or through float64.
+    x = np.float32(x)
+    assert math.isfinite(x), x
+    s = str(x)
+    s = s if any(c in s for c in ".e") else s + ".0"
+    assert np.float32(float(s)) == x, (s, x)
+    return s
 
 
 def f64(x):
-    return repr(float(x))
+    # Python's repr: the shortest decimal that reads back as the same float64.
+    x = float(x)
+    assert math.isfinite(x), x
+    return repr(x)
 
 
 def record(env_id, seed, policy):
@@ -83,24 +103,33 @@ def record(env_id, seed, policy):
             return initial, actions, observations, rewards, terminated, truncated, final
 
 
+def array(values, fmt):
+    return "[" + ", ".join(fmt(x) for x in values) + "]"
+
+
+def reference(name, seed, policy, env_id):
+    initial, actions, obs, rewards, te, tr, final = record(env_id, seed, policy)
+    fields = [
+        ("name", json.dumps(name)),
+        ("initial_state", array(initial, f64)),
+        ("actions", array(actions, str)),
+        ("observations", array(obs, f32)),
+        ("rewards", array(rewards, f64)),
+        ("terminated", json.dumps(bool(te))),
+        ("truncated", json.dumps(bool(tr))),
+        ("final_state", array(final, f64)),
+    ]
+    return "{" + ", ".join(f'"{key}": {value}' for key, value in fields) + "}"
+
+
 def main():
-    print(f"// gymnasium {gym.__version__}, numpy {np.__version__}")
-    for const, env_id, cases in CASES:
-        print(f"/// {env_id}")
-        print(f"const {const}: &[Reference] = &[")
-        for name, seed, policy in cases:
-            initial, actions, obs, rewards, te, tr, final = record(env_id, seed, policy)
-            print("    Reference {")
-            print(f"        name: \"{name}\",")
-            print(f"        initial_state: &[{', '.join(f64(x) for x in initial)}],")
-            print(f"        actions: &[{', '.join(str(a) for a in actions)}],")
-            print(f"        observations: &[{', '.join(f32(x) for x in obs)}],")
-            print(f"        rewards: &[{', '.join(f64(r) for r in rewards)}],")
-            print(f"        terminated: {str(te).lower()},")
-            print(f"        truncated: {str(tr).lower()},")
-            print(f"        final_state: &[{', '.join(f64(x) for x in final)}],")
-            print("    },")
-        print("];")
+    OUT.mkdir(parents=True, exist_ok=True)
+    for file, env_id, cases in CASES:
+        lines = [reference(name, seed, policy, env_id) for name, seed, policy in cases]
+        path = OUT / file
+        path.write_text("[\n" + ",\n".join(lines) + "\n]\n")
+        print(f"wrote {path} ({env_id}, {len(lines)} references)")
+    print(f"gymnasium {gym.__version__}, numpy {np.__version__}")
 
 
 if __name__ == "__main__":
