@@ -76,6 +76,7 @@
 #![warn(missing_docs)]
 
 pub mod algo;
+pub mod batch;
 pub mod device;
 pub mod encode;
 pub mod env;

@@ -37,6 +37,7 @@ pub(crate) fn backward(loss: &Tensor<1>, what: &'static str) -> Result<Gradients
 
 /// The global L2 norm of the gradients of `module`'s parameters, as a `[1]` tensor on the
 /// gradients' device (no read-back); `None` when no parameter has a gradient.
+#[cfg(test)]
 pub(crate) fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> Option<Tensor<1>> {
     squared_norm(module, grads).map(Tensor::sqrt)
 }

@@ -2,7 +2,7 @@
 //! function of the gradient step.
 
 use burn::config::Config;
-use burn::optim::{AdamConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 
 use crate::error::{Error, Result, check_positive};
 
@@ -83,6 +83,15 @@ pub enum OptimizerConfig {
         /// Stable-Baselines3's PPO uses 1e-5).
         epsilon: f64,
     },
+    /// AdamW (Loshchilov and Hutter 2019): Adam with decoupled weight decay,
+    /// `theta <- theta - lr (m_hat / (sqrt(v_hat) + epsilon) + weight_decay theta)`, PyTorch's
+    /// betas (0.9, 0.999).
+    AdamW {
+        /// Added to the root of the second moment (PyTorch's default 1e-8).
+        epsilon: f64,
+        /// Decoupled weight decay (>= 0; PyTorch's default 0.01).
+        weight_decay: f64,
+    },
     /// RMSprop without momentum, as PyTorch's `RMSprop` and Stable-Baselines3's A2C:
     /// `v <- alpha v + (1 - alpha) g^2`, `theta <- theta - lr g / (sqrt(v) + epsilon)`.
     RmsProp {
@@ -109,16 +118,34 @@ impl OptimizerConfig {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for an epsilon that is not positive or an alpha outside
-    /// `(0, 1)`.
+    /// [`Error::InvalidConfig`] for an epsilon that is not positive in `f32` (1e-300 would be
+    /// 0 there, and the first step would divide by it), a negative weight decay, or an alpha
+    /// outside `(0, 1)`.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            OptimizerConfig::Adam { epsilon } => check_positive("optimizer.epsilon", epsilon),
+            OptimizerConfig::Adam { epsilon } => check_f32_positive("optimizer.epsilon", epsilon),
+            OptimizerConfig::AdamW {
+                epsilon,
+                weight_decay,
+            } => {
+                check_f32_positive("optimizer.epsilon", epsilon)?;
+                if !(weight_decay.is_finite()
+                    && weight_decay >= 0.0
+                    && weight_decay <= f64::from(f32::MAX))
+                {
+                    return Err(Error::config(
+                        "optimizer.weight_decay",
+                        "finite, >= 0 and within f32",
+                        weight_decay,
+                    ));
+                }
+                Ok(())
+            }
             OptimizerConfig::RmsProp { alpha, epsilon } => {
                 if !(alpha > 0.0 && alpha < 1.0) {
                     return Err(Error::config("optimizer.alpha", "in (0, 1)", alpha));
                 }
-                check_positive("optimizer.epsilon", epsilon)
+                check_f32_positive("optimizer.epsilon", epsilon)
             }
             OptimizerConfig::Sgd => Ok(()),
         }
@@ -130,6 +157,13 @@ impl OptimizerConfig {
             OptimizerConfig::Adam { epsilon } => {
                 AdamConfig::new().with_epsilon(epsilon as f32).init()
             }
+            OptimizerConfig::AdamW {
+                epsilon,
+                weight_decay,
+            } => AdamWConfig::new()
+                .with_epsilon(epsilon as f32)
+                .with_weight_decay(weight_decay as f32)
+                .init(),
             OptimizerConfig::RmsProp { alpha, epsilon } => RmsPropConfig::new()
                 .with_alpha(alpha as f32)
                 .with_epsilon(epsilon as f32)
@@ -138,4 +172,14 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd => SgdConfig::new().init(),
         }
     }
+}
+
+/// A positive `f64` that stays positive and finite in `f32`, where the optimisers compute.
+fn check_f32_positive(field: &'static str, value: f64) -> Result<()> {
+    check_positive(field, value)?;
+    let single = value as f32;
+    if !(single > 0.0 && single.is_finite()) {
+        return Err(Error::config(field, "within f32's positive range", value));
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@ use burn::tensor::Tensor;
 use crate::env::text::TokenBatch;
 use crate::error::Result;
 use crate::lm::{Decoding, LmBody, TokenModel};
+use crate::policy::{PolicyAndValue, PolicyValue};
 use crate::text::TokenId;
 
 /// A next-token distribution read incrementally: [`crate::lm::generate`] and
@@ -55,5 +56,104 @@ impl<B: LmBody> TokenDecoder for TokenModel<B> {
 
     fn advance(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<Tensor<2>> {
         Ok(self.step(tokens, state)?.logits)
+    }
+}
+
+/// A [`TokenDecoder`] that also says `V` of each row's state as it decodes: what
+/// [`crate::lm::TokenRollouts::collect`] reads so that the rollout keeps the values the
+/// actor-critic update needs, instead of the update running the model again for them. A
+/// [`TokenModel`] reads its value head from the same body pass as its policy;
+/// [`PolicyAndValue`] decodes with its policy and its critic side by side.
+pub trait ValueDecoder: TokenDecoder {
+    /// [`TokenDecoder::start`] with the values of the prompts' states.
+    ///
+    /// # Shapes
+    ///
+    /// - output: logits `[B, V]`, values `[B]`
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenDecoder::start`].
+    fn start_scored(&self, prompts: &TokenBatch) -> Result<(PolicyValue, Self::State)>;
+
+    /// [`TokenDecoder::advance`] with the values of the new states.
+    ///
+    /// # Errors
+    ///
+    /// As [`TokenDecoder::advance`].
+    fn advance_scored(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<PolicyValue>;
+}
+
+impl<B: LmBody> ValueDecoder for TokenModel<B> {
+    fn start_scored(&self, prompts: &TokenBatch) -> Result<(PolicyValue, Self::State)> {
+        let (heads, decoding) = self.prefill(prompts)?;
+        Ok((
+            PolicyValue {
+                logits: heads.logits,
+                values: heads.values,
+            },
+            decoding,
+        ))
+    }
+
+    fn advance_scored(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<PolicyValue> {
+        let heads = self.step(tokens, state)?;
+        Ok(PolicyValue {
+            logits: heads.logits,
+            values: heads.values,
+        })
+    }
+}
+
+/// A policy and a separate critic decode side by side (each with its own cache); the logits
+/// are the policy's.
+impl<P: TokenDecoder, V: ValueDecoder> TokenDecoder for PolicyAndValue<P, V> {
+    type State = (P::State, V::State);
+
+    fn vocab_size(&self) -> usize {
+        self.policy().vocab_size()
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        match (self.policy().max_len(), self.value().max_len()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn start(&self, prompts: &TokenBatch) -> Result<(Tensor<2>, Self::State)> {
+        let (out, state) = self.start_scored(prompts)?;
+        Ok((out.logits, state))
+    }
+
+    fn advance(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<Tensor<2>> {
+        Ok(self.advance_scored(tokens, state)?.logits)
+    }
+}
+
+impl<P: TokenDecoder, V: ValueDecoder> ValueDecoder for PolicyAndValue<P, V> {
+    fn start_scored(&self, prompts: &TokenBatch) -> Result<(PolicyValue, Self::State)> {
+        if self.policy().vocab_size() != self.value().vocab_size() {
+            return Err(crate::error::Error::ShapeMismatch {
+                what: "critic's vocabulary (as the policy's)",
+                expected: vec![self.policy().vocab_size()],
+                actual: vec![self.value().vocab_size()],
+            });
+        }
+        let (logits, policy) = self.policy().start(prompts)?;
+        let (critic, value) = self.value().start_scored(prompts)?;
+        Ok((
+            PolicyValue {
+                logits,
+                values: critic.values,
+            },
+            (policy, value),
+        ))
+    }
+
+    fn advance_scored(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<PolicyValue> {
+        let logits = self.policy().advance(tokens, &mut state.0)?;
+        let values = self.value().advance_scored(tokens, &mut state.1)?.values;
+        Ok(PolicyValue { logits, values })
     }
 }

@@ -26,7 +26,7 @@ mod transformer;
 pub use body::LmBody;
 pub use checkpoint::TokenModelCheckpoint;
 pub use dataset::{CompletionReward, ScoredCompletion, ScoredCompletions};
-pub use decoder::TokenDecoder;
+pub use decoder::{TokenDecoder, ValueDecoder};
 pub use generate::{Generation, GenerationConfig, Sampling, generate};
 pub use gru::{GruBody, GruBodyConfig};
 pub use guided::{GuidedDecoding, ValueGuided};

@@ -2,17 +2,18 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::{Device, Tensor};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Gradients, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::algo::actor_critic::BatchRows;
+use crate::batch::BatchRows;
 use crate::env::text::{TokenBatch, prefix_mask};
 use crate::error::{Error, Result};
 use crate::lm::body::gather_positions;
 use crate::lm::{LmBody, TokenPositions};
 use crate::nn::WeightInit;
-use crate::policy::LogitsPolicy;
+use crate::policy::{ActorCriticModel, LogitsPolicy, PolicyValue};
 use crate::tensor_ops::{index_tensor, to_indices};
 use crate::text::TokenId;
 use crate::value::{QFunction, VFunction};
@@ -37,7 +38,8 @@ pub struct HeadOutputs {
 ///   [`crate::nn::QNetwork`] scores actions;
 /// - a V head `[B, T]`: `V(prefix)`.
 ///
-/// As a [`LogitsPolicy`], [`QFunction`] and [`VFunction`] it reads [`TokenPositions`]: each
+/// As a [`LogitsPolicy`], [`QFunction`], [`VFunction`] and [`ActorCriticModel`] (the policy
+/// and value heads from one body pass) it reads [`TokenPositions`]: each
 /// state is a position in a token sequence (a [`TokenBatch`] converts, each row at its **last
 /// real token**), and the body runs once per sequence however many of its positions are read,
 /// so
@@ -400,5 +402,33 @@ impl<B: LmBody> VFunction for TokenModel<B> {
 
     fn values(&self, states: TokenPositions) -> Result<Tensor<1>> {
         Ok(self.value.forward(self.hidden_at(&states)?).squeeze_dim(1))
+    }
+}
+
+/// The policy and value heads on one trunk: one body pass gives both, so
+/// [`crate::algo::actor_critic::ActorCritic`] runs the body once per minibatch. The value head's
+/// parameters are the critic's (stepped with the critic's optimiser and rate); the body, the
+/// policy head and the (unused) Q head are the actor's.
+impl<B: LmBody> ActorCriticModel for TokenModel<B> {
+    type Input = TokenPositions;
+
+    fn num_actions(&self) -> usize {
+        self.vocab_size()
+    }
+
+    fn logits_and_values(&self, states: TokenPositions) -> Result<PolicyValue> {
+        let hidden = self.hidden_at(&states)?;
+        Ok(PolicyValue {
+            logits: self.policy.forward(hidden.clone()),
+            values: self.value.forward(hidden).squeeze_dim(1),
+        })
+    }
+
+    fn state_values(&self, states: TokenPositions) -> Result<Tensor<1>> {
+        VFunction::values(self, states)
+    }
+
+    fn critic_gradients(&self, grads: &mut Gradients) -> Option<GradientsParams> {
+        Some(GradientsParams::from_module(grads, &self.value))
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::algo::actor_critic::BatchRows;
+use crate::batch::BatchRows;
 use crate::encode::ObservationEncoder;
 use crate::env::text::{PaddedTokens, TokenBatch, TokenState};
 use crate::error::{Error, Result};

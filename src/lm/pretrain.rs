@@ -4,15 +4,14 @@ use std::time::Instant;
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::optim::GradientsParams;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 
-use crate::algo::OptimizerConfig;
-use crate::algo::gradients::{clip_scale, global_norm, scale_gradients};
+use crate::algo::step::{Optimizer, PendingStep};
+use crate::algo::{LearningRateSchedule, OptimizerConfig};
 use crate::env::text::TokenBatch;
 use crate::error::{Error, Result, check_positive};
 use crate::lm::{LmBody, TokenModel};
@@ -37,9 +36,12 @@ pub struct PretrainConfig {
     /// Tasks per gradient step (>= 1).
     #[config(default = 32)]
     pub batch_size: usize,
-    /// Adam's learning rate (> 0).
+    /// The learning rate (> 0).
     #[config(default = 3e-3)]
     pub learning_rate: f64,
+    /// The optimiser (Adam with epsilon 1e-8 by default).
+    #[config(default = "OptimizerConfig::ADAM")]
+    pub optimizer: OptimizerConfig,
     /// Clip the gradient to this global norm; `None` leaves it.
     #[config(default = "Some(1.0)")]
     pub max_grad_norm: Option<f64>,
@@ -64,6 +66,7 @@ impl PretrainConfig {
             }
         }
         check_positive("learning_rate", self.learning_rate)?;
+        self.optimizer.validate()?;
         if let Some(norm) = self.max_grad_norm {
             check_positive("max_grad_norm", norm)?;
         }
@@ -233,7 +236,13 @@ pub fn pretrain<B: LmBody>(
     check_tasks(tasks, model.vocab_size())?;
     check_tasks(held_out, model.vocab_size())?;
     let device = model.device();
-    let mut optimizer = OptimizerConfig::ADAM.init();
+    let mut optimizer = [Optimizer::new(
+        config.optimizer,
+        LearningRateSchedule::Constant {
+            rate: config.learning_rate,
+        },
+    )];
+    let mut step = 0u64;
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..tasks.len()).collect();
     let mut report = PretrainReport {
@@ -251,20 +260,17 @@ pub fn pretrain<B: LmBody>(
             let batch = teacher_batch(&refs, config.with_eos, &device);
             let summed = summed_loss(&model, &batch)?;
             let loss = summed.clone().div_scalar(batch.target_tokens.max(1) as f64);
-            let value = f64::from(to_vec_f32(summed.without_autodiff())[0]);
+            let pending =
+                PendingStep::single(&loss, &model, config.max_grad_norm, "language model")?;
+            let value = pending.read_back(vec![summed.without_autodiff()])?.0[0];
             if !value.is_finite() {
                 return Err(Error::NonFinite {
                     what: "pretraining loss",
                     value,
                 });
             }
-            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
-            if let Some(max) = config.max_grad_norm
-                && let Some(norm) = global_norm(&model, &grads)
-            {
-                scale_gradients(&model, &mut grads, clip_scale(norm, max));
-            }
-            model = optimizer.step(config.learning_rate, model, grads);
+            model = pending.apply(model, &mut optimizer, step);
+            step += 1;
             total += value;
             count += batch.target_tokens;
         }

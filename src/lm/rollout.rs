@@ -2,17 +2,17 @@
 //! laid out for [`crate::algo::actor_critic::ActorCritic`].
 
 use burn::module::Module;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::algo::actor_critic::RolloutBatch;
+use crate::batch::{RolloutBatch, RolloutScores};
 use crate::encode::ObservationEncoder;
 use crate::env::Environment;
-use crate::env::text::{PaddedTokens, Stop, TextGenerationEnv, TextReward, TokenState};
+use crate::env::text::{PaddedTokens, Stop, TextGenerationEnv, TextReward, TokenBatch, TokenState};
 use crate::error::{Error, Result};
 use crate::lm::generate::choose;
-use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions};
+use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
 use crate::returns::Rollout;
 use crate::tensor_ops::{index_tensor, to_vec_f32};
 use crate::text::{TokenId, TokenTask, Vocabulary};
@@ -31,13 +31,101 @@ struct Played {
     truncated: Vec<bool>,
     mask: Vec<bool>,
     steps: usize,
+    /// What a [`ValueDecoder`] said, when the player had one.
+    scores: Option<PlayedScores>,
+}
+
+/// `V(s_t)` and `log pi(a_t | s_t)` per step and row (time-major), and `V` of each row's final
+/// state (0 when it terminated: never read).
+#[derive(Default)]
+struct PlayedScores {
+    values: Vec<f32>,
+    log_probs: Vec<f32>,
+    final_values: Vec<f32>,
+}
+
+/// How [`play`] reads a model: logits, and values when it has them.
+trait Player {
+    type State;
+    fn decoder_vocab(&self) -> usize;
+    fn begin(&self, prompts: &TokenBatch) -> Result<(Tensor<2>, Option<Tensor<1>>, Self::State)>;
+    fn next(
+        &self,
+        tokens: &[TokenId],
+        state: &mut Self::State,
+    ) -> Result<(Tensor<2>, Option<Tensor<1>>)>;
+}
+
+/// Any decoder, logits only.
+struct Plain<'a, D>(&'a D);
+
+impl<D: TokenDecoder> Player for Plain<'_, D> {
+    type State = D::State;
+    fn decoder_vocab(&self) -> usize {
+        self.0.vocab_size()
+    }
+    fn begin(&self, prompts: &TokenBatch) -> Result<(Tensor<2>, Option<Tensor<1>>, D::State)> {
+        let (logits, state) = self.0.start(prompts)?;
+        Ok((logits, None, state))
+    }
+    fn next(
+        &self,
+        tokens: &[TokenId],
+        state: &mut D::State,
+    ) -> Result<(Tensor<2>, Option<Tensor<1>>)> {
+        Ok((self.0.advance(tokens, state)?, None))
+    }
+}
+
+/// A decoder with values: the rollout keeps them.
+struct Scored<'a, D>(&'a D);
+
+impl<D: ValueDecoder> Player for Scored<'_, D> {
+    type State = D::State;
+    fn decoder_vocab(&self) -> usize {
+        self.0.vocab_size()
+    }
+    fn begin(&self, prompts: &TokenBatch) -> Result<(Tensor<2>, Option<Tensor<1>>, D::State)> {
+        let (out, state) = self.0.start_scored(prompts)?;
+        Ok((out.logits, Some(out.values), state))
+    }
+    fn next(
+        &self,
+        tokens: &[TokenId],
+        state: &mut D::State,
+    ) -> Result<(Tensor<2>, Option<Tensor<1>>)> {
+        let out = self.0.advance_scored(tokens, state)?;
+        Ok((out.logits, Some(out.values)))
+    }
+}
+
+/// Logits `[B, V]` and values `[B]` read back in one transfer.
+fn read_step(logits: Tensor<2>, values: Option<Tensor<1>>) -> (Vec<f32>, Option<Vec<f32>>) {
+    let [rows, vocab] = logits.dims();
+    match values {
+        None => (to_vec_f32(logits), None),
+        Some(values) => {
+            let mut read = to_vec_f32(Tensor::cat(vec![logits.reshape([rows * vocab]), values], 0));
+            let values = read.split_off(rows * vocab);
+            (read, Some(values))
+        }
+    }
+}
+
+/// `log softmax(logits)[token]`, in f64 on the host.
+fn log_prob_of(logits: &[f32], token: TokenId) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    (f64::from(logits[token] - max) - sum.ln()) as f32
 }
 
 /// Plays one episode per environment of `envs` (already reset) with `model`: prefill the
-/// prompts, then one cached [`TokenModel::step`] per token; a row that finished is fed `<pad>`
-/// while the others go on.
-fn play<D: TokenDecoder, R: TextReward>(
-    model: &D,
+/// prompts, then one cached step per token; a row that finished is fed `<pad>` while the
+/// others go on. With a [`Scored`] player, also keeps the values and the log-probabilities of
+/// the sampled tokens, and the value of each truncated row's final state (one more cached step
+/// when the last rows stop by truncation).
+fn play<P: Player, R: TextReward>(
+    model: &P,
     envs: &mut [TextGenerationEnv<R>],
     starts: Vec<TokenState>,
     sampling: Sampling,
@@ -45,8 +133,9 @@ fn play<D: TokenDecoder, R: TextReward>(
     device: &Device,
 ) -> Result<Played> {
     let rows = envs.len();
-    let vocab = model.vocab_size();
-    let (mut logits, mut decoding) = model.start(&PaddedTokens.encode(&starts, device)?)?;
+    let vocab = model.decoder_vocab();
+    let (mut logits, mut values, mut decoding) =
+        model.begin(&PaddedTokens.encode(&starts, device)?)?;
     let mut played = Played {
         prompts: starts.iter().map(TokenState::len).collect(),
         states: starts,
@@ -56,11 +145,29 @@ fn play<D: TokenDecoder, R: TextReward>(
         truncated: Vec::new(),
         mask: Vec::new(),
         steps: 0,
+        scores: values.as_ref().map(|_| PlayedScores {
+            final_values: vec![0.0; rows],
+            ..PlayedScores::default()
+        }),
     };
     let mut playing = vec![true; rows];
+    // Rows that ended on the previous step and whose final value the next step gives.
+    let mut ended: Vec<usize> = Vec::new();
     let mut scratch = Vec::with_capacity(vocab);
     loop {
-        let read = to_vec_f32(logits);
+        let (read, step_values) = read_step(logits, values);
+        if let (Some(scores), Some(step_values)) = (played.scores.as_mut(), &step_values) {
+            for &row in &ended {
+                if played.truncated[played.truncated.len() - rows + row] {
+                    scores.final_values[row] = step_values[row];
+                }
+            }
+        }
+        ended.clear();
+        if !playing.contains(&true) {
+            // Only reached for the extra step that reads truncated rows' final values.
+            return Ok(played);
+        }
         let mut next = vec![Vocabulary::PAD; rows];
         for (row, logits) in read.chunks(vocab).enumerate() {
             if !playing[row] {
@@ -69,10 +176,18 @@ fn play<D: TokenDecoder, R: TextReward>(
                 played.terminated.push(true);
                 played.truncated.push(false);
                 played.mask.push(false);
+                if let Some(scores) = played.scores.as_mut() {
+                    scores.values.push(0.0);
+                    scores.log_probs.push(0.0);
+                }
                 continue;
             }
             let token = choose(logits, sampling, rng, &mut scratch);
             let step = envs[row].step(token)?;
+            if let (Some(scores), Some(step_values)) = (played.scores.as_mut(), &step_values) {
+                scores.values.push(step_values[row]);
+                scores.log_probs.push(log_prob_of(logits, token));
+            }
             played.states[row].generated.push(token);
             played.actions.push(token);
             played.rewards.push(step.reward);
@@ -80,13 +195,18 @@ fn play<D: TokenDecoder, R: TextReward>(
             played.truncated.push(step.truncated);
             played.mask.push(true);
             playing[row] = !(step.terminated || step.truncated);
+            if !playing[row] {
+                ended.push(row);
+            }
             next[row] = token;
         }
         played.steps += 1;
-        if !playing.contains(&true) {
+        let last_step = &played.truncated[played.truncated.len() - rows..];
+        let needs_final = played.scores.is_some() && ended.iter().any(|&row| last_step[row]);
+        if !playing.contains(&true) && !needs_final {
             return Ok(played);
         }
-        logits = model.advance(&next, &mut decoding)?;
+        (logits, values) = model.next(&next, &mut decoding)?;
     }
 }
 
@@ -194,12 +314,15 @@ pub struct TokenRollout {
 /// let device = valuefn::device::default_device();
 /// let train = device.clone().autodiff();
 /// let body = GruBodyConfig::new(env.vocab_size()).with_hidden(16);
-/// let actor = TokenModel::new(body.init(&train)?, 0, &train);
-/// let critic = TokenModel::new(body.with_seed(1).init(&train)?, 1, &train);
-/// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), actor, critic)?;
+/// // Policy and value heads on one trunk.
+/// let model = TokenModel::new(body.init(&train)?, 0, &train);
+/// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), model)?;
 /// let mut rollouts = TokenRollouts::new(&env, 4, 0)?;
-/// let rollout = rollouts.collect(a2c.actor(), &device)?;
+/// let rollout = rollouts.collect(a2c.model(), &device)?;
 /// assert_eq!(rollout.tokens, 8); // 4 episodes of the target's 2 tokens
+/// // The values and log-probabilities of collection come along: the update runs the body
+/// // once forward and once backward.
+/// assert!(rollout.batch.scores.is_some());
 /// a2c.update(&rollout.batch)?;
 /// # Ok::<(), valuefn::Error>(())
 /// ```
@@ -233,8 +356,11 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     }
 
     /// Plays one episode per copy with `model`'s policy (its inference copy: no autodiff
-    /// graph is built) and lays the steps out for an actor-critic update. The batch's tensors
-    /// are on `device`.
+    /// graph is built) and lays the steps out for an actor-critic update, with the values and
+    /// log-probabilities the model gave while decoding ([`RolloutScores`]: a
+    /// [`crate::lm::TokenModel`] reads its value head from the same body pass as its policy).
+    /// Update the same model with the batch right away: the scores are its current ones. The
+    /// batch's tensors are on `device`.
     ///
     /// # Errors
     ///
@@ -243,9 +369,9 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     /// [`TokenModel::prefill`] and [`TokenModel::step`] (ids outside the model's vocabulary) and
     /// [`TextGenerationEnv::outcome`] (a reward that is not finite). Episodes interrupted by an
     /// error are abandoned; the next call starts new ones.
-    pub fn collect<B: LmBody>(
+    pub fn collect<M: Module + ValueDecoder>(
         &mut self,
-        model: &TokenModel<B>,
+        model: &M,
         device: &Device,
     ) -> Result<TokenRollout> {
         check_context(model, &self.envs[0])?;
@@ -262,7 +388,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
             top_p: None,
         };
         let played = play(
-            &model.valid(),
+            &Scored(&model.valid()),
             &mut self.envs,
             starts,
             sampling,
@@ -317,6 +443,25 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
     let next_observations = observations.with_rows(next);
     let tokens = played.mask.iter().filter(|&&m| m).count();
     let rewards = played.rewards.iter().map(|&r| r as f32).collect();
+    let scores = played.scores.map(|scores| {
+        // V(s') is the next step's V(s) while the row plays on, the final state's value at its
+        // last step, and never read on padding.
+        let next_values = (0..steps * rows)
+            .map(|i| {
+                let (t, row) = (i / rows, i % rows);
+                match (played.mask[i], played.mask.get(i + rows)) {
+                    (true, Some(true)) => scores.values[(t + 1) * rows + row],
+                    (true, _) => scores.final_values[row],
+                    (false, _) => 0.0,
+                }
+            })
+            .collect();
+        RolloutScores {
+            values: scores.values,
+            next_values,
+            log_probs: scores.log_probs,
+        }
+    });
     Ok(TokenRollout {
         batch: RolloutBatch {
             observations,
@@ -331,6 +476,7 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
                 device,
             )?,
             mask: Some(played.mask),
+            scores,
         },
         episodes,
         tokens,
@@ -420,7 +566,7 @@ pub fn evaluate_decoder<D: TokenDecoder, R: TextReward + Clone>(
         .map(|(i, env)| env.reset_to_task(i))
         .collect::<Result<Vec<_>>>()?;
     let mut rng = StdRng::seed_from_u64(seed);
-    let played = play(model, &mut envs, starts, sampling, &mut rng, device)?;
+    let played = play(&Plain(model), &mut envs, starts, sampling, &mut rng, device)?;
     let episodes = played.episodes();
     let target_tokens: usize = env.tasks().iter().map(|t| payable_tokens(env, t)).sum();
     let total: f64 = episodes.iter().map(TokenEpisode::total_reward).sum();

@@ -1,5 +1,6 @@
 //! Policies: a batch of states in, an action distribution (and sampled actions) out.
 
+mod actor_critic;
 mod categorical;
 mod guided;
 mod host;
@@ -7,6 +8,7 @@ mod kl;
 mod selector;
 mod tabular;
 
+pub use actor_critic::{ActorCriticModel, PolicyAndValue, PolicyValue};
 pub use categorical::{LogitsPolicy, entropy, log_prob};
 pub(crate) use guided::check_weight;
 pub use guided::{guided_logits, kl_divergence};

@@ -5,17 +5,17 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::actor_critic::{ActorCritic, ActorCriticConfig, BatchRows};
+use crate::algo::actor_critic::{ActorCritic, ActorCriticConfig};
 use crate::algo::checkpoint::{
     create_dir, load_module, load_optimizer, read_json, save_module, save_optimizer, write_json,
 };
+use crate::batch::BatchRows;
 use crate::error::Result;
-use crate::policy::LogitsPolicy;
-use crate::value::VFunction;
+use crate::policy::ActorCriticModel;
 
-/// The host-side part of an [`ActorCritic`] checkpoint (`actor_critic.json`); the networks and
-/// the optimiser states sit beside it as burnpack files (`actor.bpk`, `critic.bpk`,
-/// `actor_optimizer.bpk`, `critic_optimizer.bpk`).
+/// The host-side part of an [`ActorCritic`] checkpoint (`actor_critic.json`); the model and
+/// the optimiser states sit beside it as burnpack files (`model.bpk`, `actor_optimizer.bpk`,
+/// `critic_optimizer.bpk`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActorCriticCheckpoint {
     /// Format version, for later readers.
@@ -28,26 +28,25 @@ pub struct ActorCriticCheckpoint {
     pub updates: u64,
 }
 
-const VERSION: u32 = 1;
+/// Version 2: one model record (actor and critic together) instead of two.
+const VERSION: u32 = 2;
 
-fn files(dir: &Path) -> [PathBuf; 5] {
+fn files(dir: &Path) -> [PathBuf; 4] {
     [
         "actor_critic.json",
-        "actor.bpk",
-        "critic.bpk",
+        "model.bpk",
         "actor_optimizer.bpk",
         "critic_optimizer.bpk",
     ]
     .map(|name| dir.join(name))
 }
 
-impl<P, V> ActorCritic<P, V>
+impl<M> ActorCritic<M>
 where
-    P: Module + LogitsPolicy,
-    V: Module + VFunction<Input = P::Input>,
-    P::Input: BatchRows,
+    M: Module + ActorCriticModel,
+    M::Input: BatchRows,
 {
-    /// Writes the actor and critic, both optimiser states, the config and the counters into
+    /// Writes the model, both optimiser states, the config and the counters into
     /// the folder `dir` (created if missing). A loaded updater continues exactly where this
     /// one stands: the same next update from the same rollout.
     ///
@@ -60,14 +59,17 @@ where
     /// ```
     /// use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig};
     /// use valuefn::nn::{CategoricalPolicyConfig, VNetworkConfig};
+    /// use valuefn::policy::PolicyAndValue;
     ///
     /// let device = valuefn::device::default_device().autodiff();
     /// let (actor, critic) = (CategoricalPolicyConfig::new(4, 2), VNetworkConfig::new(4));
-    /// let a2c = ActorCritic::new(ActorCriticConfig::new(), actor.init(&device)?, critic.init(&device)?)?;
+    /// let model = PolicyAndValue::new(actor.init(&device)?, critic.init(&device)?);
+    /// let a2c = ActorCritic::new(ActorCriticConfig::new(), model)?;
     /// let dir = std::env::temp_dir().join("valuefn-doc-a2c-checkpoint");
     /// a2c.save(&dir)?;
-    /// // The templates only give the architectures; the weights come from the files.
-    /// let loaded = ActorCritic::load(&dir, actor.with_seed(9).init(&device)?, critic.init(&device)?)?;
+    /// // The template only gives the architecture; the weights come from the files.
+    /// let template = PolicyAndValue::new(actor.with_seed(9).init(&device)?, critic.init(&device)?);
+    /// let loaded = ActorCritic::load(&dir, template)?;
     /// assert_eq!(loaded.updates(), 0);
     /// # std::fs::remove_dir_all(&dir).ok();
     /// # Ok::<(), valuefn::Error>(())
@@ -75,7 +77,7 @@ where
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
         create_dir(dir)?;
-        let [json, actor, critic, actor_optimizer, critic_optimizer] = files(dir);
+        let [json, model, actor_optimizer, critic_optimizer] = files(dir);
         write_json(
             &json,
             &ActorCriticCheckpoint {
@@ -85,31 +87,24 @@ where
                 updates: self.updates(),
             },
         )?;
-        save_module(self.actor(), &actor)?;
-        save_module(self.critic(), &critic)?;
+        save_module(self.model(), &model)?;
         let [actor_state, critic_state] = self.optimizers();
         save_optimizer(actor_state, &actor_optimizer)?;
         save_optimizer(critic_state, &critic_optimizer)
     }
 
-    /// Restores an updater saved by [`ActorCritic::save`]. The templates are networks of the
-    /// same architectures (any weights: they are replaced), on the device to train on.
+    /// Restores an updater saved by [`ActorCritic::save`]. The template is a model of the same
+    /// architecture (any weights: they are replaced), on the device to train on.
     ///
     /// # Errors
     ///
     /// [`Error::Io`](crate::Error::Io) for a missing or unreadable file,
     /// [`Error::Decode`](crate::Error::Decode) for a file that is not a checkpoint or does
-    /// not fit a template's architecture, and the config's own errors when the saved config
+    /// not fit the template's architecture, and the config's own errors when the saved config
     /// is invalid.
-    pub fn load(dir: impl AsRef<Path>, actor: P, critic: V) -> Result<Self> {
+    pub fn load(dir: impl AsRef<Path>, template: M) -> Result<Self> {
         let dir = dir.as_ref();
-        let [
-            json,
-            actor_path,
-            critic_path,
-            actor_optimizer,
-            critic_optimizer,
-        ] = files(dir);
+        let [json, model_path, actor_optimizer, critic_optimizer] = files(dir);
         let header: ActorCriticCheckpoint = read_json(
             &json,
             "actor-critic checkpoint",
@@ -117,16 +112,14 @@ where
             VERSION,
         )?;
         header.config.validate()?;
-        let actor = load_module(&actor_path, actor)?;
-        let critic = load_module(&critic_path, critic)?;
+        let model = load_module(&model_path, template)?;
         let optimizers = [
             load_optimizer(&actor_optimizer, header.config.actor_optimizer.init())?,
             load_optimizer(&critic_optimizer, header.config.critic_optimizer.init())?,
         ];
         Ok(Self::from_parts(
             header.config,
-            actor,
-            critic,
+            model,
             optimizers,
             header.gradient_steps,
             header.updates,

@@ -3,6 +3,7 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::tensor::{Tensor, TensorData};
 
 use crate::algo::actor_critic::RolloutBatch;
 use crate::error::{Error, Result, check_finite, check_positive};
@@ -126,8 +127,9 @@ impl KlPenalty {
     }
 
     /// Subtracts `beta KL_t` from the reward of every counted transition of `batch` (the
-    /// policy's and the reference's log-probabilities of the actions taken, one pass each),
-    /// then adapts `beta` when a target is set.
+    /// policy's and the reference's log-probabilities of the actions taken: the policy's from
+    /// the batch's [`crate::batch::RolloutScores`] when its collector kept them, else one pass
+    /// of `actor`; one pass of the reference), then adapts `beta` when a target is set.
     ///
     /// # Errors
     ///
@@ -158,16 +160,28 @@ impl KlPenalty {
                 actual: vec![mask.len()],
             });
         }
-        let logits = actor.valid().logits(batch.observations.clone())?;
+        let num_actions = actor.num_actions();
         let reference_logits = reference.valid().logits(batch.observations.clone())?;
-        check_shape("policy logits", logits.dims(), [len, actor.num_actions()])?;
         check_shape(
             "reference logits (as the policy's)",
             reference_logits.dims(),
-            logits.dims(),
+            [len, num_actions],
         )?;
-        check_action_indices(&batch.actions, actor.num_actions())?;
-        let log_pi = log_prob(logits, batch.actions.clone());
+        check_action_indices(&batch.actions, num_actions)?;
+        let log_pi = match &batch.scores {
+            Some(scores) => {
+                scores.check(len, batch.mask.as_deref())?;
+                Tensor::from_data(
+                    TensorData::new(scores.log_probs.clone(), [len]),
+                    &batch.actions.device(),
+                )
+            }
+            None => {
+                let logits = actor.valid().logits(batch.observations.clone())?;
+                check_shape("policy logits", logits.dims(), [len, num_actions])?;
+                log_prob(logits, batch.actions.clone())
+            }
+        };
         let log_ref = log_prob(reference_logits, batch.actions.clone());
         let kl = to_vec_f32(kl_estimates(log_pi, log_ref, self.config.estimator));
         let beta = self.beta;

@@ -7,7 +7,6 @@
 //! MDP (checked against the exact solvers), and a language model's policy and value heads on
 //! tokens. See `docs/actor_critic.md` for the equations, each option, and measured figures.
 
-mod batch;
 mod checkpoint;
 mod config;
 mod kl_penalty;
@@ -15,7 +14,7 @@ mod loss;
 mod train;
 mod updater;
 
-pub use batch::{BatchRows, RolloutBatch};
+pub use crate::batch::{BatchRows, RolloutBatch, RolloutScores};
 pub use checkpoint::ActorCriticCheckpoint;
 pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
 pub use kl_penalty::{KlPenalty, KlPenaltyConfig, KlPenaltyStats};

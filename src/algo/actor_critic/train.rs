@@ -15,10 +15,9 @@ use crate::algo::metrics::{MetricsLog, progress_bar};
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
-use crate::policy::{LogitsPolicy, Policy};
+use crate::policy::{ActorCriticModel, LogitsPolicy, Policy};
 use crate::returns::Rollout;
 use crate::tensor_ops::{index_tensor, to_indices};
-use crate::value::VFunction;
 
 /// Settings of [`train_actor_critic`]. Step counts are environment transitions summed over
 /// all copies, as Stable-Baselines3 counts `total_timesteps`.
@@ -242,9 +241,9 @@ where
 /// [`Error::InvalidConfig`] for a bad config; [`Error::Io`] when the metrics file cannot be
 /// written; any error of the environments, encoder or updater (a NaN reward, for one) stops
 /// the run and is returned.
-pub fn train_actor_critic<E, Enc, P, V>(
+pub fn train_actor_critic<E, Enc, M, I>(
     config: &ActorCriticTrainConfig,
-    updater: &mut ActorCritic<P, V>,
+    updater: &mut ActorCritic<M>,
     envs: &mut SyncVecEnv<E>,
     mut eval_env: Option<&mut E>,
     encoder: &Enc,
@@ -254,10 +253,9 @@ where
     E: Environment<Action = usize>,
     E::Observation: Clone,
     E::ActionSpace: std::fmt::Debug,
-    Enc: ObservationEncoder<E::Observation, Output = P::Input>,
-    P: Module + LogitsPolicy,
-    V: Module + VFunction<Input = P::Input>,
-    P::Input: BatchRows,
+    Enc: ObservationEncoder<E::Observation, Output = I>,
+    M: Module + ActorCriticModel<Input = I> + LogitsPolicy<Input = I>,
+    I: BatchRows,
 {
     config.validate()?;
     let mut log = MetricsLog::open(config.metrics_path.as_deref())?;
@@ -281,7 +279,7 @@ where
     let len = config.n_steps * n;
 
     while report.steps < config.total_steps {
-        let acting = updater.actor().valid();
+        let acting = updater.model().valid();
         let mut observation_parts = Vec::with_capacity(config.n_steps);
         let mut next_parts = Vec::with_capacity(config.n_steps);
         let mut actions_taken = Vec::with_capacity(len);
@@ -329,11 +327,12 @@ where
             inputs = next_inputs;
         }
         let batch = RolloutBatch {
-            observations: P::Input::concat_rows(observation_parts),
+            observations: I::concat_rows(observation_parts),
             actions: index_tensor(&actions_taken, device),
-            next_observations: P::Input::concat_rows(next_parts),
+            next_observations: I::concat_rows(next_parts),
             rollout: Rollout::new(config.n_steps, n, rewards, terminated, truncated, device)?,
             mask: None,
+            scores: None,
         };
         let stats = updater.update(&batch)?;
         report.updates += 1;
@@ -348,7 +347,7 @@ where
             && schedule.due(report.steps, last)
         {
             let returns = evaluate_actor(
-                &updater.actor().valid(),
+                &updater.model().valid(),
                 env,
                 encoder,
                 config.eval_episodes,

@@ -1,4 +1,4 @@
-//! The actor-critic updater (A2C and PPO), generic over the policy and value modules.
+//! The actor-critic updater (A2C and PPO), generic over one actor-critic model.
 
 use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
@@ -11,15 +11,13 @@ use crate::algo::actor_critic::loss::{
     approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
     normalize_advantages, policy_gradient_loss, value_loss,
 };
-use crate::algo::actor_critic::{ActorCriticConfig, AdvantageEstimator, BatchRows, RolloutBatch};
-use crate::algo::gradients::{
-    backward, clip_scale, require_gradients, scale_gradients, squared_norm,
-};
+use crate::algo::actor_critic::{ActorCriticConfig, AdvantageEstimator};
+use crate::algo::step::{Optimizer, PendingStep};
+use crate::batch::{BatchRows, RolloutBatch};
 use crate::error::{Error, Result};
-use crate::policy::{LogitsPolicy, entropy, log_prob};
+use crate::policy::{ActorCriticModel, PolicyValue, entropy, log_prob};
 use crate::returns::{Advantages, gae, n_step_targets};
 use crate::tensor_ops::{check_action_indices, index_tensor, to_vec_f32};
-use crate::value::VFunction;
 
 /// What one [`ActorCritic::update`] did: means over the minibatches it ran.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +49,11 @@ pub struct ActorCriticStats {
 }
 
 /// Actor-critic updates: A2C (Mnih et al. 2016) or PPO (Schulman et al. 2017) from one
-/// config, generic over the actor `P` (any burn [`Module`] that is a [`LogitsPolicy`]) and the
-/// critic `V` (a [`Module`] that is a [`VFunction`] on the same input).
+/// config, generic over the model `M`: any burn [`Module`] that is an [`ActorCriticModel`],
+/// i.e. gives the policy's logits and the values of a batch from one forward pass. A language
+/// model with policy and value heads on one trunk ([`crate::lm::TokenModel`]) runs its trunk
+/// once per minibatch; two separate networks train as one model through
+/// [`crate::policy::PolicyAndValue`].
 ///
 /// For a rollout of `T * B` transitions, with the rollout's policy `pi_old` and values
 /// `V_old`:
@@ -65,15 +66,22 @@ pub struct ActorCriticStats {
 /// loss      = L_pi + c_V L_V - c_H mean(H(pi(.|s)))
 /// ```
 ///
-/// then the global gradient norm of both networks is clipped, and the actor and the critic
-/// each take a step with their own optimiser and learning rate. A2C takes one step on the whole
+/// then the global gradient norm of the whole model is clipped, and the critic's own
+/// parameters ([`ActorCriticModel::critic_gradients`]: a separate critic, or a value head) take
+/// a step with the critic's optimiser and learning rate, everything else (the actor and any
+/// shared trunk) with the actor's. A2C takes one step on the whole
 /// rollout; PPO takes `epochs` passes of shuffled minibatches, stopping early when a
 /// minibatch's approximate KL exceeds `1.5 * target_kl`. Advantages come from
 /// [`crate::returns::gae`] or [`crate::returns::n_step_targets`]: [`ActorCritic::advantages`]
 /// gives them.
 ///
-/// Build the actor and the critic on an autodiff device (`device.autodiff()`); the rollout's
-/// tensors may sit on the plain device.
+/// `V_old` and `log pi_old` come from the rollout's [`crate::batch::RolloutScores`] when its
+/// collector kept them ([`crate::lm::TokenRollouts::collect`] does), so an A2C update on a token
+/// model is **one forward and one backward pass of the trunk**; without them the update runs
+/// the model once more, without gradients, to get them.
+///
+/// Build the model on an autodiff device (`device.autodiff()`); the rollout's tensors may sit
+/// on the plain device.
 ///
 /// # Example
 ///
@@ -81,13 +89,14 @@ pub struct ActorCriticStats {
 /// use burn::tensor::{Device, Int, Tensor, TensorData};
 /// use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
 /// use valuefn::nn::{CategoricalPolicyConfig, VNetworkConfig};
+/// use valuefn::policy::PolicyAndValue;
 /// use valuefn::returns::Rollout;
 ///
 /// let device = valuefn::device::default_device();
 /// let train = device.clone().autodiff();
 /// let actor = CategoricalPolicyConfig::new(2, 3).with_hidden(vec![8]).init(&train)?;
 /// let critic = VNetworkConfig::new(2).with_hidden(vec![8]).init(&train)?;
-/// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), actor, critic)?;
+/// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), PolicyAndValue::new(actor, critic))?;
 /// // T = 2 steps of B = 1 copy; the second step terminates.
 /// let batch = RolloutBatch {
 ///     observations: Tensor::<2>::from_floats([[0.0, 1.0], [1.0, 0.0]], &device),
@@ -95,28 +104,27 @@ pub struct ActorCriticStats {
 ///     next_observations: Tensor::<2>::from_floats([[1.0, 0.0], [0.0, 0.0]], &device),
 ///     rollout: Rollout::new(2, 1, vec![1.0, 0.0], vec![false, true], vec![false; 2], &device)?,
 ///     mask: None,
+///     scores: None,
 /// };
 /// let stats = a2c.update(&batch)?;
 /// assert_eq!(stats.gradient_steps, 1);
 /// assert!(stats.entropy > 1.0); // near-uniform over 3 actions: ln 3 = 1.0986
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub struct ActorCritic<P, V> {
+pub struct ActorCritic<M> {
     config: ActorCriticConfig,
-    actor: P,
-    critic: V,
-    actor_optimizer: ModuleOptimizer,
-    critic_optimizer: ModuleOptimizer,
+    model: M,
+    /// The actor's (and shared trunk's) optimiser, then the critic's.
+    optimizers: [Optimizer; 2],
     gradient_steps: u64,
     updates: u64,
 }
 
-impl<P: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ActorCritic<P, V> {
+impl<M: std::fmt::Debug> std::fmt::Debug for ActorCritic<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActorCritic")
             .field("config", &self.config)
-            .field("actor", &self.actor)
-            .field("critic", &self.critic)
+            .field("model", &self.model)
             .field("gradient_steps", &self.gradient_steps)
             .field("updates", &self.updates)
             .finish_non_exhaustive()
@@ -146,25 +154,25 @@ struct Totals {
     stopped_early: bool,
 }
 
-impl<P, V> ActorCritic<P, V>
+impl<M> ActorCritic<M>
 where
-    P: Module + LogitsPolicy,
-    V: Module + VFunction<Input = P::Input>,
-    P::Input: BatchRows,
+    M: Module + ActorCriticModel,
+    M::Input: BatchRows,
 {
-    /// An updater training `actor` and `critic` from fresh optimisers.
+    /// An updater training `model` from fresh optimisers.
     ///
     /// # Errors
     ///
     /// As [`ActorCriticConfig::validate`].
-    pub fn new(config: ActorCriticConfig, actor: P, critic: V) -> Result<Self> {
+    pub fn new(config: ActorCriticConfig, model: M) -> Result<Self> {
         config.validate()?;
         Ok(Self {
-            actor_optimizer: config.actor_optimizer.init(),
-            critic_optimizer: config.critic_optimizer.init(),
+            optimizers: [
+                Optimizer::new(config.actor_optimizer, config.actor_learning_rate),
+                Optimizer::new(config.critic_optimizer, config.critic_learning_rate),
+            ],
             config,
-            actor,
-            critic,
+            model,
             gradient_steps: 0,
             updates: 0,
         })
@@ -173,26 +181,26 @@ where
     /// Restores an updater from its parts (see [`crate::algo::actor_critic::ActorCriticCheckpoint`]).
     pub(crate) fn from_parts(
         config: ActorCriticConfig,
-        actor: P,
-        critic: V,
+        model: M,
         optimizers: [ModuleOptimizer; 2],
         gradient_steps: u64,
         updates: u64,
     ) -> Self {
-        let [actor_optimizer, critic_optimizer] = optimizers;
+        let [actor, critic] = optimizers;
         Self {
+            optimizers: [
+                Optimizer::with_state(config.actor_learning_rate, actor),
+                Optimizer::with_state(config.critic_learning_rate, critic),
+            ],
             config,
-            actor,
-            critic,
-            actor_optimizer,
-            critic_optimizer,
+            model,
             gradient_steps,
             updates,
         }
     }
 
     pub(crate) fn optimizers(&self) -> [&ModuleOptimizer; 2] {
-        [&self.actor_optimizer, &self.critic_optimizer]
+        self.optimizers.each_ref().map(Optimizer::state)
     }
 
     /// The settings.
@@ -200,14 +208,14 @@ where
         &self.config
     }
 
-    /// The policy being trained.
-    pub fn actor(&self) -> &P {
-        &self.actor
+    /// The model being trained (actor and critic).
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
-    /// The value function being trained.
-    pub fn critic(&self) -> &V {
-        &self.critic
+    /// The model, giving up the updater.
+    pub fn into_model(self) -> M {
+        self.model
     }
 
     /// Gradient steps taken so far (minibatches, summed over updates).
@@ -221,15 +229,15 @@ where
     }
 
     /// The advantages and value targets an update would use on `batch`: the config's estimator
-    /// from [`crate::returns`] on the critic's current values of `observations` and
-    /// `next_observations`.
+    /// from [`crate::returns`] on the values of `observations` and `next_observations` (the
+    /// batch's scores, or the model's current values).
     ///
     /// # Errors
     ///
     /// As [`ActorCritic::update`].
-    pub fn advantages(&self, batch: &RolloutBatch<P::Input>) -> Result<Advantages> {
+    pub fn advantages(&self, batch: &RolloutBatch<M::Input>) -> Result<Advantages> {
         let len = self.check(batch)?;
-        let values = self.critic_values(batch, len)?;
+        let values = self.old_values(batch, len)?;
         self.estimate(batch, &values, len)
     }
 
@@ -243,32 +251,24 @@ where
     /// outside `0..num_actions`; [`Error::NonFinite`] for a value, loss or gradient that is not
     /// finite (NaN observations end there). On error, nothing has changed: networks,
     /// optimiser states and counters are as before the call.
-    pub fn update(&mut self, batch: &RolloutBatch<P::Input>) -> Result<ActorCriticStats> {
+    pub fn update(&mut self, batch: &RolloutBatch<M::Input>) -> Result<ActorCriticStats> {
         let len = self.check(batch)?;
-        let values = self.critic_values(batch, len)?;
+        let values = self.old_values(batch, len)?;
         let scored = self.score(batch, &values, len)?;
         let saved = (
-            self.actor.clone(),
-            self.critic.clone(),
-            self.actor_optimizer.clone(),
-            self.critic_optimizer.clone(),
+            self.model.clone(),
+            self.optimizers.clone(),
             self.gradient_steps,
         );
         let totals = self.run_epochs(batch, &scored, len);
         let totals = match totals {
             Ok(totals) => totals,
             Err(error) => {
-                (
-                    self.actor,
-                    self.critic,
-                    self.actor_optimizer,
-                    self.critic_optimizer,
-                    self.gradient_steps,
-                ) = saved;
+                (self.model, self.optimizers, self.gradient_steps) = saved;
                 return Err(error);
             }
         };
-        let steps = self.gradient_steps - saved.4;
+        let steps = self.gradient_steps - saved.2;
         self.updates += 1;
         let n = totals.minibatches.max(1) as f64;
         let last = self.gradient_steps.saturating_sub(1);
@@ -282,13 +282,13 @@ where
             grad_norm: self.config.max_grad_norm.map(|_| totals.grad_norm / n),
             gradient_steps: steps,
             stopped_early: totals.stopped_early,
-            actor_learning_rate: self.config.actor_learning_rate.at(last),
-            critic_learning_rate: self.config.critic_learning_rate.at(last),
+            actor_learning_rate: self.optimizers[0].rate(last),
+            critic_learning_rate: self.optimizers[1].rate(last),
         })
     }
 
-    /// Checks lengths and actions; returns `T * B`.
-    fn check(&self, batch: &RolloutBatch<P::Input>) -> Result<usize> {
+    /// Checks lengths, actions and scores; returns `T * B`.
+    fn check(&self, batch: &RolloutBatch<M::Input>) -> Result<usize> {
         let [steps, envs] = batch.rollout.shape();
         let len = steps * envs;
         for (what, rows) in [
@@ -321,19 +321,27 @@ where
                 });
             }
         }
-        check_action_indices(&batch.actions, self.actor.num_actions())?;
+        check_action_indices(&batch.actions, self.model.num_actions())?;
+        if let Some(scores) = &batch.scores {
+            scores.check(len, batch.mask.as_deref())?;
+        }
         Ok(len)
     }
 
-    /// `V_old` of the observations then of the next observations (`2 * T * B` values, one
-    /// forward pass, one read-back).
-    fn critic_values(&self, batch: &RolloutBatch<P::Input>, len: usize) -> Result<Vec<f32>> {
-        let both = P::Input::concat_rows(vec![
+    /// `V_old` of the observations then of the next observations (`2 * T * B` values): the
+    /// batch's scores, or one forward pass without gradients and one read-back.
+    fn old_values(&self, batch: &RolloutBatch<M::Input>, len: usize) -> Result<Vec<f32>> {
+        if let Some(scores) = &batch.scores {
+            let mut values = Vec::with_capacity(2 * len);
+            values.extend_from_slice(&scores.values);
+            values.extend_from_slice(&scores.next_values);
+            return Ok(values);
+        }
+        let both = M::Input::concat_rows(vec![
             batch.observations.clone(),
             batch.next_observations.clone(),
         ]);
-        let values = self.critic.valid().values(both)?;
-        let values = to_vec_f32(values);
+        let values = to_vec_f32(self.model.valid().state_values(both)?);
         if values.len() != 2 * len {
             return Err(Error::ShapeMismatch {
                 what: "critic values",
@@ -352,7 +360,7 @@ where
 
     fn estimate(
         &self,
-        batch: &RolloutBatch<P::Input>,
+        batch: &RolloutBatch<M::Input>,
         values: &[f32],
         len: usize,
     ) -> Result<Advantages> {
@@ -373,15 +381,19 @@ where
         }
     }
 
-    fn score(&self, batch: &RolloutBatch<P::Input>, values: &[f32], len: usize) -> Result<Scored> {
+    fn score(&self, batch: &RolloutBatch<M::Input>, values: &[f32], len: usize) -> Result<Scored> {
         let estimate = self.estimate(batch, values, len)?;
         let device = batch.rollout.device();
         let returns = estimate.returns.reshape([len]);
         let returns_host = to_vec_f32(returns.clone());
-        let old_log_probs = match self.config.ppo {
-            None => None,
-            Some(_) => Some(log_prob(
-                self.actor.valid().logits(batch.observations.clone())?,
+        let old_log_probs = match (&self.config.ppo, &batch.scores) {
+            (None, _) => None,
+            (Some(_), Some(scores)) => Some(host_tensor(&scores.log_probs, [len], device)),
+            (Some(_), None) => Some(log_prob(
+                self.model
+                    .valid()
+                    .logits_and_values(batch.observations.clone())?
+                    .logits,
                 batch.actions.clone(),
             )),
         };
@@ -409,7 +421,7 @@ where
 
     fn run_epochs(
         &mut self,
-        batch: &RolloutBatch<P::Input>,
+        batch: &RolloutBatch<M::Input>,
         scored: &Scored,
         len: usize,
     ) -> Result<Totals> {
@@ -451,7 +463,7 @@ where
     /// KL stopped the update (then no step was taken).
     fn step(
         &mut self,
-        batch: &RolloutBatch<P::Input>,
+        batch: &RolloutBatch<M::Input>,
         scored: &Scored,
         rows: Option<Tensor<1, Int>>,
         totals: &mut Totals,
@@ -474,7 +486,8 @@ where
         }
         let returns = pick(&scored.returns);
 
-        let logits = self.actor.logits(observations.clone())?;
+        // One forward pass of the model for the policy and the values.
+        let PolicyValue { logits, values } = self.model.logits_and_values(observations)?;
         let log_probs = log_prob(logits.clone(), actions);
         let mean_entropy = entropy(logits).mean();
         let ppo = self.config.ppo.as_ref();
@@ -484,7 +497,6 @@ where
             }
             _ => policy_gradient_loss(log_probs.clone(), advantages),
         };
-        let values = self.critic.values(observations)?;
         let critic_loss = match ppo.and_then(|ppo| ppo.clip_range_value) {
             None => value_loss(values, returns),
             Some(clip) => clipped_value_loss(values, pick(&scored.old_values), returns, clip),
@@ -492,45 +504,32 @@ where
         let loss = policy_loss.clone() + critic_loss.clone().mul_scalar(self.config.value_coef)
             - mean_entropy.clone().mul_scalar(self.config.entropy_coef);
 
-        let mut grads = backward(&loss, "actor and critic")?;
-        let mut actor_grads = GradientsParams::from_module(&mut grads, &self.actor);
-        let mut critic_grads = GradientsParams::from_module(&mut grads, &self.critic);
-        require_gradients(&actor_grads, "actor")?;
-        require_gradients(&critic_grads, "critic")?;
-        let norm = self.config.max_grad_norm.and_then(|_| {
-            let parts = [
-                squared_norm(&self.actor, &actor_grads),
-                squared_norm(&self.critic, &critic_grads),
-            ];
-            parts
-                .into_iter()
-                .flatten()
-                .reduce(|a, b| a + b)
-                .map(Tensor::sqrt)
-        });
+        let model = &self.model;
+        let pending = PendingStep::new(
+            &loss,
+            model,
+            self.config.max_grad_norm,
+            &["actor", "critic"],
+            |mut grads| {
+                let critic = model.critic_gradients(&mut grads);
+                std::iter::once(GradientsParams::from_grads(grads, model))
+                    .chain(critic)
+                    .collect()
+            },
+        )?;
 
         // One read-back for the statistics and the checks.
         let detached = log_probs.without_autodiff();
         let old_log_probs = old_log_probs.unwrap_or_else(|| detached.clone());
         let clip_range = ppo.map_or(f64::INFINITY, |ppo| ppo.clip_range);
-        let mut columns = vec![
+        let (read, grad_norm) = pending.read_back(vec![
             policy_loss.without_autodiff(),
             critic_loss.without_autodiff(),
             mean_entropy.without_autodiff(),
             approx_kl(detached.clone(), old_log_probs.clone()),
             clip_fraction(detached, old_log_probs, clip_range),
-        ];
-        if let Some(norm) = &norm {
-            columns.push(norm.clone().without_autodiff());
-        }
-        let read: Vec<f64> = to_vec_f32(Tensor::cat(columns, 0))
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        for (what, value) in [("policy loss", read[0]), ("value loss", read[1])]
-            .into_iter()
-            .chain(read.get(5).map(|&n| ("gradient norm", n)))
-        {
+        ])?;
+        for (what, value) in [("policy loss", read[0]), ("value loss", read[1])] {
             if !value.is_finite() {
                 return Err(Error::NonFinite { what, value });
             }
@@ -541,28 +540,17 @@ where
         totals.entropy += read[2];
         totals.approx_kl += read[3];
         totals.clip_fraction += read[4];
-        totals.grad_norm += read.get(5).copied().unwrap_or(0.0);
+        totals.grad_norm += grad_norm.unwrap_or(0.0);
         if let Some(target) = ppo.and_then(|ppo| ppo.target_kl)
             && read[3] > 1.5 * target
         {
             return Ok(true);
         }
 
-        if let (Some(max), Some(norm)) = (self.config.max_grad_norm, norm) {
-            let scale = clip_scale(norm, max);
-            scale_gradients(&self.actor, &mut actor_grads, scale.clone());
-            scale_gradients(&self.critic, &mut critic_grads, scale);
-        }
-        let step = self.gradient_steps;
-        self.actor = self.actor_optimizer.step(
-            self.config.actor_learning_rate.at(step),
-            self.actor.clone(),
-            actor_grads,
-        );
-        self.critic = self.critic_optimizer.step(
-            self.config.critic_learning_rate.at(step),
-            self.critic.clone(),
-            critic_grads,
+        self.model = pending.apply(
+            self.model.clone(),
+            &mut self.optimizers,
+            self.gradient_steps,
         );
         self.gradient_steps += 1;
         Ok(false)

@@ -94,7 +94,7 @@ where
         header.config.validate()?;
         let online_net = load_module(&online, template.clone())?;
         let target_net = load_module(&target, template.valid())?;
-        let optimizer_state = load_optimizer(&optimizer, Self::optimizer(&header.config))?;
+        let optimizer_state = load_optimizer(&optimizer, header.config.optimizer.init())?;
         Ok(Self::from_parts(
             header.config,
             online_net,

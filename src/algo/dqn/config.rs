@@ -2,7 +2,8 @@
 
 use burn::config::Config;
 
-use crate::algo::optim::LearningRateSchedule;
+use crate::algo::optim::{LearningRateSchedule, OptimizerConfig};
+use crate::algo::target::TargetUpdate;
 use crate::error::{Error, Result, check_gamma, check_positive};
 
 /// The per-transition loss on the TD error `delta = Q(s, a) - y`.
@@ -23,35 +24,6 @@ impl TdLoss {
         match *self {
             TdLoss::Huber { kappa } => check_positive("loss.kappa", kappa),
             TdLoss::Mse => Ok(()),
-        }
-    }
-}
-
-/// How the target network follows the online network.
-#[derive(Config, Debug, Copy, PartialEq)]
-pub enum TargetUpdate {
-    /// Copy the online network every `every` gradient steps (Mnih et al. 2015).
-    Hard {
-        /// Gradient steps between copies (>= 1; 1 copies after every step, i.e. no target network).
-        every: usize,
-    },
-    /// After every gradient step, `theta' <- tau theta + (1 - tau) theta'` (Polyak averaging).
-    Polyak {
-        /// Weight of the online network, in `(0, 1]`.
-        tau: f64,
-    },
-}
-
-impl TargetUpdate {
-    fn validate(&self) -> Result<()> {
-        match *self {
-            TargetUpdate::Hard { every } if every == 0 => {
-                Err(Error::config("target_update.every", "at least 1", every))
-            }
-            TargetUpdate::Polyak { tau } if !(tau > 0.0 && tau <= 1.0) => {
-                Err(Error::config("target_update.tau", "in (0, 1]", tau))
-            }
-            _ => Ok(()),
         }
     }
 }
@@ -92,12 +64,13 @@ pub struct DqnConfig {
     /// Steps summed per transition (>= 1); 1 is one-step DQN.
     #[config(default = 1)]
     pub n_step: usize,
-    /// Learning rate of Adam.
+    /// The learning rate, by gradient step.
     #[config(default = "LearningRateSchedule::Constant { rate: 1e-4 }")]
     pub learning_rate: LearningRateSchedule,
-    /// Adam's epsilon (PyTorch's default 1e-8, which Stable-Baselines3 keeps).
-    #[config(default = 1e-8)]
-    pub adam_epsilon: f64,
+    /// The optimiser (Adam with PyTorch's epsilon 1e-8 by default, which Stable-Baselines3
+    /// keeps).
+    #[config(default = "OptimizerConfig::ADAM")]
+    pub optimizer: OptimizerConfig,
     /// The loss on TD errors.
     #[config(default = "TdLoss::Huber { kappa: 1.0 }")]
     pub loss: TdLoss,
@@ -125,7 +98,7 @@ impl DqnConfig {
             return Err(Error::config("n_step", "at least 1", 0));
         }
         self.learning_rate.validate()?;
-        check_positive("adam_epsilon", self.adam_epsilon)?;
+        self.optimizer.validate()?;
         self.loss.validate()?;
         if let Some(norm) = self.max_grad_norm {
             check_positive("max_grad_norm", norm)?;

@@ -8,9 +8,10 @@ mod config;
 mod train;
 mod updater;
 
+pub use crate::algo::TargetUpdate;
 pub use crate::algo::optim::LearningRateSchedule;
 pub use checkpoint::DqnCheckpoint;
-pub use config::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
+pub use config::{Bootstrap, DqnConfig, TdLoss};
 pub use train::{DqnMetrics, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn};
 pub(crate) use updater::check_transitions;
 pub use updater::{Dqn, DqnStats, elementwise_loss};

@@ -1,14 +1,11 @@
 //! The deep Q-learning updater, generic over the Q-network.
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::Tensor;
 
-use crate::algo::dqn::{Bootstrap, DqnConfig, TargetUpdate, TdLoss};
-use crate::algo::gradients::{
-    backward, clip_scale, global_norm, polyak_update, require_gradients, scale_gradients,
-};
-use crate::algo::optim::OptimizerConfig;
+use crate::algo::dqn::{Bootstrap, DqnConfig, TdLoss};
+use crate::algo::step::{Optimizer, PendingStep};
 use crate::error::{Error, Result};
 use crate::replay::TransitionBatch;
 use crate::returns::{double_q_targets_discounted, q_learning_targets_discounted};
@@ -44,7 +41,8 @@ pub struct DqnStats {
 /// loss  = mean_i w_i l(delta_i)                            l = Huber or squared error
 /// ```
 ///
-/// then one Adam step on the online network, and the target update. The targets come from
+/// then one step of the config's optimiser (Adam by default) on the online network, and the
+/// target update. The targets come from
 /// [`crate::returns::q_learning_targets_discounted`] and
 /// [`crate::returns::double_q_targets_discounted`].
 ///
@@ -81,7 +79,7 @@ pub struct Dqn<Q> {
     config: DqnConfig,
     online: Q,
     target: Q,
-    optimizer: ModuleOptimizer,
+    optimizer: Optimizer,
     gradient_steps: u64,
 }
 
@@ -117,12 +115,9 @@ where
         })
     }
 
-    /// A fresh Adam with the config's epsilon (also what a checkpoint's state is loaded into).
-    pub(crate) fn optimizer(config: &DqnConfig) -> ModuleOptimizer {
-        OptimizerConfig::Adam {
-            epsilon: config.adam_epsilon,
-        }
-        .init()
+    /// A fresh optimiser of the config's kind and schedule.
+    fn optimizer(config: &DqnConfig) -> Optimizer {
+        Optimizer::new(config.optimizer, config.learning_rate)
     }
 
     /// An updater training `online` whose target network starts as `target` (for instance a
@@ -154,16 +149,16 @@ where
         gradient_steps: u64,
     ) -> Self {
         Self {
+            optimizer: Optimizer::with_state(config.learning_rate, optimizer),
             config,
             online,
             target,
-            optimizer,
             gradient_steps,
         }
     }
 
     pub(crate) fn optimizer_state(&self) -> &ModuleOptimizer {
-        &self.optimizer
+        self.optimizer.state()
     }
 
     /// The settings.
@@ -241,46 +236,38 @@ where
         let per_transition = elementwise_loss(self.config.loss, td.clone());
         let loss = (per_transition * batch.weights.clone()).mean();
 
-        let mut grads =
-            GradientsParams::from_grads(backward(&loss, "online Q-network")?, &self.online);
-        require_gradients(&grads, "online Q-network")?;
-        let norm = self
-            .config
-            .max_grad_norm
-            .and_then(|_| global_norm(&self.online, &grads));
-
+        let pending = PendingStep::single(
+            &loss,
+            &self.online,
+            self.config.max_grad_norm,
+            "online Q-network",
+        )?;
         // One read-back for everything the caller (and the checks) need.
-        let mut columns = vec![
+        let (mut read, grad_norm) = pending.read_back(vec![
             td.without_autodiff(),
             loss.without_autodiff().reshape([1]),
             q_taken.without_autodiff().mean(),
-        ];
-        if let Some(norm) = &norm {
-            columns.push(norm.clone());
+        ])?;
+        let mean_q = read.pop().expect("mean Q read back");
+        let loss_value = read.pop().expect("loss read back");
+        if !loss_value.is_finite() {
+            return Err(Error::NonFinite {
+                what: "loss",
+                value: loss_value,
+            });
         }
-        let mut read = to_vec_f32(Tensor::cat(columns, 0));
-        let grad_norm = (norm.is_some()).then(|| f64::from(read.pop().expect("norm read back")));
-        let mean_q = f64::from(read.pop().expect("mean Q read back"));
-        let loss_value = f64::from(read.pop().expect("loss read back"));
-        for (what, value) in [
-            ("loss", loss_value),
-            ("gradient norm", grad_norm.unwrap_or(0.0)),
-        ] {
-            if !value.is_finite() {
-                return Err(Error::NonFinite { what, value });
-            }
-        }
-
-        if let (Some(max), Some(norm)) = (self.config.max_grad_norm, norm) {
-            // PyTorch's clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1.
-            scale_gradients(&self.online, &mut grads, clip_scale(norm, max));
-        }
-        let learning_rate = self.config.learning_rate.at(self.gradient_steps);
-        self.online = self
-            .optimizer
-            .step(learning_rate, self.online.clone(), grads);
+        let learning_rate = self.optimizer.rate(self.gradient_steps);
+        self.online = pending.apply(
+            self.online.clone(),
+            std::slice::from_mut(&mut self.optimizer),
+            self.gradient_steps,
+        );
         self.gradient_steps += 1;
-        self.update_target();
+        self.target =
+            self.config
+                .target_update
+                .apply(self.target.clone(), &self.online, self.gradient_steps);
+        let read = read.into_iter().map(|x| x as f32).collect();
         Ok(DqnStats {
             loss: loss_value,
             mean_q,
@@ -325,19 +312,6 @@ where
     /// Checks the batch's length, actions and weights; returns the length.
     fn check_batch(&self, batch: &TransitionBatch<Q::Input>) -> Result<usize> {
         check_transitions(batch, self.online.num_actions())
-    }
-
-    fn update_target(&mut self) {
-        match self.config.target_update {
-            TargetUpdate::Hard { every } => {
-                if self.gradient_steps.is_multiple_of(every as u64) {
-                    self.target = self.online.valid();
-                }
-            }
-            TargetUpdate::Polyak { tau } => {
-                self.target = polyak_update(self.target.clone(), &self.online, tau);
-            }
-        }
     }
 }
 

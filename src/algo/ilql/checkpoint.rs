@@ -133,7 +133,7 @@ where
         ];
         let value = load_module(&value, value_template)?;
         let [o1, o2, ov] = paths(dir, OPTIMIZERS);
-        let fresh = || Self::optimizer(&header.config);
+        let fresh = || header.config.optimizer.init();
         let optimizers = [
             load_optimizer(&o1, fresh())?,
             load_optimizer(&o2, fresh())?,

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 
-use crate::algo::optim::LearningRateSchedule;
+use crate::algo::optim::{LearningRateSchedule, OptimizerConfig};
 use crate::error::{Error, Result, check_finite, check_positive};
 
 /// Settings of [`crate::algo::ilql::Ilql`].
@@ -31,12 +31,12 @@ pub struct IlqlConfig {
     /// Polyak rate of the target Q heads, in `(0, 1]`.
     #[config(default = 0.005)]
     pub target_rate: f64,
-    /// Learning rate of the three Adam optimisers.
+    /// Learning rate of the three optimisers (one per head), by gradient step.
     #[config(default = "LearningRateSchedule::Constant { rate: 1e-3 }")]
     pub learning_rate: LearningRateSchedule,
-    /// Adam's epsilon.
-    #[config(default = 1e-8)]
-    pub adam_epsilon: f64,
+    /// The optimiser of each head (Adam with epsilon 1e-8 by default).
+    #[config(default = "OptimizerConfig::ADAM")]
+    pub optimizer: OptimizerConfig,
     /// Clip the gradient to this global L2 norm over the three networks jointly; `None`
     /// leaves it unclipped.
     #[config(default = "Some(1.0)")]
@@ -61,7 +61,7 @@ impl IlqlConfig {
             return Err(Error::config("target_rate", "in (0, 1]", self.target_rate));
         }
         self.learning_rate.validate()?;
-        check_positive("adam_epsilon", self.adam_epsilon)?;
+        self.optimizer.validate()?;
         if let Some(norm) = self.max_grad_norm {
             check_positive("max_grad_norm", norm)?;
         }

@@ -5,16 +5,14 @@ use burn::module::Module;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::Tensor;
 
+use crate::algo::TargetUpdate;
 use crate::algo::dqn::check_transitions;
-use crate::algo::gradients::{
-    backward, clip_scale, polyak_update, require_gradients, scale_gradients, squared_norm,
-};
 use crate::algo::ilql::{IlqlConfig, cql_loss, expectile_loss};
-use crate::algo::optim::OptimizerConfig;
+use crate::algo::step::{Optimizer, PendingStep};
 use crate::error::{Error, Result};
 use crate::replay::TransitionBatch;
 use crate::returns::value_targets_discounted;
-use crate::tensor_ops::{check_shape, to_vec_f32};
+use crate::tensor_ops::check_shape;
 use crate::value::{QFunction, VFunction};
 
 /// What one [`Ilql::update`] did (losses before the step).
@@ -94,7 +92,7 @@ pub struct Ilql<Q, V> {
     q: [Q; 2],
     targets: [Q; 2],
     value: V,
-    optimizers: [ModuleOptimizer; 3],
+    optimizers: [Optimizer; 3],
     gradient_steps: u64,
 }
 
@@ -131,11 +129,7 @@ where
                 actual: vec![q2.num_actions()],
             });
         }
-        let optimizers = [
-            Self::optimizer(&config),
-            Self::optimizer(&config),
-            Self::optimizer(&config),
-        ];
+        let optimizers = [(); 3].map(|()| config.optimizer.init());
         let targets = [q1.valid(), q2.valid()];
         Ok(Self::from_parts(
             config,
@@ -147,14 +141,6 @@ where
         ))
     }
 
-    /// A fresh Adam with the config's epsilon (also what a checkpoint's states load into).
-    pub(crate) fn optimizer(config: &IlqlConfig) -> ModuleOptimizer {
-        OptimizerConfig::Adam {
-            epsilon: config.adam_epsilon,
-        }
-        .init()
-    }
-
     pub(crate) fn from_parts(
         config: IlqlConfig,
         q: [Q; 2],
@@ -164,18 +150,18 @@ where
         gradient_steps: u64,
     ) -> Self {
         Self {
+            optimizers: optimizers.map(|state| Optimizer::with_state(config.learning_rate, state)),
             config,
             q,
             targets,
             value,
-            optimizers,
             gradient_steps,
         }
     }
 
     /// The three optimiser states (Q1, Q2, V).
-    pub(crate) fn optimizer_states(&self) -> &[ModuleOptimizer; 3] {
-        &self.optimizers
+    pub(crate) fn optimizer_states(&self) -> [&ModuleOptimizer; 3] {
+        self.optimizers.each_ref().map(Optimizer::state)
     }
 
     /// The settings.
@@ -260,62 +246,44 @@ where
         check_shape("values", values.dims(), [len])?;
         let value_loss = expectile_loss(values.clone(), pessimistic, self.config.expectile)?;
 
-        let mut grads = backward(&(q_loss.clone() + value_loss.clone()), "Q and V heads")?;
-        let mut q1_grads = GradientsParams::from_module(&mut grads, &self.q[0]);
-        let mut q2_grads = GradientsParams::from_module(&mut grads, &self.q[1]);
-        let mut v_grads = GradientsParams::from_module(&mut grads, &self.value);
-        require_gradients(&q1_grads, "first Q head")?;
-        require_gradients(&q2_grads, "second Q head")?;
-        require_gradients(&v_grads, "V head")?;
-        let norm = self.config.max_grad_norm.and_then(|_| {
-            [
-                squared_norm(&self.q[0], &q1_grads),
-                squared_norm(&self.q[1], &q2_grads),
-                squared_norm(&self.value, &v_grads),
-            ]
-            .into_iter()
-            .flatten()
-            .reduce(|a, b| a + b)
-            .map(Tensor::sqrt)
-        });
-
+        // The three networks as one module: one backward pass, one global norm, a group and
+        // an optimiser each.
+        let networks = (self.q[0].clone(), self.q[1].clone(), self.value.clone());
+        let pending = PendingStep::new(
+            &(q_loss.clone() + value_loss.clone()),
+            &networks,
+            self.config.max_grad_norm,
+            &["first Q head", "second Q head", "V head"],
+            |mut grads| {
+                vec![
+                    GradientsParams::from_module(&mut grads, &networks.0),
+                    GradientsParams::from_module(&mut grads, &networks.1),
+                    GradientsParams::from_module(&mut grads, &networks.2),
+                ]
+            },
+        )?;
         // One read-back for the statistics and the checks.
-        let mut columns = vec![
+        let (read, grad_norm) = pending.read_back(vec![
             q_loss.without_autodiff(),
             cql_total.without_autodiff(),
             value_loss.without_autodiff(),
             first_taken.expect("two Q heads").without_autodiff().mean(),
             values.without_autodiff().mean(),
-        ];
-        if let Some(norm) = &norm {
-            columns.push(norm.clone().without_autodiff());
-        }
-        let read: Vec<f64> = to_vec_f32(Tensor::cat(columns, 0))
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        for (what, value) in [("Q loss", read[0]), ("value loss", read[2])]
-            .into_iter()
-            .chain(read.get(5).map(|&n| ("gradient norm", n)))
-        {
+        ])?;
+        for (what, value) in [("Q loss", read[0]), ("value loss", read[2])] {
             if !value.is_finite() {
                 return Err(Error::NonFinite { what, value });
             }
         }
-
-        if let (Some(max), Some(norm)) = (self.config.max_grad_norm, norm) {
-            let scale = clip_scale(norm, max);
-            scale_gradients(&self.q[0], &mut q1_grads, scale.clone());
-            scale_gradients(&self.q[1], &mut q2_grads, scale.clone());
-            scale_gradients(&self.value, &mut v_grads, scale);
-        }
-        let rate = self.config.learning_rate.at(self.gradient_steps);
-        let [o1, o2, ov] = &mut self.optimizers;
-        self.q[0] = o1.step(rate, self.q[0].clone(), q1_grads);
-        self.q[1] = o2.step(rate, self.q[1].clone(), q2_grads);
-        self.value = ov.step(rate, self.value.clone(), v_grads);
+        let rate = self.optimizers[0].rate(self.gradient_steps);
+        let (q1, q2, value) = pending.apply(networks, &mut self.optimizers, self.gradient_steps);
+        self.q = [q1, q2];
+        self.value = value;
+        let polyak = TargetUpdate::Polyak {
+            tau: self.config.target_rate,
+        };
         for (target, online) in self.targets.iter_mut().zip(&self.q) {
-            *target = polyak_update(target.clone(), online, self.config.target_rate);
+            *target = polyak.apply(target.clone(), online, self.gradient_steps + 1);
         }
         self.gradient_steps += 1;
         Ok(IlqlStats {
@@ -324,7 +292,7 @@ where
             value_loss: read[2],
             mean_q: read[3],
             mean_value: read[4],
-            grad_norm: read.get(5).copied(),
+            grad_norm,
             learning_rate: rate,
         })
     }

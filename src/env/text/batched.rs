@@ -63,7 +63,7 @@ impl TokenBatch {
 
 /// Rows of token batches: minibatches of a token rollout select rows, and batches of
 /// different widths concatenate after padding to the widest.
-impl crate::algo::actor_critic::BatchRows for TokenBatch {
+impl crate::batch::BatchRows for TokenBatch {
     fn num_rows(&self) -> usize {
         self.len()
     }
