@@ -26,6 +26,7 @@ use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
 use valuefn::nn::{CategoricalPolicy, CategoricalPolicyConfig, VNetwork, VNetworkConfig};
+use valuefn::policy::PolicyAndValue;
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::index_tensor;
 
@@ -63,6 +64,7 @@ fn rollout(steps: usize, envs: usize, device: &Device) -> RolloutBatch<Tensor<2>
         )
         .unwrap(),
         mask: None,
+        scores: None,
     }
 }
 
@@ -71,7 +73,8 @@ fn updates(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, device) in valuefn::device::cpu_devices() {
         let (actor, critic) = networks(&device);
-        let mut a2c = ActorCritic::new(ActorCriticConfig::new(), actor, critic).unwrap();
+        let mut a2c =
+            ActorCritic::new(ActorCriticConfig::new(), PolicyAndValue::new(actor, critic)).unwrap();
         let batch = rollout(5, 8, &device);
         group.bench_function(BenchmarkId::new("a2c_update", format!("{name}/8x5")), |b| {
             b.iter(|| black_box(a2c.update(&batch).unwrap()))
@@ -84,7 +87,7 @@ fn updates(c: &mut Criterion) {
                     .with_epochs(1)
                     .with_minibatch_size(minibatch),
             ));
-            let mut ppo = ActorCritic::new(config, actor, critic).unwrap();
+            let mut ppo = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
             let id = BenchmarkId::new("ppo_epoch", format!("{name}/8x32/minibatch {minibatch}"));
             group.bench_function(id, |b| b.iter(|| black_box(ppo.update(&batch).unwrap())));
         }
@@ -101,7 +104,9 @@ fn whole_loop(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("a2c_cartpole", name), |b| {
             b.iter(|| {
                 let (actor, critic) = networks(&device);
-                let mut a2c = ActorCritic::new(ActorCriticConfig::new(), actor, critic).unwrap();
+                let mut a2c =
+                    ActorCritic::new(ActorCriticConfig::new(), PolicyAndValue::new(actor, critic))
+                        .unwrap();
                 let mut envs = SyncVecEnv::new((0..8).map(|_| CartPole::new()).collect()).unwrap();
                 let config = ActorCriticTrainConfig::a2c_cartpole()
                     .with_total_steps(steps)

@@ -33,6 +33,7 @@ use valuefn::lm::{
     GenerationConfig, LmBody, Sampling, TokenModel, TokenPositions, TokenRollouts,
     TransformerBodyConfig, generate,
 };
+use valuefn::policy::PolicyAndValue;
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::index_tensor;
 
@@ -103,6 +104,7 @@ fn rollout(device: &Device) -> RolloutBatch<TokenPositions> {
         )
         .unwrap(),
         mask: None,
+        scores: None,
     }
 }
 
@@ -141,7 +143,11 @@ fn bench_model<B: LmBody>(
             .with_critic_optimizer(adam)
             .with_actor_learning_rate(lr)
             .with_critic_learning_rate(lr);
-        let mut a2c = ActorCritic::new(config, make(1, &train), make(2, &train)).unwrap();
+        let mut a2c = ActorCritic::new(
+            config,
+            PolicyAndValue::new(make(1, &train), make(2, &train)),
+        )
+        .unwrap();
         let batch = rollout(&device);
         group.bench_function(BenchmarkId::new(name, backend), |b| {
             b.iter(|| black_box(a2c.update(&batch).unwrap()))
@@ -154,7 +160,7 @@ fn bench_model<B: LmBody>(
         let mut rollouts = TokenRollouts::new(&peer_task(), BATCH, 0).unwrap();
         group.bench_function(BenchmarkId::new(name, backend), |b| {
             b.iter(|| {
-                let rollout = rollouts.collect(a2c.actor(), &device).unwrap();
+                let rollout = rollouts.collect(a2c.model(), &device).unwrap();
                 black_box(a2c.update(&rollout.batch).unwrap())
             })
         });

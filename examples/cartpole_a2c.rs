@@ -28,6 +28,7 @@ use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
 use valuefn::nn::{CategoricalPolicyConfig, VNetworkConfig, WeightInit};
+use valuefn::policy::PolicyAndValue;
 
 /// A2C or PPO on CartPole-v1.
 #[derive(Parser, Debug)]
@@ -96,7 +97,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .with_seed(args.seed.wrapping_add(1))
         .init(&train_device)?;
-    let mut updater = ActorCritic::new(updater_config, actor, critic)?;
+    let mut updater = ActorCritic::new(updater_config, PolicyAndValue::new(actor, critic))?;
     let mut envs = SyncVecEnv::new((0..args.envs).map(|_| CartPole::new()).collect())?;
     let mut eval_env = CartPole::new();
     println!(

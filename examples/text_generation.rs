@@ -42,6 +42,7 @@ use valuefn::lm::{
     TokenReplay, TokenRollouts, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
+use valuefn::policy::PolicyAndValue;
 use valuefn::tabular::{QValues, SolverConfig, value_iteration};
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::{Tokenizer, Vocabulary};
@@ -187,7 +188,7 @@ fn run<B: LmBody>(
         .with_ppo(Some(
             PpoConfig::new().with_epochs(4).with_minibatch_size(128),
         ));
-    let mut ppo = ActorCritic::new(ppo_config, actor, model(1)?)?;
+    let mut ppo = ActorCritic::new(ppo_config, PolicyAndValue::new(actor, model(1)?))?;
     let mut rollouts = TokenRollouts::new(&task.train, EPISODES, seed)?;
 
     // 3. Deep Q-learning of a Q head from a replay of the same episodes.
@@ -211,7 +212,7 @@ fn run<B: LmBody>(
     let (mut curve, mut train_curve) = (vec![(0usize, pretrained)], Vec::new());
     let mut tokens = 0usize;
     for update in 1..=steps {
-        let rollout = rollouts.collect(ppo.actor(), device)?;
+        let rollout = rollouts.collect(ppo.model(), device)?;
         tokens += rollout.tokens;
         ppo.update(&rollout.batch)?;
         let earned: f64 = rollout

@@ -39,6 +39,7 @@ use valuefn::lm::{
     TokenDecoder, TokenModel, TokenPositions, TokenRollouts, ValueGuided, evaluate_decoder,
     pretrain,
 };
+use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{LogitsPolicy, kl_divergence};
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::Tokenizer;
@@ -230,13 +231,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .with_minibatch_size(128)
                     .with_clip_range_value(Some(0.2)),
             ));
-        let mut ppo = ActorCritic::new(ppo_config, actor, model(4)?)?;
+        let mut ppo = ActorCritic::new(ppo_config, PolicyAndValue::new(actor, model(4)?))?;
         let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
         let mut rollouts = TokenRollouts::new(&task.train, 64, args.seed)?;
         let bar = progress(args.quiet, args.ppo_updates, "PPO updates")?;
         let (mut tokens, start) = (0, std::time::Instant::now());
         for _ in 0..args.ppo_updates {
-            let rollout = rollouts.collect(ppo.actor(), &device)?;
+            let rollout = rollouts.collect(ppo.model(), &device)?;
             tokens += rollout.tokens;
             let mut batch = rollout.batch;
             let kl = penalty.apply(&mut batch, ppo.actor(), &reference)?;

@@ -13,6 +13,7 @@ use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::{OneHot, StateIndex};
 use valuefn::env::{IdentityEnv, SyncVecEnv};
 use valuefn::nn::{CategoricalPolicyConfig, SoftmaxTable, TrainableVTable, VNetworkConfig};
+use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{LogitsPolicy, entropy, log_prob};
 use valuefn::returns::{Rollout, gae};
 use valuefn::tensor_ops::{index_tensor, to_vec_f32};
@@ -182,6 +183,7 @@ fn tabular_batch(device: &Device) -> RolloutBatch<Tensor<1, Int>> {
         )
         .unwrap(),
         mask: None,
+        scores: None,
     }
 }
 
@@ -202,12 +204,14 @@ fn softmax(row: &[f32]) -> Vec<f64> {
 fn tabular_updater(
     config: ActorCriticConfig,
     device: &Device,
-) -> ActorCritic<SoftmaxTable, TrainableVTable> {
+) -> ActorCritic<PolicyAndValue<SoftmaxTable, TrainableVTable>> {
     let train = device.clone().autodiff();
     ActorCritic::new(
         config,
-        SoftmaxTable::from_logits(3, 2, &LOGITS, &train).unwrap(),
-        TrainableVTable::from_values(&VALUES, &train).unwrap(),
+        PolicyAndValue::new(
+            SoftmaxTable::from_logits(3, 2, &LOGITS, &train).unwrap(),
+            TrainableVTable::from_values(&VALUES, &train).unwrap(),
+        ),
     )
     .unwrap()
 }
@@ -312,6 +316,7 @@ fn tabular_batch_with_padding(
         )
         .unwrap(),
         mask: Some(vec![true, true, false, true, true, false]),
+        scores: None,
     }
 }
 
@@ -324,7 +329,7 @@ fn masked_transitions_change_nothing() {
         .with_gamma(0.9)
         .with_actor_optimizer(OptimizerConfig::Sgd)
         .with_critic_optimizer(OptimizerConfig::Sgd);
-    let state = |updater: &ActorCritic<SoftmaxTable, TrainableVTable>| {
+    let state = |updater: &ActorCritic<PolicyAndValue<SoftmaxTable, TrainableVTable>>| {
         let mut out = updater.actor().to_logits();
         out.extend(
             updater
@@ -524,6 +529,7 @@ fn identity_batch(
         )
         .unwrap(),
         mask: None,
+        scores: None,
     }
 }
 
@@ -538,7 +544,7 @@ fn ppo_runs_epochs_of_minibatches_and_target_kl_stops_it() {
         .with_actor_learning_rate(LearningRateSchedule::Constant { rate: 0.05 })
         .with_ppo(Some(ppo.clone()));
     let (actor, critic) = identity_networks(0, &device);
-    let mut updater = ActorCritic::new(config.clone(), actor, critic).unwrap();
+    let mut updater = ActorCritic::new(config.clone(), PolicyAndValue::new(actor, critic)).unwrap();
     let stats = updater.update(&batch).unwrap();
     // 64 rows in minibatches of 24: 24, 24, 16 per epoch.
     assert_eq!(stats.gradient_steps, 9);
@@ -550,7 +556,7 @@ fn ppo_runs_epochs_of_minibatches_and_target_kl_stops_it() {
 
     let (actor, critic) = identity_networks(0, &device);
     let tight = config.with_ppo(Some(ppo.with_target_kl(Some(1e-6))));
-    let mut updater = ActorCritic::new(tight, actor, critic).unwrap();
+    let mut updater = ActorCritic::new(tight, PolicyAndValue::new(actor, critic)).unwrap();
     let stats = updater.update(&batch).unwrap();
     // The first minibatch has KL 0 and steps; the second sees the change and stops.
     assert!(stats.stopped_early, "{stats:?}");
@@ -568,7 +574,8 @@ fn first_ppo_minibatch_has_ratio_one() {
         .with_normalize_advantage(true)
         .with_ppo(Some(PpoConfig::new().with_epochs(1).with_minibatch_size(8)));
     let (actor, critic) = identity_networks(1, &device);
-    let scored = ActorCritic::new(config, actor.clone(), critic.clone()).unwrap();
+    let scored =
+        ActorCritic::new(config, PolicyAndValue::new(actor.clone(), critic.clone())).unwrap();
     let advantages = scored.advantages(&batch).unwrap().advantages.reshape([8]);
     let log_probs = log_prob(
         actor.valid().logits(batch.observations.clone()).unwrap(),
@@ -596,7 +603,7 @@ fn first_ppo_minibatch_has_ratio_one() {
 // ---------------------------------------------------------------------------------------------
 // Checkpoints, bad input, determinism
 
-fn parameters<P, V>(updater: &ActorCritic<P, V>, device: &Device) -> Vec<f32>
+fn parameters<P, V>(updater: &ActorCritic<PolicyAndValue<P, V>>, device: &Device) -> Vec<f32>
 where
     P: Module + LogitsPolicy<Input = Tensor<2>>,
     V: Module + VFunction<Input = Tensor<2>>,
@@ -618,12 +625,12 @@ fn checkpoint_round_trip_continues_exactly() {
                 PpoConfig::new().with_epochs(2).with_minibatch_size(16),
             ));
         let (actor, critic) = identity_networks(2, &device);
-        let mut original = ActorCritic::new(config, actor, critic).unwrap();
+        let mut original = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
         original.update(&identity_batch(8, 4, 1, &device)).unwrap();
         let dir = std::env::temp_dir().join(format!("valuefn-ac-checkpoint-{name}"));
         original.save(&dir).unwrap();
         let (actor, critic) = identity_networks(99, &device);
-        let mut loaded = ActorCritic::load(&dir, actor, critic).unwrap();
+        let mut loaded = ActorCritic::load(&dir, PolicyAndValue::new(actor, critic)).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(loaded.updates(), 1);
         assert_eq!(loaded.gradient_steps(), original.gradient_steps());
@@ -646,7 +653,8 @@ fn checkpoint_round_trip_continues_exactly() {
 fn loading_a_checkpoint_into_the_wrong_architecture_is_an_error() {
     let device = valuefn::device::default_device();
     let (actor, critic) = identity_networks(0, &device);
-    let updater = ActorCritic::new(ActorCriticConfig::new(), actor, critic).unwrap();
+    let updater =
+        ActorCritic::new(ActorCriticConfig::new(), PolicyAndValue::new(actor, critic)).unwrap();
     let dir = std::env::temp_dir().join("valuefn-ac-checkpoint-wrong");
     updater.save(&dir).unwrap();
     let train = device.clone().autodiff();
@@ -655,12 +663,12 @@ fn loading_a_checkpoint_into_the_wrong_architecture_is_an_error() {
         .init(&train)
         .unwrap();
     let (_, critic) = identity_networks(0, &device);
-    let err = ActorCritic::load(&dir, wide, critic).unwrap_err();
+    let err = ActorCritic::load(&dir, PolicyAndValue::new(wide, critic)).unwrap_err();
     assert!(matches!(err, Error::Decode { .. }), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
     let (actor, critic) = identity_networks(0, &device);
     assert!(matches!(
-        ActorCritic::load(&dir, actor, critic).unwrap_err(),
+        ActorCritic::load(&dir, PolicyAndValue::new(actor, critic)).unwrap_err(),
         Error::Io { .. }
     ));
 }
@@ -670,7 +678,7 @@ fn bad_input_is_an_error_and_changes_nothing() {
     let device = valuefn::device::default_device();
     let (actor, critic) = identity_networks(0, &device);
     let config = ActorCriticConfig::new().with_actor_optimizer(OptimizerConfig::ADAM);
-    let mut updater = ActorCritic::new(config, actor, critic).unwrap();
+    let mut updater = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
     let before = parameters(&updater, &device);
     let good = identity_batch(4, 2, 0, &device);
 
@@ -728,7 +736,7 @@ fn an_error_in_a_later_epoch_rolls_everything_back() {
         .with_critic_optimizer(OptimizerConfig::Sgd)
         .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 1e38 })
         .with_ppo(Some(PpoConfig::new().with_epochs(4).with_minibatch_size(4)));
-    let mut updater = ActorCritic::new(config, actor, critic).unwrap();
+    let mut updater = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
     let before = parameters(&updater, &device);
     let batch = identity_batch(4, 2, 0, &device);
     let err = updater.update(&batch).unwrap_err();
@@ -768,7 +776,7 @@ fn configs_refuse_bad_values() {
     let device = valuefn::device::default_device();
     for config in bad {
         let (actor, critic) = identity_networks(0, &device);
-        let err = ActorCritic::new(config.clone(), actor, critic).unwrap_err();
+        let err = ActorCritic::new(config.clone(), PolicyAndValue::new(actor, critic)).unwrap_err();
         assert!(
             matches!(err, Error::InvalidConfig { .. }),
             "{config:?}: {err}"
@@ -825,7 +833,7 @@ fn train_identity(ppo: bool, seed: u64) -> (f64, Vec<ActorCriticMetrics>) {
     }
     .with_gamma(0.0)
     .with_seed(seed);
-    let mut updater = ActorCritic::new(config, actor, critic).unwrap();
+    let mut updater = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
     let mut envs =
         SyncVecEnv::new((0..8).map(|_| IdentityEnv::new(4, 50).unwrap()).collect()).unwrap();
     let mut eval = IdentityEnv::new(4, 50).unwrap();
@@ -896,8 +904,10 @@ fn training_on_tables_with_state_indices() {
         .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 2.0 });
     let mut updater = ActorCritic::new(
         config,
-        SoftmaxTable::zeros(4, 4, &train).unwrap(),
-        TrainableVTable::zeros(4, &train).unwrap(),
+        PolicyAndValue::new(
+            SoftmaxTable::zeros(4, 4, &train).unwrap(),
+            TrainableVTable::zeros(4, &train).unwrap(),
+        ),
     )
     .unwrap();
     let mut envs =

@@ -15,6 +15,7 @@ use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
 use valuefn::nn::{CategoricalPolicyConfig, VNetworkConfig, WeightInit};
+use valuefn::policy::PolicyAndValue;
 
 /// The seed each test runs (docs/actor_critic.md reports five seeds of each).
 const SEED: u64 = 1;
@@ -49,7 +50,7 @@ fn train(ppo: bool) -> ActorCriticReport {
         .with_seed(SEED + 1)
         .init(&train_device)
         .unwrap();
-    let mut updater = ActorCritic::new(updater_config, actor, critic).unwrap();
+    let mut updater = ActorCritic::new(updater_config, PolicyAndValue::new(actor, critic)).unwrap();
     let mut envs = SyncVecEnv::new((0..COPIES).map(|_| CartPole::new()).collect()).unwrap();
     let mut eval_env = CartPole::new();
     train_actor_critic(

@@ -16,6 +16,7 @@ use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::StateIndex;
 use valuefn::env::{SyncVecEnv, TabularEnv, TimeLimit};
 use valuefn::nn::{SoftmaxTable, TrainableVTable};
+use valuefn::policy::PolicyAndValue;
 use valuefn::prelude::*;
 use valuefn::tabular::RandomMdpConfig;
 
@@ -56,8 +57,10 @@ fn run(seed: u64) -> (f64, f64) {
         });
     let mut updater = ActorCritic::new(
         config,
-        SoftmaxTable::zeros(STATES, 2, &train).unwrap(),
-        TrainableVTable::zeros(STATES, &train).unwrap(),
+        PolicyAndValue::new(
+            SoftmaxTable::zeros(STATES, 2, &train).unwrap(),
+            TrainableVTable::zeros(STATES, &train).unwrap(),
+        ),
     )
     .unwrap();
     let copies = (0..16)

@@ -18,6 +18,7 @@ use valuefn::lm::{
     TokenModelCheckpoint, TokenPositions, TransformerBodyConfig, cross_entropy, generate, pretrain,
 };
 use valuefn::policy::LogitsPolicy;
+use valuefn::policy::PolicyAndValue;
 use valuefn::prelude::*;
 use valuefn::replay::TransitionBatch;
 use valuefn::returns::Rollout;
@@ -393,8 +394,7 @@ fn dqn_trains_the_q_head_and_actor_critic_the_policy_and_value_heads() {
 
     let mut a2c = ActorCritic::new(
         ActorCriticConfig::new().with_gamma(1.0),
-        transformer(&train),
-        gru(&train),
+        PolicyAndValue::new(transformer(&train), gru(&train)),
     )
     .unwrap();
     let rollout = RolloutBatch {
@@ -411,6 +411,7 @@ fn dqn_trains_the_q_head_and_actor_critic_the_policy_and_value_heads() {
         )
         .unwrap(),
         mask: None,
+        scores: None,
     };
     let stats = a2c.update(&rollout).unwrap();
     assert!(stats.entropy > 0.0 && stats.value_loss >= 0.0, "{stats:?}");
@@ -613,11 +614,13 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
     let body = GruBodyConfig::new(vocab).with_hidden(16);
     let mut a2c = ActorCritic::new(
         ActorCriticConfig::new(),
-        TokenModel::new(body.clone().init(&train).unwrap(), 0, &train),
-        TokenModel::new(body.with_seed(1).init(&train).unwrap(), 1, &train),
+        PolicyAndValue::new(
+            TokenModel::new(body.clone().init(&train).unwrap(), 0, &train),
+            TokenModel::new(body.with_seed(1).init(&train).unwrap(), 1, &train),
+        ),
     )
     .unwrap();
-    let rollout = rollouts.collect(a2c.actor(), &device).unwrap();
+    let rollout = rollouts.collect(a2c.model(), &device).unwrap();
     let stats = a2c.update(&rollout.batch).unwrap();
     assert_eq!(stats.gradient_steps, 1);
     assert!(stats.value_loss > 0.0 && stats.entropy > 1.5, "{stats:?}");
@@ -939,8 +942,10 @@ fn actor_critic_v_head_matches_the_exact_value_of_its_policy() {
         });
     let mut updater = ActorCritic::new(
         config,
-        TokenModel::new(body(1), 2, &train_device),
-        TokenModel::new(body(3), 4, &train_device),
+        PolicyAndValue::new(
+            TokenModel::new(body(1), 2, &train_device),
+            TokenModel::new(body(3), 4, &train_device),
+        ),
     )
     .unwrap();
     let mut envs = SyncVecEnv::new((0..16).map(|_| env.replica()).collect()).unwrap();
@@ -1059,12 +1064,12 @@ fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
         .with_ppo(Some(
             PpoConfig::new().with_epochs(4).with_minibatch_size(256),
         ));
-    let mut ppo = ActorCritic::new(config, actor, critic).unwrap();
+    let mut ppo = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
     let mut rollouts = TokenRollouts::new(&env, 128, seed).unwrap();
     let start = std::time::Instant::now();
     let mut tokens = 0;
     for update in 0..updates {
-        let rollout = rollouts.collect(ppo.actor(), &device).unwrap();
+        let rollout = rollouts.collect(ppo.model(), &device).unwrap();
         tokens += rollout.tokens;
         ppo.update(&rollout.batch).unwrap();
         if (update + 1) % 50 == 0 {

@@ -22,6 +22,7 @@ use valuefn::lm::{
     ValueGuided, evaluate_decoder, evaluate_tasks, generate, pretrain,
 };
 use valuefn::nn::{QNetworkConfig, VNetworkConfig};
+use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{LogitsPolicy, kl_divergence};
 use valuefn::prelude::*;
 use valuefn::replay::TransitionBatch;
@@ -912,7 +913,7 @@ fn exact_kl_on_policy(
 /// chases the reward (PPO at a high learning rate, 15 updates of 32 episodes); with a very large
 /// beta (10, against rewards of at most 1 per token) it stays within a small exact KL of
 /// `pi_ref` (measured on its own rollouts: under 0.05 nats per token and a twentieth of the
-/// unregularised drift).
+/// unregularised drift, both as means over three rollout seeds).
 #[test]
 fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
     let device = valuefn::device::default_device();
@@ -920,7 +921,7 @@ fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
     let (env, _, _) = sequence_envs(SequenceOp::Copy);
     let vocab = env.vocab_size();
     let reference = gru(vocab, 32, 0, &train);
-    let run = |beta: f64| -> f64 {
+    let run = |beta: f64, seed: u64| -> f64 {
         let actor = reference.clone().fork(&train);
         let critic = gru(vocab, 32, 5, &train);
         let config = ActorCriticConfig::new()
@@ -932,23 +933,27 @@ fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
             .with_ppo(Some(
                 PpoConfig::new().with_epochs(4).with_minibatch_size(64),
             ));
-        let mut ppo = ActorCritic::new(config, actor, critic).unwrap();
+        let mut ppo = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
         let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(beta)).unwrap();
-        let mut rollouts = TokenRollouts::new(&env, 32, 0).unwrap();
+        let mut rollouts = TokenRollouts::new(&env, 32, seed).unwrap();
         for _ in 0..15 {
-            let mut batch = rollouts.collect(ppo.actor(), &device).unwrap().batch;
+            let mut batch = rollouts.collect(ppo.model(), &device).unwrap().batch;
             penalty.apply(&mut batch, ppo.actor(), &reference).unwrap();
             ppo.update(&batch).unwrap();
         }
         exact_kl_on_policy(ppo.actor(), &reference, &env, &device)
     };
-    let free = run(0.0);
-    let held = run(10.0);
+    // One run's figure moves with its rollout seed (beta 10: 0.023 to 0.052 over seeds 0 to
+    // 3), so the claim is on the mean of three.
+    let mean = |beta: f64| (0..3).map(|seed| run(beta, seed)).sum::<f64>() / 3.0;
+    let free = mean(0.0);
+    let held = mean(10.0);
     eprintln!(
-        "exact KL(pi || pi_ref) per token after 15 PPO updates: beta 0 {free:.4}, beta 10 {held:.4}"
+        "exact KL(pi || pi_ref) per token after 15 PPO updates, mean of 3 seeds: beta 0 \
+         {free:.4}, beta 10 {held:.4}"
     );
     assert!(free > 0.1, "beta 0 should drift: {free}");
-    // Measured: 1.65 and 0.035 nats per token.
+    // Measured: 1.63 and 0.035 nats per token.
     assert!(
         held < 0.05 && held < free / 20.0,
         "beta 10: {held} (beta 0: {free})"

@@ -29,6 +29,7 @@ use valuefn::env::text::{
     BatchedTextEnv, Stop, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch,
     TokenSequences,
 };
+use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 use valuefn::prelude::*;
 use valuefn::returns::{
@@ -1915,7 +1916,7 @@ fn actor_critic_probes(s: &mut Sweep) {
     ] {
         s.err("ActorCritic::new", input, config(field), field, || {
             let (actor, critic) = networks()?;
-            ActorCritic::new(bad, actor, critic)
+            ActorCritic::new(bad, PolicyAndValue::new(actor, critic))
         });
     }
     s.err(
@@ -1927,7 +1928,7 @@ fn actor_critic_probes(s: &mut Sweep) {
             let json = serde_json::to_string(&ActorCriticConfig::new().with_gamma(2.0)).unwrap();
             let parsed: ActorCriticConfig = serde_json::from_str(&json).unwrap();
             let (actor, critic) = networks()?;
-            ActorCritic::new(parsed, actor, critic)
+            ActorCritic::new(parsed, PolicyAndValue::new(actor, critic))
         },
     );
     s.err(

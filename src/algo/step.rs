@@ -123,13 +123,18 @@ impl PendingStep {
 
     /// Reads `columns` (the caller's statistics, each `[n]`, detached) and the gradient norm
     /// back in **one** transfer: the columns' values in order, and the norm (`None` when
-    /// clipping is off).
+    /// clipping is off). The values at the indices `finite` names (the losses) must be finite,
+    /// then the norm.
     ///
     /// # Errors
     ///
-    /// [`Error::NonFinite`] for a gradient norm that is not finite (a NaN anywhere in the
-    /// backward pass ends there).
-    pub(crate) fn read_back(&self, mut columns: Vec<Tensor<1>>) -> Result<(Vec<f64>, Option<f64>)> {
+    /// [`Error::NonFinite`] naming the first of those values, or the gradient norm, that is not
+    /// finite (a NaN anywhere in the forward or backward pass ends there).
+    pub(crate) fn read_back(
+        &self,
+        mut columns: Vec<Tensor<1>>,
+        finite: &[(usize, &'static str)],
+    ) -> Result<(Vec<f64>, Option<f64>)> {
         if let Some(norm) = &self.norm {
             columns.push(norm.clone().without_autodiff());
         }
@@ -138,6 +143,12 @@ impl PendingStep {
             .map(f64::from)
             .collect();
         let norm = self.norm.as_ref().and_then(|_| read.pop());
+        for &(index, what) in finite {
+            let value = read[index];
+            if !value.is_finite() {
+                return Err(Error::NonFinite { what, value });
+            }
+        }
         if let Some(value) = norm
             && !value.is_finite()
         {
@@ -206,7 +217,7 @@ mod tests {
         })
         .unwrap();
         let (read, norm) = pending
-            .read_back(vec![loss.clone().without_autodiff()])
+            .read_back(vec![loss.clone().without_autodiff()], &[(0, "loss")])
             .unwrap();
         assert_eq!(read.len(), 1);
         let norm = norm.unwrap();

@@ -97,6 +97,21 @@ impl<B: LmBody> TokenModel<B> {
         &self.body
     }
 
+    /// The policy head: hidden state to next-token logits.
+    pub fn policy_head(&self) -> &Linear {
+        &self.policy
+    }
+
+    /// The Q head: hidden state to one `Q(s, a)` per next token.
+    pub fn q_head(&self) -> &Linear {
+        &self.q
+    }
+
+    /// The value head: hidden state to `V(s)`.
+    pub fn value_head(&self) -> &Linear {
+        &self.value
+    }
+
     /// Number of token ids (the width of the policy and Q heads).
     pub fn vocab_size(&self) -> usize {
         self.body.vocab_size()

@@ -522,18 +522,16 @@ where
         let detached = log_probs.without_autodiff();
         let old_log_probs = old_log_probs.unwrap_or_else(|| detached.clone());
         let clip_range = ppo.map_or(f64::INFINITY, |ppo| ppo.clip_range);
-        let (read, grad_norm) = pending.read_back(vec![
-            policy_loss.without_autodiff(),
-            critic_loss.without_autodiff(),
-            mean_entropy.without_autodiff(),
-            approx_kl(detached.clone(), old_log_probs.clone()),
-            clip_fraction(detached, old_log_probs, clip_range),
-        ])?;
-        for (what, value) in [("policy loss", read[0]), ("value loss", read[1])] {
-            if !value.is_finite() {
-                return Err(Error::NonFinite { what, value });
-            }
-        }
+        let (read, grad_norm) = pending.read_back(
+            vec![
+                policy_loss.without_autodiff(),
+                critic_loss.without_autodiff(),
+                mean_entropy.without_autodiff(),
+                approx_kl(detached.clone(), old_log_probs.clone()),
+                clip_fraction(detached, old_log_probs, clip_range),
+            ],
+            &[(0, "policy loss"), (1, "value loss")],
+        )?;
         totals.minibatches += 1;
         totals.policy_loss += read[0];
         totals.value_loss += read[1];
@@ -559,4 +557,17 @@ where
 
 fn host_tensor<const D: usize>(values: &[f32], shape: [usize; D], device: &Device) -> Tensor<D> {
     Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+}
+
+/// Two separate networks trained as one model: their accessors.
+impl<P, V> ActorCritic<crate::policy::PolicyAndValue<P, V>> {
+    /// The policy network being trained.
+    pub fn actor(&self) -> &P {
+        self.model.policy()
+    }
+
+    /// The value network being trained.
+    pub fn critic(&self) -> &V {
+        self.model.value()
+    }
 }

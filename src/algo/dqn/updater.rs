@@ -243,19 +243,16 @@ where
             "online Q-network",
         )?;
         // One read-back for everything the caller (and the checks) need.
-        let (mut read, grad_norm) = pending.read_back(vec![
-            td.without_autodiff(),
-            loss.without_autodiff().reshape([1]),
-            q_taken.without_autodiff().mean(),
-        ])?;
+        let (mut read, grad_norm) = pending.read_back(
+            vec![
+                td.without_autodiff(),
+                loss.without_autodiff().reshape([1]),
+                q_taken.without_autodiff().mean(),
+            ],
+            &[(len, "loss")],
+        )?;
         let mean_q = read.pop().expect("mean Q read back");
         let loss_value = read.pop().expect("loss read back");
-        if !loss_value.is_finite() {
-            return Err(Error::NonFinite {
-                what: "loss",
-                value: loss_value,
-            });
-        }
         let learning_rate = self.optimizer.rate(self.gradient_steps);
         self.online = pending.apply(
             self.online.clone(),

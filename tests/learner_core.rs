@@ -1,0 +1,462 @@
+//! The learner core on a language model: policy and value heads on one trunk, trained by
+//! `ActorCritic` with one body pass forward (and one backward) per A2C update, and the update
+//! equal to a gradient step computed by hand.
+
+mod common;
+
+use std::cell::Cell;
+
+use burn::module::{Module, Param};
+use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
+use common::text_tasks::reverse_abc;
+use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, PpoConfig, RolloutBatch};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+use valuefn::env::text::TokenBatch;
+use valuefn::lm::{GruBody, GruBodyConfig, LmBody, TokenModel, TokenPositions, TokenRollouts};
+use valuefn::policy::{ActorCriticModel, PolicyAndValue};
+use valuefn::returns::Rollout;
+use valuefn::tensor_ops::{index_tensor, to_vec_f32};
+
+thread_local! {
+    /// Body calls on this thread: full passes, prefills, cached steps.
+    static CALLS: Cell<[usize; 3]> = const { Cell::new([0; 3]) };
+}
+
+fn count(which: usize) {
+    CALLS.with(|calls| {
+        let mut now = calls.get();
+        now[which] += 1;
+        calls.set(now);
+    });
+}
+
+/// Body calls `[forward, prefill, step]` made by `f` on this thread.
+fn calls_of<T>(f: impl FnOnce() -> T) -> ([usize; 3], T) {
+    CALLS.with(|calls| calls.set([0; 3]));
+    let out = f();
+    (CALLS.with(Cell::get), out)
+}
+
+/// Any body, counting its calls.
+#[derive(Module, Debug)]
+struct Counting<B> {
+    inner: B,
+}
+
+impl<B: LmBody> LmBody for Counting<B> {
+    type Cache = B::Cache;
+
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.inner.hidden_size()
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        self.inner.max_len()
+    }
+
+    fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>) -> Tensor<3> {
+        count(0);
+        self.inner.forward(ids, mask)
+    }
+
+    fn prefill(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+        lengths: &[usize],
+    ) -> (Tensor<2>, Self::Cache) {
+        count(1);
+        self.inner.prefill(ids, mask, lengths)
+    }
+
+    fn step(&self, tokens: Tensor<1, Int>, cache: &mut Self::Cache) -> Tensor<2> {
+        count(2);
+        self.inner.step(tokens, cache)
+    }
+}
+
+fn counted_gru(vocab: usize, seed: u64, device: &Device) -> TokenModel<Counting<GruBody>> {
+    let body = GruBodyConfig::new(vocab)
+        .with_hidden(16)
+        .with_seed(seed)
+        .init(device)
+        .unwrap();
+    TokenModel::new(Counting { inner: body }, seed, device)
+}
+
+fn adam() -> ActorCriticConfig {
+    let rate = LearningRateSchedule::Constant { rate: 1e-3 };
+    let adam = OptimizerConfig::Adam { epsilon: 1e-8 };
+    ActorCriticConfig::new()
+        .with_gamma(1.0)
+        .with_actor_optimizer(adam)
+        .with_critic_optimizer(adam)
+        .with_actor_learning_rate(rate)
+        .with_critic_learning_rate(rate)
+}
+
+/// Collection is one prefill and one cached step per token; an A2C update of the joint model
+/// on the rollout it collected is **one** body pass (forward, and the backward through it).
+/// Without the rollout's scores it is two (the values are recomputed); two separate models
+/// take three (critic on s and s', actor, critic), the count before the learner core.
+#[test]
+fn an_a2c_update_of_a_token_model_runs_its_trunk_once() {
+    let (env, _, _) = reverse_abc();
+    for (_, device) in valuefn::device::cpu_devices() {
+        let train = device.clone().autodiff();
+        let mut rollouts = TokenRollouts::new(&env, 8, 0).unwrap();
+        let mut a2c = ActorCritic::new(adam(), counted_gru(env.vocab_size(), 0, &train)).unwrap();
+        let ([forward, prefill, steps], rollout) =
+            calls_of(|| rollouts.collect(a2c.model(), &device).unwrap());
+        assert_eq!((forward, prefill), (0, 1), "collection runs no full pass");
+        let longest = rollout
+            .episodes
+            .iter()
+            .map(|e| e.rewards.len())
+            .max()
+            .unwrap();
+        // One cached step per token after the first (plus one when the last rows were cut by
+        // the time limit, for the value of their final state).
+        assert!(
+            steps == longest - 1 || steps == longest,
+            "{steps} steps for {longest}"
+        );
+        let scores = rollout
+            .batch
+            .scores
+            .clone()
+            .expect("the joint model keeps its scores");
+        let [steps, rows] = rollout.batch.rollout.shape();
+        assert_eq!(scores.values.len(), steps * rows);
+
+        let (calls, stats) = calls_of(|| a2c.update(&rollout.batch).unwrap());
+        assert_eq!(calls, [1, 0, 0], "one trunk pass per A2C update");
+        assert_eq!(stats.gradient_steps, 1);
+
+        let mut unscored = rollouts.collect(a2c.model(), &device).unwrap().batch;
+        unscored.scores = None;
+        let (calls, _) = calls_of(|| a2c.update(&unscored).unwrap());
+        assert_eq!(calls, [2, 0, 0], "values recomputed without scores");
+
+        // Two separate models: the critic scores s and s' (one pass), then the actor and the
+        // critic each run their own body in the gradient step.
+        let pair = PolicyAndValue::new(
+            counted_gru(env.vocab_size(), 1, &train),
+            counted_gru(env.vocab_size(), 2, &train),
+        );
+        let mut separate = ActorCritic::new(adam(), pair).unwrap();
+        let mut batch = rollouts.collect(separate.model(), &device).unwrap().batch;
+        assert!(
+            batch.scores.is_some(),
+            "the pair decodes its critic beside its policy"
+        );
+        batch.scores = None;
+        let (calls, _) = calls_of(|| separate.update(&batch).unwrap());
+        assert_eq!(calls, [3, 0, 0]);
+
+        // PPO: one pass per minibatch, and none to score the rollout.
+        let ppo = adam().with_ppo(Some(
+            PpoConfig::new().with_epochs(2).with_minibatch_size(1 << 20),
+        ));
+        let mut ppo = ActorCritic::new(ppo, counted_gru(env.vocab_size(), 3, &train)).unwrap();
+        let batch = rollouts.collect(ppo.model(), &device).unwrap().batch;
+        let (calls, stats) = calls_of(|| ppo.update(&batch).unwrap());
+        assert_eq!(stats.gradient_steps, 2);
+        assert_eq!(calls, [2, 0, 0]);
+    }
+}
+
+/// A body whose hidden state at each position is the embedding of the token there: small
+/// enough to differentiate by hand.
+#[derive(Module, Debug)]
+struct TokenEmbedding {
+    table: Param<Tensor<2>>,
+}
+
+impl LmBody for TokenEmbedding {
+    type Cache = ();
+
+    fn vocab_size(&self) -> usize {
+        self.table.dims()[0]
+    }
+
+    fn hidden_size(&self) -> usize {
+        self.table.dims()[1]
+    }
+
+    fn max_len(&self) -> Option<usize> {
+        None
+    }
+
+    fn forward(&self, ids: Tensor<2, Int>, _mask: Tensor<2, Bool>) -> Tensor<3> {
+        let [b, t] = ids.dims();
+        let h = self.hidden_size();
+        self.table
+            .val()
+            .select(0, ids.reshape([b * t]))
+            .reshape([b, t, h])
+    }
+
+    fn prefill(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+        lengths: &[usize],
+    ) -> (Tensor<2>, ()) {
+        let hidden = self.forward(ids, mask);
+        let [b, t, h] = hidden.dims();
+        let last: Vec<usize> = lengths
+            .iter()
+            .enumerate()
+            .map(|(r, &n)| r * t + n - 1)
+            .collect();
+        let device = hidden.device();
+        (
+            hidden
+                .reshape([b * t, h])
+                .select(0, index_tensor(&last, &device)),
+            (),
+        )
+    }
+
+    fn step(&self, tokens: Tensor<1, Int>, _cache: &mut ()) -> Tensor<2> {
+        self.table.val().select(0, tokens)
+    }
+}
+
+/// Row-major `[rows, cols]` values of a 2-D tensor, in f64.
+fn matrix(t: Tensor<2>) -> Vec<Vec<f64>> {
+    let [_, cols] = t.dims();
+    to_vec_f32(t)
+        .chunks(cols)
+        .map(|row| row.iter().map(|&x| f64::from(x)).collect())
+        .collect()
+}
+
+fn vector(t: Tensor<1>) -> Vec<f64> {
+    to_vec_f32(t).into_iter().map(f64::from).collect()
+}
+
+/// One A2C step of policy and value heads on one shared embedding trunk, with SGD at a rate
+/// for the actor (trunk and policy head) and another for the critic (value head), equals the
+/// gradient of
+/// `L = -mean(A log pi(a|s)) + c_V mean((V(s) - R)^2) - c_H mean(H(pi(.|s)))` worked out by
+/// hand, the trunk receiving the sum of both heads' gradients.
+#[test]
+fn the_shared_trunk_update_equals_a_hand_computed_gradient_step() {
+    let (vocab, width) = (4, 3);
+    let (actor_rate, critic_rate, value_coef, entropy_coef) = (0.1, 0.3, 0.5, 0.01);
+    for (_, device) in valuefn::device::cpu_devices() {
+        let train = device.clone().autodiff();
+        let table: Vec<f32> = (0..vocab * width)
+            .map(|i| ((i * 7 % 11) as f32 - 5.0) / 7.0)
+            .collect();
+        let body = TokenEmbedding {
+            table: Param::from_tensor(Tensor::from_data(
+                TensorData::new(table.clone(), [vocab, width]),
+                &train,
+            )),
+        };
+        let model = TokenModel::new(body, 3, &train);
+        // Initial parameters: embedding E [V, H], policy head W [H, V] + b, value head u [H] + c.
+        let e0: Vec<Vec<f64>> = table
+            .chunks(width)
+            .map(|r| r.iter().map(|&x| f64::from(x)).collect())
+            .collect();
+        let w0 = matrix(model.policy_head().weight.val());
+        let b0 = vector(model.policy_head().bias.as_ref().unwrap().val());
+        let u0: Vec<f64> = matrix(model.value_head().weight.val())
+            .into_iter()
+            .map(|r| r[0])
+            .collect();
+        let c0 = vector(model.value_head().bias.as_ref().unwrap().val())[0];
+
+        // Two one-step episodes (T = 1, B = 2): states at token 2 of sequence [1, 2] and token 3
+        // of [1, 3]; actions 0 and 2; rewards 1 and -0.5; both terminate, so A = R - V(s).
+        let ids =
+            Tensor::<2, Int>::from_data(TensorData::new(vec![1i64, 2, 1, 3], [2, 2]), &device);
+        let sequences = TokenBatch {
+            mask: ids.clone().greater_equal_elem(0),
+            ids,
+            lengths: index_tensor(&[2, 2], &device),
+        };
+        let states = TokenPositions::new(sequences, vec![(0, 1), (1, 1)]).unwrap();
+        let (tokens, actions, rewards) = ([2usize, 3], [0usize, 2], [1.0f64, -0.5]);
+        let batch = RolloutBatch {
+            observations: states.clone(),
+            actions: index_tensor(&actions, &device),
+            next_observations: states.clone(),
+            rollout: Rollout::new(
+                1,
+                2,
+                vec![1.0, -0.5],
+                vec![true, true],
+                vec![false; 2],
+                &device,
+            )
+            .unwrap(),
+            mask: None,
+            scores: None,
+        };
+        let config = ActorCriticConfig::new()
+            .with_gamma(1.0)
+            .with_value_coef(value_coef)
+            .with_entropy_coef(entropy_coef)
+            .with_max_grad_norm(None)
+            .with_actor_optimizer(OptimizerConfig::Sgd)
+            .with_critic_optimizer(OptimizerConfig::Sgd)
+            .with_actor_learning_rate(LearningRateSchedule::Constant { rate: actor_rate })
+            .with_critic_learning_rate(LearningRateSchedule::Constant { rate: critic_rate });
+        let mut a2c = ActorCritic::new(config, model).unwrap();
+        a2c.update(&batch).unwrap();
+
+        // By hand, in f64.
+        let n = 2.0;
+        let mut e = e0.clone();
+        let mut w = w0.clone();
+        let mut b = b0.clone();
+        let mut u = u0.clone();
+        let mut c = c0;
+        for i in 0..2 {
+            let h = &e0[tokens[i]];
+            let z: Vec<f64> = (0..vocab)
+                .map(|a| b0[a] + (0..width).map(|k| h[k] * w0[k][a]).sum::<f64>())
+                .collect();
+            let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let norm: f64 = z.iter().map(|x| (x - max).exp()).sum();
+            let p: Vec<f64> = z.iter().map(|x| (x - max).exp() / norm).collect();
+            let logp: Vec<f64> = p.iter().map(|x| x.ln()).collect();
+            let entropy: f64 = -p.iter().zip(&logp).map(|(p, l)| p * l).sum::<f64>();
+            let v = c0 + (0..width).map(|k| h[k] * u0[k]).sum::<f64>();
+            let advantage = rewards[i] - v;
+            // dL/dz = -(A / n)(onehot - p) - (c_H / n) dH/dz, dH/dz_a = -p_a (log p_a + H).
+            let dz: Vec<f64> = (0..vocab)
+                .map(|a| {
+                    let onehot = f64::from(u8::from(a == actions[i]));
+                    -advantage / n * (onehot - p[a]) + entropy_coef / n * p[a] * (logp[a] + entropy)
+                })
+                .collect();
+            let dv = value_coef * 2.0 * (v - rewards[i]) / n;
+            for k in 0..width {
+                let dh = (0..vocab).map(|a| w0[k][a] * dz[a]).sum::<f64>() + u0[k] * dv;
+                e[tokens[i]][k] -= actor_rate * dh;
+                for a in 0..vocab {
+                    w[k][a] -= actor_rate * h[k] * dz[a];
+                }
+                u[k] -= critic_rate * h[k] * dv;
+            }
+            for a in 0..vocab {
+                b[a] -= actor_rate * dz[a];
+            }
+            c -= critic_rate * dv;
+        }
+
+        let trained = a2c.model();
+        let close = |got: &[f64], want: &[f64], what: &str| {
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - w).abs() < 1e-5, "{what}: {got:?} vs {want:?}");
+            }
+        };
+        let got_e = matrix(trained.body().table.val());
+        for (row, want) in got_e.iter().zip(&e) {
+            close(row, want, "embedding");
+        }
+        for (row, want) in matrix(trained.policy_head().weight.val()).iter().zip(&w) {
+            close(row, want, "policy weight");
+        }
+        close(
+            &vector(trained.policy_head().bias.as_ref().unwrap().val()),
+            &b,
+            "policy bias",
+        );
+        let got_u: Vec<f64> = matrix(trained.value_head().weight.val())
+            .into_iter()
+            .map(|r| r[0])
+            .collect();
+        close(&got_u, &u, "value weight");
+        close(
+            &vector(trained.value_head().bias.as_ref().unwrap().val()),
+            &[c],
+            "value bias",
+        );
+        // The untouched rows of the embedding (tokens 0 and 1 are never a state) stay put.
+        close(&got_e[0], &e0[0], "unused embedding row");
+        assert!((got_e[2][0] - e0[2][0]).abs() > 1e-6, "the trunk moved");
+        // And the model still answers through the trait.
+        let out = trained.logits_and_values(states).unwrap();
+        assert_eq!(out.logits.dims(), [2, vocab]);
+    }
+}
+
+/// What collection keeps equals what a full pass of the same model gives: `V(s)`, `V(s')`
+/// (within episodes), and `log pi(a|s)` of the sampled tokens, on every
+/// counted transition; for the joint model and for a pair of models.
+#[test]
+fn collected_scores_equal_a_full_pass_of_the_model() {
+    let (env, _, _) = reverse_abc();
+    for (_, device) in valuefn::device::cpu_devices() {
+        let joint = counted_gru(env.vocab_size(), 4, &device);
+        let pair = PolicyAndValue::new(
+            counted_gru(env.vocab_size(), 5, &device),
+            counted_gru(env.vocab_size(), 6, &device),
+        );
+        let mut rollouts = TokenRollouts::new(&env, 16, 1).unwrap();
+        let check = |batch: RolloutBatch<TokenPositions>,
+                     values: Vec<f32>,
+                     next: Vec<f32>,
+                     logits: Tensor<2>| {
+            let scores = batch.scores.expect("scores");
+            let log_probs = to_vec_f32(valuefn::policy::log_prob(logits, batch.actions.clone()));
+            let mask = batch.mask.expect("a token rollout is masked");
+            let rows = batch.rollout.shape()[1];
+            let mut compared = 0;
+            for i in 0..mask.len() {
+                if !mask[i] {
+                    continue;
+                }
+                assert!((scores.values[i] - values[i]).abs() < 1e-4, "V(s) at {i}");
+                assert!(
+                    (scores.log_probs[i] - log_probs[i]).abs() < 1e-4,
+                    "log pi at {i}"
+                );
+                // V(s') of a step the row played on from (the end's is checked by the bootstrap
+                // tests of truncated rows).
+                if mask.get(i + rows) == Some(&true) {
+                    assert!(
+                        (scores.next_values[i] - next[i]).abs() < 1e-4,
+                        "V(s') at {i}"
+                    );
+                    compared += 1;
+                }
+            }
+            compared
+        };
+        let batch = rollouts.collect(&joint, &device).unwrap().batch;
+        let full = joint.logits_and_values(batch.observations.clone()).unwrap();
+        let next = joint.state_values(batch.next_observations.clone()).unwrap();
+        assert!(
+            check(
+                batch,
+                to_vec_f32(full.values),
+                to_vec_f32(next),
+                full.logits
+            ) > 0
+        );
+
+        let batch = rollouts.collect(&pair, &device).unwrap().batch;
+        let full = pair.logits_and_values(batch.observations.clone()).unwrap();
+        let next = pair.state_values(batch.next_observations.clone()).unwrap();
+        assert!(
+            check(
+                batch,
+                to_vec_f32(full.values),
+                to_vec_f32(next),
+                full.logits
+            ) > 0
+        );
+    }
+}
