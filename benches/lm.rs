@@ -5,11 +5,17 @@
 //!   (sampling at temperature 1); throughput is generated tokens per second, the figure to set
 //!   beside the peer's "rollout only" tokens/s;
 //! - `lm_actor_critic_update`: one A2C update of `ActorCritic` on the 512 transitions of 32
-//!   episodes of 16 tokens (states as `TokenPositions` in the 32 episodes' sequences);
+//!   episodes of 16 tokens (states as `TokenPositions` in the 32 episodes' sequences, no
+//!   collected scores, so the update computes the values itself: two body passes);
 //!   throughput is training tokens per second of the update alone;
 //! - `lm_actor_critic_loop`: what the peer's training figure measures: collect 32 episodes of
 //!   16 tokens with `TokenRollouts` (the peer's task: one `<bos>` prompt, a fixed random
-//!   16-token target, 1 per matching token) and run the A2C update on them.
+//!   16-token target, 1 per matching token) and run the A2C update on them, with the peer's
+//!   settings (gamma 1, return-to-go advantages, value coefficient 0.5, entropy 0.01, Adam
+//!   3e-3, no clipping). `gru` / `transformer` is one model with policy and value heads on one
+//!   trunk (the peer's shape: one body pass forward and backward per update);
+//!   `gru_separate` / `transformer_separate` two models (`PolicyAndValue`), the layout before
+//!   the learner core.
 //!
 //! Both for a GRU body and a 2-layer transformer body.
 //!
@@ -139,15 +145,12 @@ fn bench_model<B: LmBody>(
         let config = ActorCriticConfig::new()
             .with_gamma(1.0)
             .with_entropy_coef(0.01)
+            .with_max_grad_norm(None)
             .with_actor_optimizer(adam)
             .with_critic_optimizer(adam)
             .with_actor_learning_rate(lr)
             .with_critic_learning_rate(lr);
-        let mut a2c = ActorCritic::new(
-            config,
-            PolicyAndValue::new(make(1, &train), make(2, &train)),
-        )
-        .unwrap();
+        let mut a2c = ActorCritic::new(config.clone(), make(1, &train)).unwrap();
         let batch = rollout(&device);
         group.bench_function(BenchmarkId::new(name, backend), |b| {
             b.iter(|| black_box(a2c.update(&batch).unwrap()))
@@ -162,6 +165,14 @@ fn bench_model<B: LmBody>(
             b.iter(|| {
                 let rollout = rollouts.collect(a2c.model(), &device).unwrap();
                 black_box(a2c.update(&rollout.batch).unwrap())
+            })
+        });
+        let pair = PolicyAndValue::new(make(1, &train), make(2, &train));
+        let mut separate = ActorCritic::new(config, pair).unwrap();
+        group.bench_function(BenchmarkId::new(format!("{name}_separate"), backend), |b| {
+            b.iter(|| {
+                let rollout = rollouts.collect(separate.model(), &device).unwrap();
+                black_box(separate.update(&rollout.batch).unwrap())
             })
         });
         group.finish();
