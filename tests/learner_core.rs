@@ -460,3 +460,67 @@ fn collected_scores_equal_a_full_pass_of_the_model() {
         );
     }
 }
+
+/// Scores that do not fit the rollout, or a NaN in a counted one, are typed errors and the
+/// model is unchanged; optimiser settings that vanish in `f32` are refused by every learner's
+/// config.
+#[test]
+fn bad_scores_and_optimiser_settings_are_refused() {
+    use valuefn::Error;
+    use valuefn::algo::dqn::DqnConfig;
+    use valuefn::algo::ilql::IlqlConfig;
+    use valuefn::lm::PretrainConfig;
+
+    let (env, _, _) = reverse_abc();
+    let device = valuefn::device::default_device();
+    let train = device.clone().autodiff();
+    let mut a2c = ActorCritic::new(adam(), counted_gru(env.vocab_size(), 7, &train)).unwrap();
+    let mut rollouts = TokenRollouts::new(&env, 4, 0).unwrap();
+    let batch = rollouts.collect(a2c.model(), &device).unwrap().batch;
+    let probe = batch.observations.clone();
+    let before = to_vec_f32(
+        a2c.model()
+            .valid()
+            .logits_and_values(probe.clone())
+            .unwrap()
+            .logits,
+    );
+
+    let mut short = batch.clone();
+    short.scores.as_mut().unwrap().values.pop();
+    assert!(matches!(
+        a2c.update(&short),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut nan = batch.clone();
+    let first_counted = nan.mask.as_ref().unwrap().iter().position(|&m| m).unwrap();
+    nan.scores.as_mut().unwrap().log_probs[first_counted] = f32::NAN;
+    assert!(matches!(a2c.update(&nan), Err(Error::NonFinite { .. })));
+    assert_eq!(a2c.gradient_steps(), 0);
+    let after = to_vec_f32(a2c.model().valid().logits_and_values(probe).unwrap().logits);
+    assert_eq!(before, after, "nothing changed");
+    a2c.update(&batch).unwrap();
+    assert_eq!(a2c.gradient_steps(), 1);
+
+    let tiny = OptimizerConfig::Adam { epsilon: 1e-300 };
+    assert!(tiny.validate().is_err(), "1e-300 is 0 in f32");
+    let decay = OptimizerConfig::AdamW {
+        epsilon: 1e-8,
+        weight_decay: -0.1,
+    };
+    assert!(decay.validate().is_err());
+    assert!(DqnConfig::new().with_optimizer(tiny).validate().is_err());
+    assert!(IlqlConfig::new().with_optimizer(decay).validate().is_err());
+    assert!(
+        PretrainConfig::new()
+            .with_optimizer(tiny)
+            .validate()
+            .is_err()
+    );
+    assert!(adam().with_critic_optimizer(tiny).validate().is_err());
+    let adamw = OptimizerConfig::AdamW {
+        epsilon: 1e-8,
+        weight_decay: 0.01,
+    };
+    assert!(DqnConfig::new().with_optimizer(adamw).validate().is_ok());
+}

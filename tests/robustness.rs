@@ -1688,19 +1688,15 @@ fn text_probes(s: &mut Sweep) {
     );
 }
 
-#[test]
-fn every_public_function_rejects_bad_input() {
+/// Runs one module's probes and fails with the list of every public function that accepted,
+/// mis-typed or panicked on a bad input.
+fn sweep(module: &str, probes: fn(&mut Sweep)) {
     let mut sweep = Sweep::default();
-    tabular_probes(&mut sweep);
-    tensor_probes(&mut sweep);
-    text_probes(&mut sweep);
-    actor_critic_probes(&mut sweep);
-    lm_probes(&mut sweep);
-    value_method_probes(&mut sweep);
+    probes(&mut sweep);
     let mut report = String::new();
     writeln!(
         report,
-        "robustness sweep: {} public functions, {} bad inputs, {} failures",
+        "robustness sweep of {module}: {} public functions, {} bad inputs, {} failures",
         sweep.functions.len(),
         sweep.inputs,
         sweep.failures.len()
@@ -1710,7 +1706,38 @@ fn every_public_function_rejects_bad_input() {
         writeln!(report, "  {failure}").unwrap();
     }
     println!("{report}");
+    assert!(sweep.inputs > 0, "{module}: no probe ran");
     assert!(sweep.failures.is_empty(), "{report}");
+}
+
+#[test]
+fn tabular_functions_reject_bad_input() {
+    sweep("tabular", tabular_probes);
+}
+
+#[test]
+fn tensor_functions_reject_bad_input() {
+    sweep("tensors, networks, replay and DQN", tensor_probes);
+}
+
+#[test]
+fn text_functions_reject_bad_input() {
+    sweep("text", text_probes);
+}
+
+#[test]
+fn actor_critic_functions_reject_bad_input() {
+    sweep("actor-critic", actor_critic_probes);
+}
+
+#[test]
+fn language_model_functions_reject_bad_input() {
+    sweep("language models", lm_probes);
+}
+
+#[test]
+fn value_method_functions_reject_bad_input() {
+    sweep("value methods", value_method_probes);
 }
 
 /// The actor-critic layer: policies, tables, configs, the updater, the identity environment.

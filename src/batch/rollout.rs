@@ -44,7 +44,8 @@ pub struct RolloutBatch<I> {
 /// values and old log-probabilities of the model it is about to step, so collect with the
 /// model being trained, right before the update
 /// ([`crate::lm::TokenRollouts::collect`] fills them). Entries of masked-out transitions and
-/// `next_values` of terminated steps are never read.
+/// `next_values` of terminated steps do not change the update, but must be finite (the
+/// collector writes 0 there).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RolloutScores {
     /// `V(s_i)`.
@@ -57,13 +58,13 @@ pub struct RolloutScores {
 }
 
 impl RolloutScores {
-    /// Checks that every column has `len` entries and that the counted ones are finite.
+    /// Checks that every column has `len` entries, all finite.
     ///
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] for a column of another length; [`Error::NonFinite`] for a
-    /// value or log-probability of a counted transition that is not finite.
-    pub fn check(&self, len: usize, mask: Option<&[bool]>) -> Result<()> {
+    /// value or log-probability that is not finite.
+    pub fn check(&self, len: usize) -> Result<()> {
         for (what, column) in [
             ("rollout scores: values", &self.values),
             ("rollout scores: next values", &self.next_values),
@@ -76,12 +77,7 @@ impl RolloutScores {
                     actual: vec![column.len()],
                 });
             }
-            let counted = |i: usize| mask.is_none_or(|mask| mask[i]);
-            if let Some((_, &bad)) = column
-                .iter()
-                .enumerate()
-                .find(|&(i, x)| counted(i) && !x.is_finite())
-            {
+            if let Some(&bad) = column.iter().find(|x| !x.is_finite()) {
                 return Err(Error::NonFinite {
                     what,
                     value: f64::from(bad),

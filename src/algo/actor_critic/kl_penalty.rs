@@ -170,7 +170,7 @@ impl KlPenalty {
         check_action_indices(&batch.actions, num_actions)?;
         let log_pi = match &batch.scores {
             Some(scores) => {
-                scores.check(len, batch.mask.as_deref())?;
+                scores.check(len)?;
                 Tensor::from_data(
                     TensorData::new(scores.log_probs.clone(), [len]),
                     &batch.actions.device(),

@@ -323,7 +323,7 @@ where
         }
         check_action_indices(&batch.actions, self.model.num_actions())?;
         if let Some(scores) = &batch.scores {
-            scores.check(len, batch.mask.as_deref())?;
+            scores.check(len)?;
         }
         Ok(len)
     }
