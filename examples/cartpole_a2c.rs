@@ -139,6 +139,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("first greedy evaluation >= 475 at step {step}");
     }
     cartpole_report::print_final(&last);
+    // The loop kept the model of the best evaluation beside the last one.
+    if let (Some((step, best)), Some(model)) = (report.best, &report.best_model) {
+        let again = evaluate_actor(
+            model,
+            &mut eval_env,
+            &Features::new(4),
+            10,
+            500,
+            10_000,
+            &device,
+        )?;
+        println!(
+            "best model: evaluated {best:.1} at step {step}; on the same 10 new episodes {:.1}",
+            again.iter().sum::<f64>() / again.len() as f64
+        );
+    }
     let episodes: Vec<(u64, f64)> = report
         .metrics
         .iter()

@@ -134,21 +134,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.gradient_steps as f64 / report.seconds,
         report.gradient_steps as f64 / report.train_seconds,
     );
-    if let Some((step, best)) = report
-        .evaluations
-        .iter()
-        .copied()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-    {
-        println!("best greedy evaluation: {best:.1} at step {step}");
-    }
     cartpole_report::print_final(&last);
+    // The loop kept the model of the best evaluation beside the last one.
+    if let (Some((step, best)), Some(model)) = (report.best, &report.best_model) {
+        let again = evaluate_greedy(
+            model,
+            &mut eval_env,
+            &Features::new(4),
+            10,
+            500,
+            10_000,
+            &device,
+        )?;
+        println!(
+            "best model: evaluated {best:.1} at step {step}; on the same 10 new episodes {:.1}",
+            again.iter().sum::<f64>() / again.len() as f64
+        );
+    }
     plot(&report, &args.plot)?;
     println!("learning curve: {}, metrics: {}", args.plot, args.metrics);
     Ok(())
 }
 
-fn plot(report: &DqnReport, path: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn plot<Q>(report: &DqnReport<Q>, path: &str) -> Result<(), Box<dyn std::error::Error>> {
     let episodes: Vec<(u64, f64)> = report
         .metrics
         .iter()

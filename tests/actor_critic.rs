@@ -934,3 +934,67 @@ fn training_on_tables_with_state_indices() {
         assert!((v[s] - policy.probability(s, s)).abs() < 0.1, "{v:?}");
     }
 }
+
+/// The loop keeps the best evaluated model beside the last one: `best` is the first of the
+/// highest evaluations, and `best_model` evaluated again on the same episodes scores exactly
+/// that; the last model is the updater's own.
+#[test]
+fn the_training_loop_keeps_the_best_evaluated_model() {
+    let device = valuefn::device::default_device();
+    let (actor, critic) = identity_networks(3, &device);
+    let config = ActorCriticConfig::new()
+        .with_actor_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 })
+        .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 })
+        .with_gamma(0.0)
+        .with_seed(3);
+    let mut updater = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
+    let mut envs =
+        SyncVecEnv::new((0..8).map(|_| IdentityEnv::new(4, 50).unwrap()).collect()).unwrap();
+    let mut eval = IdentityEnv::new(4, 50).unwrap();
+    let train = ActorCriticTrainConfig::new()
+        .with_n_steps(5)
+        .with_total_steps(3_000)
+        .with_eval_every(400)
+        .with_seed(3)
+        .with_eval_episodes(2)
+        .with_progress_bar(false);
+    let report = train_actor_critic(
+        &train,
+        &mut updater,
+        &mut envs,
+        Some(&mut eval),
+        &OneHot::new(4),
+        &device,
+    )
+    .unwrap();
+    assert!(report.evaluations.len() >= 7, "{:?}", report.evaluations);
+    let top = report
+        .evaluations
+        .iter()
+        .map(|&(_, r)| r)
+        .fold(f64::MIN, f64::max);
+    let first_top = *report.evaluations.iter().find(|&&(_, r)| r == top).unwrap();
+    assert_eq!(report.best, Some(first_top));
+    // The evaluation episodes are seeded `seed + 2^32 + k`.
+    let mut again = |model: &PolicyAndValue<_, _>| {
+        let returns = evaluate_actor(
+            model,
+            &mut eval,
+            &OneHot::new(4),
+            2,
+            100_000,
+            3 + (1 << 32),
+            &device,
+        )
+        .unwrap();
+        returns.iter().sum::<f64>() / returns.len() as f64
+    };
+    let best_model = report.best_model.as_ref().expect("a best model");
+    assert_eq!(again(best_model), first_top.1);
+    assert_eq!(
+        again(&updater.model().valid()),
+        report.evaluations.last().unwrap().1
+    );
+    assert_eq!(report.updates, 3_000 / 40);
+    assert_eq!(report.gradient_steps, report.updates);
+}

@@ -21,7 +21,9 @@ use valuefn::policy::PolicyAndValue;
 const SEED: u64 = 1;
 const COPIES: usize = 8;
 
-fn train(ppo: bool) -> ActorCriticReport {
+type Model = PolicyAndValue<valuefn::nn::CategoricalPolicy, valuefn::nn::VNetwork>;
+
+fn train(ppo: bool) -> ActorCriticReport<Model> {
     let device = valuefn::device::default_device();
     let train_device = device.clone().autodiff();
     let config = if ppo {
@@ -64,7 +66,7 @@ fn train(ppo: bool) -> ActorCriticReport {
     .unwrap()
 }
 
-fn check(name: &str, report: &ActorCriticReport) {
+fn check(name: &str, report: &ActorCriticReport<Model>) {
     let best = report
         .evaluations
         .iter()
@@ -76,6 +78,12 @@ fn check(name: &str, report: &ActorCriticReport) {
         report.steps as f64 / report.seconds
     );
     assert!(report.steps >= 100_000);
+    assert_eq!(
+        report.best.map(|(_, r)| r),
+        Some(best),
+        "the report's best evaluation"
+    );
+    assert!(report.best_model.is_some());
     assert!(
         best >= 475.0,
         "{name} seed {SEED}: best greedy mean return {best} over 10 episodes"

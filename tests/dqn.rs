@@ -490,7 +490,7 @@ fn same_seed_same_metrics_log() {
     let (a, steps) = run(3);
     assert!(
         steps > 0
-            && a.iter().any(|m| m.loss.is_some())
+            && a.iter().any(|m| m.update.is_some())
             && a.iter().any(|m| m.eval_return.is_some())
     );
     assert_eq!(a, run(3).0);

@@ -64,6 +64,26 @@ fn dqn_solves_cartpole_with_the_zoo_settings() {
         "seed {SEED}: evaluations {:?}; final policy on 10 new episodes {last}; {:.1} s",
         report.evaluations, report.seconds
     );
+    assert_eq!(
+        report.best.map(|(_, r)| r),
+        Some(best),
+        "the report's best evaluation"
+    );
+    let best_model = report.best_model.as_ref().expect("the best model is kept");
+    let again = evaluate_greedy(
+        best_model,
+        &mut CartPole::new(),
+        &Features::new(4),
+        10,
+        500,
+        10_000,
+        &device,
+    )
+    .unwrap();
+    println!(
+        "best model on the 10 new episodes: {}",
+        again.iter().sum::<f64>() / 10.0
+    );
     // Solved = a greedy evaluation (10 episodes, every 2,500 steps) reached a mean of 475
     // within the 50k steps, as the zoo's EvalCallback keeps the best model.
     assert!(best >= 475.0, "seed {SEED}: best greedy evaluation {best}");

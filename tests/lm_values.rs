@@ -11,9 +11,9 @@ use valuefn::algo::LearningRateSchedule;
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticConfig, AdvantageEstimator, KlPenalty, KlPenaltyConfig, PpoConfig,
 };
+use valuefn::algo::dqn::SoftQ;
 use valuefn::algo::dqn::{Dqn, DqnConfig, TargetUpdate, TdLoss};
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
-use valuefn::algo::soft_q::SoftQ;
 use valuefn::encode::ObservationEncoder;
 use valuefn::env::text::{PaddedTokens, TextGenerationEnv, TokenState};
 use valuefn::lm::{

@@ -26,7 +26,8 @@ mod metrics;
 mod n_step;
 mod optim;
 mod q_learning;
-pub mod soft_q;
+mod run;
+
 pub(crate) mod step;
 mod step_size;
 mod target;
@@ -40,6 +41,7 @@ pub use host::TabularPath;
 pub use n_step::{NStepSarsa, NStepTd};
 pub use optim::{LearningRateSchedule, OptimizerConfig};
 pub use q_learning::{ExpectedSarsa, QLearning, Sarsa};
+pub use run::{TrainMetrics, TrainReport, TrainRun};
 pub use step_size::StepSize;
 pub use target::TargetUpdate;
 pub use td::TdZero;

@@ -110,7 +110,7 @@ pub fn soft_q_targets(
 
 /// [`soft_q_targets`] with a discount per row (as [`crate::returns::q_learning_targets_discounted`]):
 /// `r + discounts * (1 - terminated) * V_soft(s')`. What token-level soft Q-learning
-/// ([`crate::algo::soft_q::SoftQ`]) regresses its Q head on, with `log_reference` the frozen
+/// ([`crate::algo::dqn::SoftQ`]) regresses its Q head on, with `log_reference` the frozen
 /// reference model's log-probabilities at `s'`.
 ///
 /// # Shapes

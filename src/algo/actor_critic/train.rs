@@ -10,8 +10,8 @@ use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::actor_critic::{ActorCritic, ActorCriticStats, BatchRows, RolloutBatch};
-use crate::algo::evaluation::{EvalSchedule, evaluation_seed, run_episodes};
-use crate::algo::metrics::{MetricsLog, progress_bar};
+use crate::algo::evaluation::{evaluation_seed, run_episodes};
+use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
@@ -113,28 +113,11 @@ impl ActorCriticTrainConfig {
     }
 }
 
-/// One line of the metrics log: what happened at `step`. Fields that did not happen at this
-/// step are left out of the JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActorCriticMetrics {
-    /// Environment steps so far.
-    pub step: u64,
-    /// Return of an episode that ended at this step.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub episode_return: Option<f64>,
-    /// Length of that episode.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub episode_length: Option<u64>,
-    /// The statistics of the update after the rollout that ended at this step.
-    #[serde(flatten, skip_serializing_if = "Option::is_none", default)]
-    pub update: Option<UpdateRecord>,
-    /// Mean greedy return of an evaluation at this step.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub eval_return: Option<f64>,
-    /// Environment steps per second of wall-clock time so far (the one field that differs
-    /// between two runs with the same seed).
-    pub steps_per_second: f64,
-}
+/// One line of [`train_actor_critic`]'s metrics log.
+pub type ActorCriticMetrics = TrainMetrics<UpdateRecord>;
+
+/// What [`train_actor_critic`] did (with the best evaluated model beside the last one).
+pub type ActorCriticReport<M> = TrainReport<M, UpdateRecord>;
 
 /// The update statistics of a metrics line (see [`ActorCriticStats`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,36 +150,6 @@ impl From<&ActorCriticStats> for UpdateRecord {
                 .then_some(stats.explained_variance),
         }
     }
-}
-
-impl ActorCriticMetrics {
-    fn at(step: u64, steps_per_second: f64) -> Self {
-        Self {
-            step,
-            episode_return: None,
-            episode_length: None,
-            update: None,
-            eval_return: None,
-            steps_per_second,
-        }
-    }
-}
-
-/// What [`train_actor_critic`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActorCriticReport {
-    /// Every metrics record, in order (also written to `metrics_path` when set).
-    pub metrics: Vec<ActorCriticMetrics>,
-    /// Returns of the episodes that ended during training, in order.
-    pub episode_returns: Vec<f64>,
-    /// `(step, mean greedy return)` of each evaluation; the last is at the end of training.
-    pub evaluations: Vec<(u64, f64)>,
-    /// Environment steps run.
-    pub steps: u64,
-    /// Updates (rollouts) applied during this call.
-    pub updates: u64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
 }
 
 /// Mean return of `episodes` episodes of the greedy policy of `actor` (`argmax_a pi(a|s)`,
@@ -248,7 +201,7 @@ pub fn train_actor_critic<E, Enc, M, I>(
     mut eval_env: Option<&mut E>,
     encoder: &Enc,
     device: &Device,
-) -> Result<ActorCriticReport>
+) -> Result<ActorCriticReport<M>>
 where
     E: Environment<Action = usize>,
     E::Observation: Clone,
@@ -258,27 +211,19 @@ where
     I: BatchRows,
 {
     config.validate()?;
-    let mut log = MetricsLog::open(config.metrics_path.as_deref())?;
-    let progress = progress_bar(config.progress_bar, config.total_steps);
-    let start = Instant::now();
+    let mut run = TrainRun::new(
+        config.total_steps,
+        config.eval_every,
+        config.progress_bar,
+        config.metrics_path.as_deref(),
+    )?;
     let mut rng = StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15);
     let n = envs.len();
     let observations = envs.reset(Some(config.seed));
     let mut inputs = encoder.encode(&observations, device)?;
-    let mut episode_returns = vec![0.0; n];
-    let mut episode_lengths = vec![0u64; n];
-    let mut report = ActorCriticReport {
-        metrics: Vec::new(),
-        episode_returns: Vec::new(),
-        evaluations: Vec::new(),
-        steps: 0,
-        updates: 0,
-        seconds: 0.0,
-    };
-    let mut schedule = EvalSchedule::new(config.eval_every);
     let len = config.n_steps * n;
 
-    while report.steps < config.total_steps {
+    while !run.done() {
         let acting = updater.model().valid();
         let mut observation_parts = Vec::with_capacity(config.n_steps);
         let mut next_parts = Vec::with_capacity(config.n_steps);
@@ -309,21 +254,11 @@ where
             rewards.extend(step.rewards.iter().map(|&r| r as f32));
             terminated.extend_from_slice(&step.terminated);
             truncated.extend_from_slice(&step.truncated);
-            report.steps += n as u64;
-            let rate = report.steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            for i in 0..n {
-                episode_returns[i] += step.rewards[i];
-                episode_lengths[i] += 1;
-                if step.terminated[i] || step.truncated[i] {
-                    let mut record = ActorCriticMetrics::at(report.steps, rate);
-                    record.episode_return = Some(episode_returns[i]);
-                    record.episode_length = Some(episode_lengths[i]);
-                    report.episode_returns.push(episode_returns[i]);
-                    log.write(&record, &mut report.metrics)?;
-                    episode_returns[i] = 0.0;
-                    episode_lengths[i] = 0;
-                }
-            }
+            run.advance(n as u64);
+            let done: Vec<bool> = (0..n)
+                .map(|i| step.terminated[i] || step.truncated[i])
+                .collect();
+            run.steps_taken(&step.rewards, &done, None)?;
             inputs = next_inputs;
         }
         let batch = RolloutBatch {
@@ -334,17 +269,18 @@ where
             mask: None,
             scores: None,
         };
+        let started = Instant::now();
         let stats = updater.update(&batch)?;
-        report.updates += 1;
-        let rate = report.steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
-        let mut record = ActorCriticMetrics::at(report.steps, rate);
-        record.update = Some(UpdateRecord::from(&stats));
-        log.write(&record, &mut report.metrics)?;
+        run.updated(
+            UpdateRecord::from(&stats),
+            stats.gradient_steps,
+            started.elapsed().as_secs_f64(),
+            None,
+        )?;
 
-        let last = report.steps >= config.total_steps;
         if let Some(env) = eval_env.as_deref_mut()
             && config.eval_episodes > 0
-            && schedule.due(report.steps, last)
+            && run.evaluation_due(run.done())
         {
             let returns = evaluate_actor(
                 &updater.model().valid(),
@@ -356,16 +292,8 @@ where
                 device,
             )?;
             let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-            report.evaluations.push((report.steps, mean));
-            let mut record = ActorCriticMetrics::at(report.steps, rate);
-            record.eval_return = Some(mean);
-            log.write(&record, &mut report.metrics)?;
-            progress.set_message(format!("eval {mean:.1}"));
+            run.evaluated(mean, updater.model())?;
         }
-        progress.set_position(report.steps.min(config.total_steps));
     }
-    progress.finish_and_clear();
-    log.flush()?;
-    report.seconds = start.elapsed().as_secs_f64();
-    Ok(report)
+    run.finish()
 }

@@ -1,10 +1,13 @@
 //! Deep Q-learning: the [`Dqn`] updater, generic over the Q-network, its settings,
-//! checkpoints, and [`train_dqn`], the whole loop in one call.
+//! checkpoints, and [`train_dqn`], the whole loop in one call; soft (KL-regularised)
+//! Q-learning against a reference policy ([`SoftQ`]) is a mode of it, its backup ending in the
+//! same gradient step.
 //!
 //! See `docs/dqn.md` for the equations, each option, and measured figures.
 
 mod checkpoint;
 mod config;
+mod soft;
 mod train;
 mod updater;
 
@@ -12,6 +15,9 @@ pub use crate::algo::TargetUpdate;
 pub use crate::algo::optim::LearningRateSchedule;
 pub use checkpoint::DqnCheckpoint;
 pub use config::{Bootstrap, DqnConfig, TdLoss};
-pub use train::{DqnMetrics, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn};
+pub use soft::SoftQ;
+pub use train::{
+    DqnMetrics, DqnReport, DqnTrainConfig, DqnUpdate, ReplayKind, evaluate_greedy, train_dqn,
+};
 pub(crate) use updater::check_transitions;
 pub use updater::{Dqn, DqnStats, elementwise_loss};

@@ -10,9 +10,9 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::algo::dqn::{Dqn, DqnConfig, TargetUpdate};
-use crate::algo::evaluation::{EvalSchedule, evaluation_seed, run_episodes};
-use crate::algo::metrics::{MetricsLog, progress_bar};
+use crate::algo::evaluation::{evaluation_seed, run_episodes};
 use crate::algo::optim::LearningRateSchedule;
+use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
@@ -166,68 +166,21 @@ impl DqnTrainConfig {
     }
 }
 
-/// One line of the metrics log: what happened at `step`. Fields that did not happen at this
-/// step are left out of the JSON.
+/// The statistics of one DQN training phase (its gradient steps' means), as a metrics line
+/// writes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DqnMetrics {
-    /// Environment steps so far.
-    pub step: u64,
-    /// Exploration rate at this step.
-    pub epsilon: f64,
-    /// Return of an episode that ended at this step.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub episode_return: Option<f64>,
-    /// Length of that episode.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub episode_length: Option<u64>,
-    /// Mean loss of the training phase that ended at this step.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub loss: Option<f64>,
+pub struct DqnUpdate {
+    /// Mean loss of the training phase.
+    pub loss: f64,
     /// Mean `Q(s, a)` of that training phase.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub mean_q: Option<f64>,
-    /// Mean greedy return of an evaluation at this step.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub eval_return: Option<f64>,
-    /// Environment steps per second of wall-clock time so far (the one field that differs
-    /// between two runs with the same seed).
-    pub steps_per_second: f64,
+    pub mean_q: f64,
 }
 
-impl DqnMetrics {
-    fn at(step: u64, epsilon: f64, steps_per_second: f64) -> Self {
-        Self {
-            step,
-            epsilon,
-            episode_return: None,
-            episode_length: None,
-            loss: None,
-            mean_q: None,
-            eval_return: None,
-            steps_per_second,
-        }
-    }
-}
+/// One line of [`train_dqn`]'s metrics log.
+pub type DqnMetrics = TrainMetrics<DqnUpdate>;
 
-/// What [`train_dqn`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DqnReport {
-    /// Every metrics record, in order (also written to `metrics_path` when set).
-    pub metrics: Vec<DqnMetrics>,
-    /// Returns of the episodes that ended during training, in order.
-    pub episode_returns: Vec<f64>,
-    /// `(step, mean greedy return)` of each evaluation; the last is at the end of training.
-    pub evaluations: Vec<(u64, f64)>,
-    /// Environment steps run.
-    pub steps: u64,
-    /// Gradient steps taken during this call.
-    pub gradient_steps: u64,
-    /// Wall-clock seconds spent in training phases (sampling and updates), the time
-    /// Stable-Baselines3's own gradient-steps-per-second figure divides by.
-    pub train_seconds: f64,
-    /// Wall-clock seconds.
-    pub seconds: f64,
-}
+/// What [`train_dqn`] did (with the best evaluated Q-network beside the last one).
+pub type DqnReport<Q> = TrainReport<Q, DqnUpdate>;
 
 /// Mean return of `episodes` greedy episodes of `q` on `env` (`argmax_a Q`, ties to the
 /// lowest action), episode `k` reset with seed `seed + k`; each episode stops at
@@ -282,7 +235,7 @@ pub fn train_dqn<E, Enc, Q>(
     mut eval_env: Option<&mut E>,
     encoder: &Enc,
     device: &Device,
-) -> Result<DqnReport>
+) -> Result<DqnReport<Q>>
 where
     E: Environment<Action = usize>,
     E::ActionSpace: std::fmt::Debug,
@@ -307,32 +260,22 @@ where
         }
     };
     let mut collector = NStepCollector::new(config.dqn.n_step, config.dqn.gamma, envs.len())?;
-    let mut log = MetricsLog::open(config.metrics_path.as_deref())?;
-    let progress = progress_bar(config.progress_bar, config.total_steps);
-
-    let start = Instant::now();
+    let mut run = TrainRun::new(
+        config.total_steps,
+        config.eval_every,
+        config.progress_bar,
+        config.metrics_path.as_deref(),
+    )?;
     let mut rng = StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15);
     let mut observations = envs.reset(Some(config.seed));
     let n = envs.len();
-    let mut episode_returns = vec![0.0; n];
-    let mut episode_lengths = vec![0u64; n];
-    let mut report = DqnReport {
-        metrics: Vec::new(),
-        episode_returns: Vec::new(),
-        evaluations: Vec::new(),
-        steps: 0,
-        gradient_steps: 0,
-        train_seconds: 0.0,
-        seconds: 0.0,
-    };
     let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
     let mut acting = dqn.online().valid();
     let mut vec_steps = 0u64;
-    let mut schedule = EvalSchedule::new(config.eval_every);
 
-    while report.steps < config.total_steps {
-        let epsilon = config.exploration.value(report.steps as usize);
-        let actions = if report.steps < config.learning_starts {
+    while !run.done() {
+        let epsilon = config.exploration.value(run.steps() as usize);
+        let actions = if run.steps() < config.learning_starts {
             (0..n).map(|_| rng.random_range(0..num_actions)).collect()
         } else {
             let q = acting.q_values(encoder.encode(&observations, device)?)?;
@@ -354,31 +297,21 @@ where
                 truncated: step.truncated[i],
             };
             collector.push(i, transition, &mut memory)?;
-            episode_returns[i] += step.rewards[i];
-            episode_lengths[i] += 1;
         }
-        report.steps += n as u64;
+        run.advance(n as u64);
         vec_steps += 1;
-        let rate = report.steps as f64 / start.elapsed().as_secs_f64().max(1e-9);
-        for i in 0..n {
-            if step.terminated[i] || step.truncated[i] {
-                let mut record = DqnMetrics::at(report.steps, epsilon, rate);
-                record.episode_return = Some(episode_returns[i]);
-                record.episode_length = Some(episode_lengths[i]);
-                report.episode_returns.push(episode_returns[i]);
-                log.write(&record, &mut report.metrics)?;
-                episode_returns[i] = 0.0;
-                episode_lengths[i] = 0;
-            }
-        }
+        let done: Vec<bool> = (0..n)
+            .map(|i| step.terminated[i] || step.truncated[i])
+            .collect();
+        run.steps_taken(&step.rewards, &done, Some(epsilon))?;
         observations = step.observations;
 
-        if report.steps >= config.learning_starts
+        if run.steps() >= config.learning_starts
             && vec_steps.is_multiple_of(config.train_frequency)
             && memory.len() >= config.batch_size
         {
             let phase = Instant::now();
-            memory.set_progress(report.steps as f64 / config.total_steps as f64);
+            memory.set_progress(run.steps() as f64 / config.total_steps as f64);
             let (mut loss, mut mean_q) = (0.0, 0.0);
             for _ in 0..config.gradient_steps {
                 let sampled = memory.sample(config.batch_size, device, &mut rng)?;
@@ -387,19 +320,22 @@ where
                 loss += stats.loss;
                 mean_q += stats.mean_q;
             }
-            report.gradient_steps += config.gradient_steps as u64;
-            report.train_seconds += phase.elapsed().as_secs_f64();
             acting = dqn.online().valid();
-            let mut record = DqnMetrics::at(report.steps, epsilon, rate);
-            record.loss = Some(loss / config.gradient_steps as f64);
-            record.mean_q = Some(mean_q / config.gradient_steps as f64);
-            log.write(&record, &mut report.metrics)?;
+            let phases = config.gradient_steps as f64;
+            run.updated(
+                DqnUpdate {
+                    loss: loss / phases,
+                    mean_q: mean_q / phases,
+                },
+                config.gradient_steps as u64,
+                phase.elapsed().as_secs_f64(),
+                Some(epsilon),
+            )?;
         }
 
-        let last = report.steps >= config.total_steps;
         if let Some(env) = eval_env.as_deref_mut()
             && config.eval_episodes > 0
-            && schedule.due(report.steps, last)
+            && run.evaluation_due(run.done())
         {
             let returns = evaluate_greedy(
                 &acting,
@@ -411,18 +347,10 @@ where
                 device,
             )?;
             let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-            report.evaluations.push((report.steps, mean));
-            let mut record = DqnMetrics::at(report.steps, epsilon, rate);
-            record.eval_return = Some(mean);
-            log.write(&record, &mut report.metrics)?;
-            progress.set_message(format!("eval {mean:.1}"));
+            run.evaluated(mean, dqn.online())?;
         }
-        progress.set_position(report.steps.min(config.total_steps));
     }
-    progress.finish_and_clear();
-    log.flush()?;
-    report.seconds = start.elapsed().as_secs_f64();
-    Ok(report)
+    run.finish()
 }
 
 /// The memory [`train_dqn`] runs, chosen at run time by [`ReplayKind`].

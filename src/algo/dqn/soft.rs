@@ -37,7 +37,7 @@ use crate::value::QFunction;
 /// ```
 /// use burn::tensor::{Bool, Int, Tensor, TensorData};
 /// use valuefn::algo::dqn::DqnConfig;
-/// use valuefn::algo::soft_q::SoftQ;
+/// use valuefn::algo::dqn::SoftQ;
 /// use valuefn::nn::{CategoricalPolicyConfig, QNetworkConfig};
 /// use valuefn::replay::TransitionBatch;
 ///

@@ -1,0 +1,275 @@
+//! A training run's bookkeeping, written once for every loop (DQN's, actor-critic's, and the
+//! token loops of the examples): episode returns as environments finish them, the learner's
+//! statistics after each update, the evaluation schedule, the best evaluated model kept beside
+//! the last one, the progress bar, the JSON-lines metrics log and the final report.
+//!
+//! A loop owns its collection and its updates (off-policy replay and on-policy rollouts
+//! collect differently); everything it reports goes through one [`TrainRun`].
+
+use std::time::Instant;
+
+use burn::module::Module;
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::algo::evaluation::EvalSchedule;
+use crate::algo::metrics::{MetricsLog, progress_bar};
+use crate::error::Result;
+
+/// One line of a training run's metrics log: what happened at `step`. `S` is the learner's
+/// record of one update ([`crate::algo::dqn::DqnUpdate`],
+/// [`crate::algo::actor_critic::UpdateRecord`]); its fields are written inline. Fields that did
+/// not happen at this step are left out of the JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainMetrics<S> {
+    /// Environment steps so far.
+    pub step: u64,
+    /// The exploration rate at this step (value-based learners).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub epsilon: Option<f64>,
+    /// Return of an episode that ended at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub episode_return: Option<f64>,
+    /// Length of that episode.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub episode_length: Option<u64>,
+    /// The learner's statistics of the update (or training phase) that ended at this step.
+    #[serde(
+        flatten,
+        skip_serializing_if = "Option::is_none",
+        default = "Option::default"
+    )]
+    pub update: Option<S>,
+    /// Mean return of an evaluation at this step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub eval_return: Option<f64>,
+    /// Environment steps per second of wall-clock time so far (the one field that differs
+    /// between two runs with the same seed).
+    pub steps_per_second: f64,
+}
+
+/// What a training run did. `M` is the model, `S` the learner's update record.
+#[derive(Debug, Clone)]
+pub struct TrainReport<M, S> {
+    /// Every metrics record, in order (also written to the metrics file when one was given).
+    pub metrics: Vec<TrainMetrics<S>>,
+    /// Returns of the episodes that ended during training, in order.
+    pub episode_returns: Vec<f64>,
+    /// `(step, mean return)` of each evaluation; the last is at the end of training.
+    pub evaluations: Vec<(u64, f64)>,
+    /// The best evaluation, `(step, mean return)` (the first of equal ones).
+    pub best: Option<(u64, f64)>,
+    /// An inference copy of the model as it was at the best evaluation (Stable-Baselines3's
+    /// `EvalCallback` keeps `best_model` the same way): the run's last model may have
+    /// forgotten what this one knew.
+    pub best_model: Option<M>,
+    /// Environment steps run.
+    pub steps: u64,
+    /// Updates (training phases, rollouts) applied during the run.
+    pub updates: u64,
+    /// Gradient steps taken during the run.
+    pub gradient_steps: u64,
+    /// Wall-clock seconds spent in updates (sampling from replay included).
+    pub train_seconds: f64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// The bookkeeping of one run: feed it what happens, take the report at the end.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::TrainRun;
+/// use valuefn::nn::MlpConfig;
+///
+/// let device = valuefn::device::default_device();
+/// let model = MlpConfig::new(2, 1).init(&device)?;
+/// let mut run: TrainRun<_, ()> = TrainRun::new(100, 50, false, None)?;
+/// // Two environment copies; the second ends an episode of return 3 at step 50.
+/// run.advance(2);
+/// run.steps_taken(&[1.0, 3.0], &[false, true], None)?;
+/// run.advance(48);
+/// assert!(run.evaluation_due(false));
+/// run.evaluated(12.0, &model)?;
+/// run.advance(50);
+/// assert!(run.evaluation_due(true));
+/// run.evaluated(7.0, &model)?;
+/// let report = run.finish()?;
+/// assert_eq!(report.episode_returns, vec![4.0]);
+/// assert_eq!(report.best, Some((50, 12.0)));
+/// assert!(report.best_model.is_some());
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub struct TrainRun<M, S> {
+    total_steps: u64,
+    schedule: EvalSchedule,
+    log: MetricsLog,
+    progress: ProgressBar,
+    start: Instant,
+    episode_returns: Vec<f64>,
+    episode_lengths: Vec<u64>,
+    report: TrainReport<M, S>,
+}
+
+impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
+    /// A run of `total_steps` environment steps, evaluating every `eval_every` steps (0: only
+    /// at the end), with a progress bar when `progress` is set (hidden anyway when stderr is not
+    /// a terminal) and the metrics written as JSON lines to `metrics_path` when given.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when the metrics file cannot be created.
+    pub fn new(
+        total_steps: u64,
+        eval_every: u64,
+        progress: bool,
+        metrics_path: Option<&str>,
+    ) -> Result<Self> {
+        Ok(Self {
+            total_steps,
+            schedule: EvalSchedule::new(eval_every),
+            log: MetricsLog::open(metrics_path)?,
+            progress: progress_bar(progress, total_steps),
+            start: Instant::now(),
+            episode_returns: Vec::new(),
+            episode_lengths: Vec::new(),
+            report: TrainReport {
+                metrics: Vec::new(),
+                episode_returns: Vec::new(),
+                evaluations: Vec::new(),
+                best: None,
+                best_model: None,
+                steps: 0,
+                updates: 0,
+                gradient_steps: 0,
+                train_seconds: 0.0,
+                seconds: 0.0,
+            },
+        })
+    }
+
+    /// Environment steps so far.
+    pub fn steps(&self) -> u64 {
+        self.report.steps
+    }
+
+    /// Whether the run has taken its `total_steps`.
+    pub fn done(&self) -> bool {
+        self.report.steps >= self.total_steps
+    }
+
+    /// Counts `steps` more environment steps.
+    pub fn advance(&mut self, steps: u64) {
+        self.report.steps += steps;
+        self.progress
+            .set_position(self.report.steps.min(self.total_steps));
+    }
+
+    fn record(&self) -> TrainMetrics<S> {
+        TrainMetrics {
+            step: self.report.steps,
+            epsilon: None,
+            episode_return: None,
+            episode_length: None,
+            update: None,
+            eval_return: None,
+            steps_per_second: self.report.steps as f64
+                / self.start.elapsed().as_secs_f64().max(1e-9),
+        }
+    }
+
+    /// One step of every environment copy (`rewards[i]` and how copy `i`'s step ended): adds
+    /// the rewards to the copies' running returns and logs every episode that ended. `epsilon`
+    /// is written beside each.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when the metrics file cannot be written.
+    pub fn steps_taken(
+        &mut self,
+        rewards: &[f64],
+        done: &[bool],
+        epsilon: Option<f64>,
+    ) -> Result<()> {
+        if self.episode_returns.len() < rewards.len() {
+            self.episode_returns.resize(rewards.len(), 0.0);
+            self.episode_lengths.resize(rewards.len(), 0);
+        }
+        for (i, (&reward, &done)) in rewards.iter().zip(done).enumerate() {
+            self.episode_returns[i] += reward;
+            self.episode_lengths[i] += 1;
+            if done {
+                let mut record = self.record();
+                record.epsilon = epsilon;
+                record.episode_return = Some(self.episode_returns[i]);
+                record.episode_length = Some(self.episode_lengths[i]);
+                self.report.episode_returns.push(self.episode_returns[i]);
+                self.log.write(&record, &mut self.report.metrics)?;
+                self.episode_returns[i] = 0.0;
+                self.episode_lengths[i] = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// An update (or a training phase of several) that took `gradient_steps` steps in
+    /// `seconds`, summarised by `stats`.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when the metrics file cannot be written.
+    pub fn updated(
+        &mut self,
+        stats: S,
+        gradient_steps: u64,
+        seconds: f64,
+        epsilon: Option<f64>,
+    ) -> Result<()> {
+        self.report.updates += 1;
+        self.report.gradient_steps += gradient_steps;
+        self.report.train_seconds += seconds;
+        let mut record = self.record();
+        record.epsilon = epsilon;
+        record.update = Some(stats);
+        self.log.write(&record, &mut self.report.metrics)
+    }
+
+    /// Whether an evaluation is due now (`last`: the loop ends after this step); advances the
+    /// schedule when it is.
+    pub fn evaluation_due(&mut self, last: bool) -> bool {
+        self.schedule.due(self.report.steps, last)
+    }
+
+    /// The mean return of an evaluation of `model`: logged, and `model` kept (as an inference
+    /// copy) when it beats every earlier evaluation.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when the metrics file cannot be written.
+    pub fn evaluated(&mut self, mean_return: f64, model: &M) -> Result<()> {
+        let step = self.report.steps;
+        self.report.evaluations.push((step, mean_return));
+        if self.report.best.is_none_or(|(_, best)| mean_return > best) {
+            self.report.best = Some((step, mean_return));
+            self.report.best_model = Some(model.valid());
+        }
+        let mut record = self.record();
+        record.eval_return = Some(mean_return);
+        self.log.write(&record, &mut self.report.metrics)?;
+        self.progress.set_message(format!("eval {mean_return:.3}"));
+        Ok(())
+    }
+
+    /// Ends the run: flushes the metrics file, clears the bar, and returns the report.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when the metrics file cannot be written.
+    pub fn finish(mut self) -> Result<TrainReport<M, S>> {
+        self.progress.finish_and_clear();
+        self.log.flush()?;
+        self.report.seconds = self.start.elapsed().as_secs_f64();
+        Ok(self.report)
+    }
+}
