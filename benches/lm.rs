@@ -34,7 +34,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
-use valuefn::env::text::TokenBatch;
+use valuefn::batch::TokenBatch;
 use valuefn::lm::{
     GenerationConfig, LmBody, Sampling, TokenModel, TokenPositions, TokenRollouts,
     TransformerBodyConfig, generate,

@@ -31,7 +31,8 @@ use valuefn::algo::dqn::DqnConfig;
 use valuefn::algo::dqn::SoftQ;
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{PaddedTokens, TokenState};
+use valuefn::encode::PaddedTokens;
+use valuefn::env::text::TokenState;
 use valuefn::lm::{GenerationConfig, Sampling, TokenReplay, TokenRollouts, ValueGuided, generate};
 use valuefn::text::Vocabulary;
 

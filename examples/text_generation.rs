@@ -34,9 +34,8 @@ use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, AdvantageEstim
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{
-    PaddedTokens, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
-};
+use valuefn::encode::PaddedTokens;
+use valuefn::env::text::{TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState};
 use valuefn::lm::{
     GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions,
     TokenReplay, TokenRollouts, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,

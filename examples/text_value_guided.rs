@@ -33,7 +33,7 @@ use valuefn::algo::actor_critic::{
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::PaddedTokens;
+use valuefn::encode::PaddedTokens;
 use valuefn::lm::{
     GruBody, GruBodyConfig, PretrainConfig, Sampling, ScoredCompletions, TaskEvaluation,
     TokenDecoder, TokenModel, TokenPositions, TokenRollouts, ValueGuided, evaluate_decoder,

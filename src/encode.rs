@@ -5,8 +5,11 @@
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use crate::batch::TokenBatch;
+use crate::env::text::TokenState;
 use crate::error::{Error, Result, check_size};
 use crate::tensor_ops::index_tensor;
+use crate::text::Vocabulary;
 
 /// Encodes a batch of observations of type `O` as a tensor.
 pub trait ObservationEncoder<O> {
@@ -231,4 +234,62 @@ fn check_states(observations: &[usize], num_states: usize) -> Result<()> {
         Some(&state) => Err(Error::InvalidState { state, num_states }),
         None => Ok(()),
     }
+}
+
+/// The [`ObservationEncoder`] that turns token states into a [`TokenBatch`].
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use valuefn::encode::ObservationEncoder;
+/// use valuefn::encode::PaddedTokens;
+/// use valuefn::env::text::TokenState;
+/// use valuefn::tensor_ops::to_indices;
+///
+/// let device = valuefn::device::default_device();
+/// let a = TokenState { prompt: Arc::from(vec![1, 4]), generated: vec![5] };
+/// let b = TokenState::new(Arc::from(vec![1]));
+/// let batch = PaddedTokens.encode(&[a, b], &device).unwrap();
+/// assert_eq!(batch.ids.dims(), [2, 3]);
+/// assert_eq!(batch.ids.clone().into_data().convert::<i64>().try_to_vec::<i64>().unwrap(), vec![1, 4, 5, 1, 0, 0]);
+/// assert_eq!(to_indices(batch.lengths), vec![3, 1]);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaddedTokens;
+
+impl ObservationEncoder<TokenState> for PaddedTokens {
+    type Output = TokenBatch;
+
+    /// # Errors
+    ///
+    /// [`Error::Empty`] for an empty batch.
+    fn encode(&self, states: &[TokenState], device: &Device) -> Result<TokenBatch> {
+        padded(&states.iter().collect::<Vec<_>>(), device)
+    }
+}
+
+/// Right-pads `states` into a [`TokenBatch`]; [`Error::Empty`] for no states.
+fn padded(states: &[&TokenState], device: &Device) -> Result<TokenBatch> {
+    if states.is_empty() {
+        return Err(Error::Empty {
+            what: "batch of token states",
+        });
+    }
+    let lengths: Vec<usize> = states.iter().map(|s| s.len()).collect();
+    let width = lengths.iter().copied().max().unwrap_or(0).max(1);
+    let mut ids = vec![Vocabulary::PAD as i64; states.len() * width];
+    let mut mask = vec![false; states.len() * width];
+    for (row, state) in states.iter().enumerate() {
+        for (col, id) in state.tokens().enumerate() {
+            ids[row * width + col] = id as i64;
+            mask[row * width + col] = true;
+        }
+    }
+    let shape = [states.len(), width];
+    Ok(TokenBatch {
+        ids: Tensor::from_data(TensorData::new(ids, shape), device),
+        mask: Tensor::from_data(TensorData::new(mask, shape), device),
+        lengths: index_tensor(&lengths, device),
+    })
 }

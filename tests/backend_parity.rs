@@ -816,7 +816,9 @@ parity_case!(padded_tokens_match, EXACT, |device| {
     for _ in 0..5 {
         let tokens: Vec<usize> = (0..6).map(|_| host.random_range(0..6)).collect();
         batch.step(&tokens).unwrap();
-        let t = batch.tokens(device).unwrap();
+        let t = valuefn::encode::PaddedTokens
+            .encode(&batch.observations(), device)
+            .unwrap();
         let ids = t.ids.float();
         let mask = t.mask.float();
         out.extend([floats_2d(ids), floats_2d(mask), indices(t.lengths)].concat());

@@ -11,7 +11,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use common::text_tasks::reverse_abc;
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, PpoConfig, RolloutBatch};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
-use valuefn::env::text::TokenBatch;
+use valuefn::batch::TokenBatch;
 use valuefn::lm::{GruBody, GruBodyConfig, LmBody, TokenModel, TokenPositions, TokenRollouts};
 use valuefn::policy::{ActorCriticModel, PolicyAndValue};
 use valuefn::returns::Rollout;

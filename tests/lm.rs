@@ -11,8 +11,10 @@ use common::text_tasks::{reverse_abc, sequence_envs};
 use valuefn::Error;
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, BatchRows, RolloutBatch};
 use valuefn::algo::dqn::{Dqn, DqnConfig};
+use valuefn::batch::TokenBatch;
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{PaddedTokens, TokenBatch, TokenState};
+use valuefn::encode::PaddedTokens;
+use valuefn::env::text::TokenState;
 use valuefn::lm::{
     GenerationConfig, GruBodyConfig, LastTokens, LmBody, PretrainConfig, Sampling, TokenModel,
     TokenModelCheckpoint, TokenPositions, TransformerBodyConfig, cross_entropy, generate, pretrain,

@@ -15,7 +15,8 @@ use valuefn::algo::dqn::SoftQ;
 use valuefn::algo::dqn::{Dqn, DqnConfig, TargetUpdate, TdLoss};
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::encode::ObservationEncoder;
-use valuefn::env::text::{PaddedTokens, TextGenerationEnv, TokenState};
+use valuefn::encode::PaddedTokens;
+use valuefn::env::text::{TextGenerationEnv, TokenState};
 use valuefn::lm::{
     CompletionReward, GenerationConfig, GruBody, GruBodyConfig, LastTokens, PretrainConfig,
     Sampling, ScoredCompletion, ScoredCompletions, TokenDecoder, TokenModel, TokenRollouts,

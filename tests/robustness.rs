@@ -1616,11 +1616,17 @@ fn text_probes(s: &mut Sweep) {
         || batched.step(&[4, 4]),
     );
     s.err(
-        "BatchedTextEnv::tokens",
-        "before reset",
+        "PaddedTokens::encode",
+        "the states before reset",
         is!(Error::Empty { .. }),
         "empty",
-        || batched.tokens(&valuefn::device::default_device()),
+        || {
+            valuefn::encode::ObservationEncoder::encode(
+                &valuefn::encode::PaddedTokens,
+                &batched.observations(),
+                &valuefn::device::default_device(),
+            )
+        },
     );
     s.err(
         "TextMdp::enumerate",
@@ -2020,7 +2026,7 @@ fn actor_critic_probes(s: &mut Sweep) {
 /// The token language model: body configs, token batches, decoding, generation, pretraining,
 /// checkpoints.
 fn lm_probes(s: &mut Sweep) {
-    use valuefn::env::text::TokenBatch;
+    use valuefn::batch::TokenBatch;
     use valuefn::lm::{
         GenerationConfig, GruBodyConfig, PretrainConfig, Sampling, TokenModel,
         TokenModelCheckpoint, TransformerBodyConfig, cross_entropy, generate, pretrain,
@@ -2269,7 +2275,7 @@ fn lm_probes(s: &mut Sweep) {
 }
 
 /// Builds a token batch from row-major ids, a width and each row's length.
-type TokenRows<'a> = dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::env::text::TokenBatch + 'a;
+type TokenRows<'a> = dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::batch::TokenBatch + 'a;
 
 /// `TokenPositions`, `TokenRollouts`, `TokenReplay`, `evaluate_tasks`, `SequenceTask`'s
 /// separator.

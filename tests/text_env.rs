@@ -9,9 +9,10 @@ use valuefn::algo::{
     StepSize, TabularControl, TabularControlConfig, TabularTdConfig, train_tabular,
 };
 use valuefn::encode::ObservationEncoder;
+use valuefn::encode::PaddedTokens;
 use valuefn::env::text::{
-    BatchedTextEnv, ExactMatch, PaddedTokens, Stop, TextEnvConfig, TextGenerationEnv, TextMdp,
-    TextMdpConfig, TextReward, TokenF1, TokenMatch, TokenState, TokenStep,
+    BatchedTextEnv, ExactMatch, Stop, TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig,
+    TextReward, TokenF1, TokenMatch, TokenState, TokenStep,
 };
 use valuefn::policy::EpsilonSchedule;
 use valuefn::prelude::*;
@@ -255,7 +256,7 @@ fn the_batched_env_equals_single_envs_stepped_alike() {
             assert_eq!(step.observations[i], next);
         }
         // The tensors hold exactly the states, right-padded.
-        let tensors = batch.tokens(&device).unwrap();
+        let tensors = PaddedTokens.encode(&batch.observations(), &device).unwrap();
         let [rows, width] = tensors.ids.dims();
         assert_eq!(rows, n);
         let ids = tensors

@@ -86,7 +86,7 @@ pub struct TrainReport<M, S> {
 /// let device = valuefn::device::default_device();
 /// let model = MlpConfig::new(2, 1).init(&device)?;
 /// let mut run: TrainRun<_, ()> = TrainRun::new(100, 50, false, None)?;
-/// // Two environment copies; the second ends an episode of return 3 at step 50.
+/// // Two environment copies step once; the second ends an episode of return 3.
 /// run.advance(2);
 /// run.steps_taken(&[1.0, 3.0], &[false, true], None)?;
 /// run.advance(48);
@@ -96,7 +96,7 @@ pub struct TrainReport<M, S> {
 /// assert!(run.evaluation_due(true));
 /// run.evaluated(7.0, &model)?;
 /// let report = run.finish()?;
-/// assert_eq!(report.episode_returns, vec![4.0]);
+/// assert_eq!(report.episode_returns, vec![3.0]);
 /// assert_eq!(report.best, Some((50, 12.0)));
 /// assert!(report.best_model.is_some());
 /// # Ok::<(), valuefn::Error>(())

@@ -3,7 +3,7 @@
 
 use burn::tensor::Tensor;
 
-use crate::env::text::TokenBatch;
+use crate::batch::TokenBatch;
 use crate::error::Result;
 use crate::lm::{Decoding, LmBody, TokenModel};
 use crate::policy::{PolicyAndValue, PolicyValue};

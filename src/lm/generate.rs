@@ -4,7 +4,7 @@ use burn::config::Config;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::env::text::TokenBatch;
+use crate::batch::TokenBatch;
 use crate::error::{Error, Result, check_positive};
 use crate::lm::TokenDecoder;
 use crate::tensor_ops::to_vec_f32;
@@ -115,7 +115,8 @@ pub struct Generation {
 ///
 /// ```
 /// use valuefn::encode::ObservationEncoder;
-/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::env::text::TokenState;
+/// use valuefn::encode::PaddedTokens;
 /// use valuefn::lm::{GenerationConfig, GruBodyConfig, TokenModel, generate};
 ///
 /// let device = valuefn::device::default_device();

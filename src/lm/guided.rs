@@ -4,7 +4,7 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 
-use crate::env::text::TokenBatch;
+use crate::batch::TokenBatch;
 use crate::error::{Error, Result};
 use crate::lm::{Decoding, LmBody, TokenDecoder, TokenModel, TokenPositions};
 use crate::policy::{LogitsPolicy, check_weight, guided_logits};
@@ -26,7 +26,8 @@ use crate::value::{QFunction, VFunction};
 ///
 /// ```
 /// use valuefn::encode::ObservationEncoder;
-/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::env::text::TokenState;
+/// use valuefn::encode::PaddedTokens;
 /// use valuefn::lm::{GenerationConfig, GruBodyConfig, TokenModel, ValueGuided, generate};
 ///
 /// let device = valuefn::device::default_device();

@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::batch::BatchRows;
-use crate::env::text::{TokenBatch, prefix_mask};
+use crate::batch::{TokenBatch, prefix_mask};
 use crate::error::{Error, Result};
 use crate::lm::body::gather_positions;
 use crate::lm::{LmBody, TokenPositions};
@@ -52,7 +52,8 @@ pub struct HeadOutputs {
 ///
 /// ```
 /// use valuefn::lm::{GruBodyConfig, TokenModel};
-/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::env::text::TokenState;
+/// use valuefn::encode::PaddedTokens;
 /// use valuefn::encode::ObservationEncoder;
 /// use valuefn::prelude::*;
 ///

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use burn::tensor::{Device, Int, Tensor};
 
 use crate::batch::BatchRows;
+use crate::batch::TokenBatch;
 use crate::encode::ObservationEncoder;
-use crate::env::text::{PaddedTokens, TokenBatch, TokenState};
+use crate::encode::PaddedTokens;
+use crate::env::text::TokenState;
 use crate::error::{Error, Result};
 use crate::tensor_ops::to_indices;
 
@@ -29,7 +31,8 @@ use crate::tensor_ops::to_indices;
 ///
 /// ```
 /// use valuefn::encode::ObservationEncoder;
-/// use valuefn::env::text::{PaddedTokens, TokenState};
+/// use valuefn::env::text::TokenState;
+/// use valuefn::encode::PaddedTokens;
 /// use valuefn::lm::TokenPositions;
 ///
 /// let device = valuefn::device::default_device();

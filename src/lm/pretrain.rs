@@ -12,7 +12,7 @@ use rand::seq::SliceRandom;
 
 use crate::algo::step::{Optimizer, PendingStep};
 use crate::algo::{LearningRateSchedule, OptimizerConfig};
-use crate::env::text::TokenBatch;
+use crate::batch::TokenBatch;
 use crate::error::{Error, Result, check_positive};
 use crate::lm::{LmBody, TokenModel};
 use crate::tensor_ops::{index_tensor, to_vec_f32};

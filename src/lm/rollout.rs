@@ -6,10 +6,12 @@ use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::batch::TokenBatch;
 use crate::batch::{RolloutBatch, RolloutScores};
 use crate::encode::ObservationEncoder;
+use crate::encode::PaddedTokens;
 use crate::env::Environment;
-use crate::env::text::{PaddedTokens, Stop, TextGenerationEnv, TextReward, TokenBatch, TokenState};
+use crate::env::text::{Stop, TextGenerationEnv, TextReward, TokenState};
 use crate::error::{Error, Result};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};

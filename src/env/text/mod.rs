@@ -20,8 +20,7 @@ mod enumerate;
 mod reward;
 mod state;
 
-pub(crate) use batched::prefix_mask;
-pub use batched::{BatchedTextEnv, PaddedTokens, TokenBatch};
+pub use batched::BatchedTextEnv;
 pub use enumerate::{IndexedTextEnv, TextMdp, TextMdpConfig};
 pub use reward::{ExactMatch, TextReward, TokenF1, TokenMatch, TokenStep};
 pub use state::{TokenSequences, TokenState};
