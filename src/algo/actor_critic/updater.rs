@@ -237,7 +237,7 @@ where
     /// As [`ActorCritic::update`].
     pub fn advantages(&self, batch: &RolloutBatch<M::Input>) -> Result<Advantages> {
         let len = self.check(batch)?;
-        let values = self.old_values(batch, len)?;
+        let (values, _) = self.old_scores(batch, len)?;
         self.estimate(batch, &values, len)
     }
 
@@ -253,8 +253,8 @@ where
     /// optimiser states and counters are as before the call.
     pub fn update(&mut self, batch: &RolloutBatch<M::Input>) -> Result<ActorCriticStats> {
         let len = self.check(batch)?;
-        let values = self.old_values(batch, len)?;
-        let scored = self.score(batch, &values, len)?;
+        let (values, old_log_probs) = self.old_scores(batch, len)?;
+        let scored = self.score(batch, &values, old_log_probs, len)?;
         let saved = (
             self.model.clone(),
             self.optimizers.clone(),
@@ -328,20 +328,38 @@ where
         Ok(len)
     }
 
-    /// `V_old` of the observations then of the next observations (`2 * T * B` values): the
-    /// batch's scores, or one forward pass without gradients and one read-back.
-    fn old_values(&self, batch: &RolloutBatch<M::Input>, len: usize) -> Result<Vec<f32>> {
+    /// `V_old` of the observations then of the next observations (`2 * T * B` values), and
+    /// for PPO `log pi_old(a|s)`: the batch's scores, or inference passes of the model (A2C:
+    /// one, over observations and next observations together; PPO: one for the logits and
+    /// values of the observations, one for the values of the next observations), one read-back.
+    fn old_scores(
+        &self,
+        batch: &RolloutBatch<M::Input>,
+        len: usize,
+    ) -> Result<(Vec<f32>, Option<Tensor<1>>)> {
+        let device = batch.rollout.device();
+        let ppo = self.config.ppo.is_some();
         if let Some(scores) = &batch.scores {
             let mut values = Vec::with_capacity(2 * len);
             values.extend_from_slice(&scores.values);
             values.extend_from_slice(&scores.next_values);
-            return Ok(values);
+            let log_probs = ppo.then(|| host_tensor(&scores.log_probs, [len], device));
+            return Ok((values, log_probs));
         }
-        let both = M::Input::concat_rows(vec![
-            batch.observations.clone(),
-            batch.next_observations.clone(),
-        ]);
-        let values = to_vec_f32(self.model.valid().state_values(both)?);
+        let model = self.model.valid();
+        let (values, log_probs) = if ppo {
+            let now = model.logits_and_values(batch.observations.clone())?;
+            let next = model.state_values(batch.next_observations.clone())?;
+            let log_probs = log_prob(now.logits, batch.actions.clone());
+            (Tensor::cat(vec![now.values, next], 0), Some(log_probs))
+        } else {
+            let both = M::Input::concat_rows(vec![
+                batch.observations.clone(),
+                batch.next_observations.clone(),
+            ]);
+            (model.state_values(both)?, None)
+        };
+        let values = to_vec_f32(values);
         if values.len() != 2 * len {
             return Err(Error::ShapeMismatch {
                 what: "critic values",
@@ -355,7 +373,7 @@ where
                 value: f64::from(bad),
             });
         }
-        Ok(values)
+        Ok((values, log_probs))
     }
 
     fn estimate(
@@ -381,22 +399,17 @@ where
         }
     }
 
-    fn score(&self, batch: &RolloutBatch<M::Input>, values: &[f32], len: usize) -> Result<Scored> {
+    fn score(
+        &self,
+        batch: &RolloutBatch<M::Input>,
+        values: &[f32],
+        old_log_probs: Option<Tensor<1>>,
+        len: usize,
+    ) -> Result<Scored> {
         let estimate = self.estimate(batch, values, len)?;
         let device = batch.rollout.device();
         let returns = estimate.returns.reshape([len]);
         let returns_host = to_vec_f32(returns.clone());
-        let old_log_probs = match (&self.config.ppo, &batch.scores) {
-            (None, _) => None,
-            (Some(_), Some(scores)) => Some(host_tensor(&scores.log_probs, [len], device)),
-            (Some(_), None) => Some(log_prob(
-                self.model
-                    .valid()
-                    .logits_and_values(batch.observations.clone())?
-                    .logits,
-                batch.actions.clone(),
-            )),
-        };
         let counted = |column: &[f32]| -> Vec<f32> {
             match &batch.mask {
                 None => column.to_vec(),
