@@ -34,6 +34,7 @@ use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::env::text::TokenState;
 use valuefn::lm::{GenerationConfig, Sampling, TokenReplay, TokenRollouts, ValueGuided, generate};
+use valuefn::replay::Replay;
 use valuefn::text::Vocabulary;
 
 use peer::{BATCH, TOKENS, gru, peer_task};
@@ -52,7 +53,10 @@ fn benches(c: &mut Criterion) {
             replay.push(episode).unwrap();
         }
         let mut rng = StdRng::seed_from_u64(0);
-        let batch = replay.sample(BATCH * TOKENS, &mut rng, &device).unwrap();
+        let batch = replay
+            .sample(BATCH * TOKENS, &device, &mut rng)
+            .unwrap()
+            .batch;
 
         let mut group = c.benchmark_group("lm_ilql_update");
         group.throughput(tokens.clone());

@@ -13,7 +13,7 @@
 //! ```text
 //! cargo run --release --example text_generation -- [--task copy|reverse] [--steps 300]
 //!     [--seed 0] [--device ndarray|flex|tch-cpu|tch-cuda:0] [--body gru|transformer]
-//!     [--plot text_generation.svg] [--quiet]
+//!     [--plot text_generation.svg] [--metrics FILE] [--quiet]
 //! ```
 
 #[path = "common/curves.rs"]
@@ -26,11 +26,13 @@ use text_task::{Task, Text};
 use burn::module::Module;
 use burn::tensor::Device;
 use clap::{Parser, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use plotters::style::colors::{BLUE, RED};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, AdvantageEstimator, PpoConfig};
+use valuefn::algo::TrainRun;
+use valuefn::algo::actor_critic::{
+    ActorCritic, ActorCriticConfig, AdvantageEstimator, PpoConfig, UpdateRecord,
+};
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
@@ -42,6 +44,7 @@ use valuefn::lm::{
 };
 use valuefn::policy::Policy;
 use valuefn::policy::PolicyAndValue;
+use valuefn::replay::Replay;
 use valuefn::tabular::{QValues, SolverConfig, value_iteration};
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::{Tokenizer, Vocabulary};
@@ -78,6 +81,9 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Write the run's metrics (per update and evaluation) as JSON lines to this file.
+    #[arg(long)]
+    metrics: Option<String>,
 }
 
 /// Episodes per PPO rollout.
@@ -200,40 +206,52 @@ fn run<B: LmBody>(
     let mut replay = TokenReplay::new(20_000, 1.0)?;
     let mut rng = StdRng::seed_from_u64(seed);
 
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new(steps as u64).with_style(ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} updates {msg} [{elapsed} < {eta}]",
-        )?)
-    };
+    // The run's bookkeeping (progress, metrics log, evaluations, the best model) is the
+    // library's; here a step is one PPO update.
+    let mut run: TrainRun<_, UpdateRecord> = TrainRun::new(
+        steps as u64,
+        EVAL_EVERY as u64,
+        !args.quiet,
+        args.metrics.as_deref(),
+    )?;
     let start = std::time::Instant::now();
     let (mut curve, mut train_curve) = (vec![(0usize, pretrained)], Vec::new());
     let mut tokens = 0usize;
     for update in 1..=steps {
         let rollout = rollouts.collect(ppo.model(), device)?;
         tokens += rollout.tokens;
-        ppo.update(&rollout.batch)?;
-        let earned: f64 = rollout
+        let started = std::time::Instant::now();
+        let stats = ppo.update(&rollout.batch)?;
+        run.advance(1);
+        let returns: Vec<f64> = rollout
             .episodes
             .iter()
             .map(TokenEpisode::total_reward)
-            .sum();
-        train_curve.push((update, earned / rollout.tokens.max(1) as f64));
+            .collect();
+        run.steps_taken(&returns, &vec![true; returns.len()], None)?;
+        run.updated(
+            UpdateRecord::from(&stats),
+            stats.gradient_steps,
+            started.elapsed().as_secs_f64(),
+            None,
+        )?;
+        train_curve.push((
+            update,
+            returns.iter().sum::<f64>() / rollout.tokens.max(1) as f64,
+        ));
         for episode in &rollout.episodes {
             replay.push(episode)?;
         }
         for _ in 0..DQN_UPDATES {
-            dqn.update(&replay.sample(128, &mut rng, device)?)?;
+            dqn.update(&replay.sample(128, device, &mut rng)?.batch)?;
         }
-        if update % EVAL_EVERY == 0 || update == steps {
+        if run.evaluation_due(update == steps) {
             let held_out = score(ppo.actor())?;
             curve.push((update, held_out));
-            bar.set_message(format!("held-out {held_out:.3}"));
+            run.evaluated(held_out, ppo.model())?;
         }
-        bar.inc(1);
     }
-    bar.finish_and_clear();
+    let report = run.finish()?;
     let seconds = start.elapsed().as_secs_f64();
     let final_score = curve.last().map_or(pretrained, |&(_, s)| s);
     println!(
@@ -241,6 +259,9 @@ fn run<B: LmBody>(
          updates); held-out greedy reward per target token {pretrained:.3} -> {final_score:.3}",
         tokens as f64 / seconds
     );
+    if let Some((update, best)) = report.best {
+        println!("best held-out evaluation: {best:.3} after update {update}");
+    }
 
     // 4. Held-out completions, step by step.
     let actor = ppo.actor().valid();

@@ -41,6 +41,7 @@ use valuefn::lm::{
 };
 use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{LogitsPolicy, kl_divergence};
+use valuefn::replay::Replay;
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::Tokenizer;
 
@@ -136,7 +137,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 3. ILQL from the dataset alone.
-    let replay = data.replay(1.0)?;
+    let mut replay = data.replay(1.0)?;
     let config = IlqlConfig::new()
         .with_expectile(0.8)
         .with_cql_weight(0.1)
@@ -148,7 +149,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = std::time::Instant::now();
     let mut last = None;
     for _ in 0..args.steps {
-        let stats = ilql.update(&replay.sample(128, &mut rng, &device)?)?;
+        let stats = ilql.update(&replay.sample(128, &device, &mut rng)?.batch)?;
         bar.set_message(format!(
             "Q loss {:.3}, V loss {:.4}",
             stats.q_loss, stats.value_loss

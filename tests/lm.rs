@@ -22,6 +22,7 @@ use valuefn::lm::{
 use valuefn::policy::LogitsPolicy;
 use valuefn::policy::PolicyAndValue;
 use valuefn::prelude::*;
+use valuefn::replay::Replay;
 use valuefn::replay::TransitionBatch;
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::{index_tensor, to_vec_f32};
@@ -649,8 +650,9 @@ fn token_replay_samples_steps_as_positions_of_stored_episodes() {
         .unwrap();
     assert_eq!(replay.len(), 5);
     let batch = replay
-        .sample(64, &mut rand::rngs::StdRng::seed_from_u64(0), &device)
-        .unwrap();
+        .sample(64, &device, &mut rand::rngs::StdRng::seed_from_u64(0))
+        .unwrap()
+        .batch;
     let actions = valuefn::tensor_ops::to_indices(batch.actions.clone());
     let rewards = to_vec_f32(batch.rewards.clone());
     let terminated: Vec<bool> = batch
@@ -701,10 +703,10 @@ fn token_replay_samples_steps_as_positions_of_stored_episodes() {
     dqn.update(&batch).unwrap();
     // Bad input.
     assert!(TokenReplay::new(0, 0.9).is_err() && TokenReplay::new(5, 1.5).is_err());
-    let empty = TokenReplay::new(5, 0.9).unwrap();
+    let mut empty = TokenReplay::new(5, 0.9).unwrap();
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    assert!(empty.sample(4, &mut rng, &device).is_err());
-    assert!(replay.sample(0, &mut rng, &device).is_err());
+    assert!(empty.sample(4, &device, &mut rng).is_err());
+    assert!(replay.sample(0, &device, &mut rng).is_err());
     for bad in [
         episode(vec![1, 4, 5], 2, vec![1.0, 1.0], true),
         episode(vec![1, 4, 5], 0, vec![1.0, 1.0, 1.0], true),

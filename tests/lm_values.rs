@@ -26,7 +26,7 @@ use valuefn::nn::{QNetworkConfig, VNetworkConfig};
 use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{LogitsPolicy, kl_divergence};
 use valuefn::prelude::*;
-use valuefn::replay::TransitionBatch;
+use valuefn::replay::{Replay, TransitionBatch};
 use valuefn::tensor_ops::{index_tensor, to_vec_f32};
 use valuefn::text::SequenceOp;
 
@@ -986,7 +986,7 @@ fn value_guided_decoding_beats_the_reference_on_held_out_prompts() {
         .unwrap()
         .reward_per_target_token;
     let data = ScoredCompletions::sample(&reference, &env, 4096, seed, &device).unwrap();
-    let replay = data.replay(1.0).unwrap();
+    let mut replay = data.replay(1.0).unwrap();
     let config = IlqlConfig::new()
         .with_expectile(0.8)
         .with_cql_weight(0.1)
@@ -1003,7 +1003,7 @@ fn value_guided_decoding_beats_the_reference_on_held_out_prompts() {
     let steps: usize = env_or("LM_ILQL_STEPS", 1500);
     let start = std::time::Instant::now();
     for _ in 0..steps {
-        ilql.update(&replay.sample(128, &mut rng, &device).unwrap())
+        ilql.update(&replay.sample(128, &device, &mut rng).unwrap().batch)
             .unwrap();
     }
     let [q1, q2] = ilql.target_q_heads().clone();

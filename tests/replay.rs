@@ -14,7 +14,7 @@ use valuefn::Error;
 use valuefn::device::{cpu_devices, default_device};
 use valuefn::replay::{
     EnvStep, NStepCollector, PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer,
-    ReplayConfig, SampledBatch, SumTree, Transition,
+    ReplayConfig, RowReplay, SampledBatch, SumTree, Transition,
 };
 use valuefn::returns::{Rollout, n_step_targets};
 use valuefn::tensor_ops::{float_tensor, to_indices, to_vec_f32};
@@ -149,7 +149,7 @@ fn sum_tree_refuses_bad_priorities_and_stays_unchanged() {
 
 // ------------------------------------------------------------------------------- prioritized
 
-fn push_scalars(memory: &mut impl Replay, xs: &[f32]) {
+fn push_scalars(memory: &mut impl RowReplay, xs: &[f32]) {
     for &x in xs {
         memory
             .push(Transition::one_step(
@@ -545,7 +545,7 @@ fn numbered(k: usize) -> ([f32; 3], usize, f64, [f32; 3], bool, f64) {
     )
 }
 
-fn push_numbered(buffer: &mut impl Replay, ks: std::ops::Range<usize>) {
+fn push_numbered(buffer: &mut impl RowReplay, ks: std::ops::Range<usize>) {
     for k in ks {
         let (o, a, r, n, t, d) = numbered(k);
         buffer

@@ -32,6 +32,7 @@ use valuefn::env::text::{
 use valuefn::policy::PolicyAndValue;
 use valuefn::policy::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 use valuefn::prelude::*;
+use valuefn::replay::Replay;
 use valuefn::returns::{
     Rollout, double_q_targets, expected_sarsa_targets, q_learning_targets, soft_q_targets,
     soft_values,
@@ -2440,7 +2441,11 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
         "empty memory",
         is!(Error::Empty { .. }),
         "token replay",
-        || TokenReplay::new(10, 0.9)?.sample(4, &mut StdRng::seed_from_u64(0), d),
+        || {
+            TokenReplay::new(10, 0.9)?
+                .sample(4, d, &mut StdRng::seed_from_u64(0))
+                .map(|s| s.indices)
+        },
     );
     s.err(
         "TokenReplay::sample",
@@ -2450,7 +2455,7 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
         || {
             let mut replay = TokenReplay::new(10, 0.9)?;
             replay.push(&episode(vec![1, 4], 1, vec![1.0]))?;
-            replay.sample(0, &mut StdRng::seed_from_u64(0), d)
+            replay.sample(0, d, &mut StdRng::seed_from_u64(0))
         },
     );
     s.err(

@@ -77,6 +77,10 @@ pub struct TrainReport<M, S> {
 
 /// The bookkeeping of one run: feed it what happens, take the report at the end.
 ///
+/// A step is whatever the loop counts: environment transitions in [`crate::algo::dqn::train_dqn`]
+/// and [`crate::algo::actor_critic::train_actor_critic`], updates in the token example
+/// `text_generation` (whose rollouts are whole episodes).
+///
 /// # Example
 ///
 /// ```

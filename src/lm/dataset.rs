@@ -10,6 +10,7 @@ use crate::algo::checkpoint::io;
 use crate::env::text::{TextGenerationEnv, TextReward};
 use crate::error::{Error, Result};
 use crate::lm::{LmBody, TokenEpisode, TokenModel, TokenReplay, TokenRollouts};
+use crate::replay::Replay;
 use crate::text::TokenId;
 use crate::text::vocab::read_text;
 

@@ -9,7 +9,7 @@ use rand::{Rng, RngExt};
 use crate::env::text::TokenState;
 use crate::error::{Error, Result, check_finite_f32, check_gamma};
 use crate::lm::{TokenEpisode, TokenPositions};
-use crate::replay::TransitionBatch;
+use crate::replay::{Replay, SampledBatch, TransitionBatch};
 use crate::tensor_ops::index_tensor;
 
 /// One stored step: a position in a shared sequence (the action is the token after it).
@@ -31,11 +31,13 @@ impl StoredStep {
 }
 
 /// A uniform replay memory of token transitions, for [`crate::algo::dqn::Dqn`] on a
-/// [`crate::lm::TokenModel`]'s Q head.
+/// [`crate::lm::TokenModel`]'s Q head: a [`Replay`] whose items are whole episodes and whose
+/// batches are [`TokenPositions`].
 ///
 /// It stores whole episodes ([`TokenEpisode`]s, e.g. from [`crate::lm::TokenRollouts`]) and
 /// each of their steps as a position in the episode's sequence, so a step costs a few words,
-/// not a copy of its prefix. A sample is a [`TransitionBatch`] of [`TokenPositions`]: the
+/// not a copy of its prefix. A sample is a [`TransitionBatch`] of [`TokenPositions`] (in a
+/// [`SampledBatch`], with each row's slot): the
 /// sequences the sampled steps reference, padded once, with the state at `position` and the
 /// next state at `position + 1`, so the model reads both from one pass per sequence. A
 /// terminated step does not bootstrap; every other step (including one cut by
@@ -46,6 +48,7 @@ impl StoredStep {
 /// ```
 /// use rand::{SeedableRng, rngs::StdRng};
 /// use valuefn::lm::{TokenEpisode, TokenReplay};
+/// use valuefn::replay::Replay;
 ///
 /// let device = valuefn::device::default_device();
 /// let mut replay = TokenReplay::new(100, 0.9)?;
@@ -57,7 +60,7 @@ impl StoredStep {
 ///     terminated: true,
 /// })?;
 /// assert_eq!(replay.len(), 2);
-/// let batch = replay.sample(8, &mut StdRng::seed_from_u64(0), &device)?;
+/// let batch = replay.sample(8, &device, &mut StdRng::seed_from_u64(0))?.batch;
 /// assert_eq!(batch.len(), 8);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
@@ -94,24 +97,8 @@ impl TokenReplay {
         })
     }
 
-    /// Steps stored.
-    pub fn len(&self) -> usize {
-        self.steps.len()
-    }
-
-    /// Whether nothing is stored.
-    pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
-    }
-
     /// Stores every step of `episode`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ShapeMismatch`] when the rewards do not match the generated tokens (or the
-    /// prompt is empty); [`Error::NonFinite`] for a reward that is NaN or infinite. Nothing is
-    /// stored on error.
-    pub fn push(&mut self, episode: &TokenEpisode) -> Result<()> {
+    fn push_episode(&mut self, episode: &TokenEpisode) -> Result<()> {
         let generated = episode.tokens.len().checked_sub(episode.prompt_len);
         if episode.prompt_len == 0 || generated != Some(episode.rewards.len()) {
             return Err(Error::ShapeMismatch {
@@ -142,16 +129,12 @@ impl TokenReplay {
     }
 
     /// `batch_size` steps drawn uniformly with replacement, as tensors on `device`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0.
-    pub fn sample<R: Rng + ?Sized>(
+    fn sample_steps<R: Rng + ?Sized>(
         &self,
         batch_size: usize,
-        rng: &mut R,
         device: &Device,
-    ) -> Result<TransitionBatch<TokenPositions>> {
+        rng: &mut R,
+    ) -> Result<SampledBatch<TokenPositions>> {
         if self.steps.is_empty() {
             return Err(Error::Empty {
                 what: "token replay",
@@ -160,9 +143,10 @@ impl TokenReplay {
         if batch_size == 0 {
             return Err(Error::config("batch_size", "at least 1", 0));
         }
-        let picked: Vec<&StoredStep> = (0..batch_size)
-            .map(|_| &self.steps[rng.random_range(0..self.steps.len())])
+        let indices: Vec<usize> = (0..batch_size)
+            .map(|_| rng.random_range(0..self.steps.len()))
             .collect();
+        let picked: Vec<&StoredStep> = indices.iter().map(|&i| &self.steps[i]).collect();
         // Each referenced sequence once, in order of first use.
         let mut index_of: HashMap<*const TokenState, usize> = HashMap::new();
         let mut states: Vec<TokenState> = Vec::new();
@@ -186,7 +170,7 @@ impl TokenReplay {
             Tensor::from_data(TensorData::new(values, [batch_size]), device)
         };
         let terminated: Vec<bool> = picked.iter().map(|s| s.terminated).collect();
-        Ok(TransitionBatch {
+        let batch = TransitionBatch {
             observations,
             actions: index_tensor(&actions, device),
             rewards: column(&|s| s.reward),
@@ -197,6 +181,75 @@ impl TokenReplay {
             ),
             discounts: column(&|_| self.gamma as f32),
             weights: column(&|_| 1.0),
-        })
+        };
+        Ok(SampledBatch { batch, indices })
     }
+}
+
+impl Replay for TokenReplay {
+    type Item<'a> = &'a TokenEpisode;
+    type Input = TokenPositions;
+
+    /// Stores every step of `episode`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the rewards do not match the generated tokens (or the
+    /// prompt is empty); [`Error::NonFinite`] for a reward that is NaN or infinite. Nothing is
+    /// stored on error.
+    fn push(&mut self, episode: &TokenEpisode) -> Result<()> {
+        self.push_episode(episode)
+    }
+
+    /// Steps stored.
+    fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// `batch_size` steps drawn uniformly with replacement (more than are stored is fine).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0.
+    fn sample<R: Rng + ?Sized>(
+        &mut self,
+        batch_size: usize,
+        device: &Device,
+        rng: &mut R,
+    ) -> Result<SampledBatch<TokenPositions>> {
+        self.sample_steps(batch_size, device, rng)
+    }
+
+    /// A uniform memory keeps no priorities: checks the input only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the lengths differ; [`Error::InvalidConfig`] for a slot
+    /// `>= len()`; [`Error::NonFinite`] for a NaN or infinite error.
+    fn update_priorities(&mut self, indices: &[usize], td_errors: &[f32]) -> Result<()> {
+        if indices.len() != td_errors.len() {
+            return Err(Error::ShapeMismatch {
+                what: "TD errors (one per sampled index)",
+                expected: vec![indices.len()],
+                actual: vec![td_errors.len()],
+            });
+        }
+        if let Some(&slot) = indices.iter().find(|&&i| i >= self.steps.len()) {
+            return Err(Error::config("indices", "below len()", slot));
+        }
+        if let Some(&bad) = td_errors.iter().find(|e| !e.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "TD error",
+                value: f64::from(bad),
+            });
+        }
+        Ok(())
+    }
+
+    /// A uniform memory has nothing to anneal.
+    fn set_progress(&mut self, _fraction: f64) {}
 }

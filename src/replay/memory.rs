@@ -35,22 +35,26 @@ pub struct SampledBatch<I = Tensor<2>> {
     pub indices: Vec<usize>,
 }
 
-/// A replay memory of transitions for off-policy learning: what a DQN-style training loop
-/// pushes into, samples from and feeds TD errors back to.
+/// A replay memory for off-policy learning: what a DQN-style training loop pushes into,
+/// samples batches of transitions from and feeds TD errors back to.
 ///
 /// Implemented by [`ReplayBuffer`](crate::replay::ReplayBuffer) (uniform) and
-/// [`PrioritizedReplay`](crate::replay::PrioritizedReplay) (proportional prioritized); fill one
-/// with n-step transitions through [`NStepCollector`](crate::replay::NStepCollector).
+/// [`PrioritizedReplay`](crate::replay::PrioritizedReplay) (proportional prioritized), which
+/// store feature rows ([`RowReplay`]; fill one with n-step transitions through
+/// [`NStepCollector`](crate::replay::NStepCollector)), and by
+/// [`TokenReplay`](crate::lm::TokenReplay), which stores token episodes and samples their steps
+/// as positions of the stored sequences. A memory says what one push stores (`Item`) and what
+/// the states of a sampled batch are (`Input`, what the Q-function reads).
 ///
 /// # Example
 ///
-/// A loop written once for both memories:
+/// A loop written once for both row memories:
 ///
 /// ```
 /// use rand::{SeedableRng, rngs::StdRng};
-/// use valuefn::replay::{PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer, ReplayConfig, Transition};
+/// use valuefn::replay::{PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer, ReplayConfig, RowReplay, Transition};
 ///
-/// fn fill_and_sample(memory: &mut impl Replay) -> valuefn::Result<Vec<usize>> {
+/// fn fill_and_sample(memory: &mut impl RowReplay) -> valuefn::Result<Vec<usize>> {
 ///     let device = valuefn::device::default_device();
 ///     let mut rng = StdRng::seed_from_u64(0);
 ///     for i in 0..8 {
@@ -70,13 +74,21 @@ pub struct SampledBatch<I = Tensor<2>> {
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 pub trait Replay {
-    /// Stores a transition, overwriting the oldest one when the memory is full.
+    /// What one push stores: a borrowed [`Transition`] of feature rows, or a whole token
+    /// episode.
+    type Item<'a>;
+
+    /// The states of a sampled batch.
+    type Input;
+
+    /// Stores `item`, overwriting the oldest transitions when the memory is full.
     ///
     /// # Errors
     ///
-    /// As [`Transition::validate`] against [`Replay::observation_dim`] and
-    /// [`Replay::num_actions`]; on `Err` nothing is stored.
-    fn push(&mut self, transition: Transition<'_>) -> Result<()>;
+    /// When `item` does not fit the memory (for rows: as [`Transition::validate`] against
+    /// [`RowReplay::observation_dim`] and [`RowReplay::num_actions`]); on `Err` nothing is
+    /// stored.
+    fn push(&mut self, item: Self::Item<'_>) -> Result<()>;
 
     /// Number of transitions stored (at most [`Replay::capacity`]).
     fn len(&self) -> usize;
@@ -89,30 +101,25 @@ pub trait Replay {
     /// The most transitions the memory keeps.
     fn capacity(&self) -> usize;
 
-    /// The width every pushed observation must have.
-    fn observation_dim(&self) -> usize;
-
-    /// Every pushed action must be below this.
-    fn num_actions(&self) -> usize;
-
     /// Draws `batch_size` transitions with replacement and moves them to `device`, one
     /// host-to-device transfer per column.
     ///
     /// # Shapes
     ///
-    /// `observations`, `next_observations`: `[batch_size, observation_dim]`; the other columns
-    /// `[batch_size]`.
+    /// Rows: `observations`, `next_observations`: `[batch_size, observation_dim]`; the other
+    /// columns `[batch_size]`.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) (field `batch_size`) when
-    /// `batch_size` is 0 or larger than [`Replay::len`].
+    /// `batch_size` is 0 (row memories also refuse one larger than [`Replay::len`]);
+    /// [`Error::Empty`](crate::Error::Empty) when nothing is stored.
     fn sample<R: Rng + ?Sized>(
         &mut self,
         batch_size: usize,
         device: &Device,
         rng: &mut R,
-    ) -> Result<SampledBatch>;
+    ) -> Result<SampledBatch<Self::Input>>;
 
     /// Feeds back the TD errors of sampled rows (`indices` from [`SampledBatch::indices`]).
     /// Prioritized memories reprioritise those slots; a uniform memory only checks the input.
@@ -129,4 +136,15 @@ pub trait Replay {
     /// are clamped, NaN is ignored). Prioritized memories anneal their importance-sampling
     /// exponent with it; a uniform memory ignores it.
     fn set_progress(&mut self, fraction: f64);
+}
+
+/// A [`Replay`] of feature rows: [`Transition`]s in, `[batch, observation_dim]` tensors out.
+/// What [`NStepCollector`](crate::replay::NStepCollector) fills and
+/// [`crate::algo::dqn::train_dqn`] runs.
+pub trait RowReplay: for<'a> Replay<Item<'a> = Transition<'a>, Input = Tensor<2>> {
+    /// The width every pushed observation must have.
+    fn observation_dim(&self) -> usize;
+
+    /// Every pushed action must be below this.
+    fn num_actions(&self) -> usize;
 }

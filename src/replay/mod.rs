@@ -59,7 +59,7 @@ mod uniform;
 
 pub use batch::TransitionBatch;
 pub use config::{PrioritizedConfig, ReplayConfig};
-pub use memory::{Replay, SampledBatch};
+pub use memory::{Replay, RowReplay, SampledBatch};
 pub use n_step::{EnvStep, NStepCollector};
 pub use prioritized::PrioritizedReplay;
 pub use sum_tree::SumTree;

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use crate::error::{Error, Result, check_gamma};
-use crate::replay::{Replay, Transition};
+use crate::replay::{RowReplay, Transition};
 
 /// One environment step of one copy, as [`NStepCollector::push`] reads it.
 ///
@@ -186,7 +186,7 @@ impl NStepCollector {
     /// assert_eq!((buffer.len(), collector.pending(0)), (1, 0));
     /// # Ok::<(), valuefn::Error>(())
     /// ```
-    pub fn push<M: Replay + ?Sized>(
+    pub fn push<M: RowReplay + ?Sized>(
         &mut self,
         env: usize,
         step: EnvStep<'_>,
@@ -287,7 +287,7 @@ impl NStepCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::replay::{ReplayBuffer, ReplayConfig};
+    use crate::replay::{Replay, ReplayBuffer, ReplayConfig};
 
     fn step(x: f32, reward: f64) -> (Vec<f32>, Vec<f32>, f64) {
         (vec![x], vec![x + 1.0], reward)

@@ -1,11 +1,13 @@
 //! Proportional prioritized experience replay.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rand::{Rng, RngExt};
 
 use crate::error::Result;
 use crate::replay::storage::Storage;
-use crate::replay::{PrioritizedConfig, Replay, ReplayConfig, SampledBatch, SumTree, Transition};
+use crate::replay::{
+    PrioritizedConfig, Replay, ReplayConfig, RowReplay, SampledBatch, SumTree, Transition,
+};
 
 /// Proportional prioritized experience replay (Schaul et al. 2016, "Prioritized Experience
 /// Replay", Algorithm 1), on the same ring storage as [`ReplayBuffer`](crate::replay::ReplayBuffer).
@@ -131,6 +133,9 @@ impl PrioritizedReplay {
 }
 
 impl Replay for PrioritizedReplay {
+    type Item<'a> = Transition<'a>;
+    type Input = Tensor<2>;
+
     fn push(&mut self, transition: Transition<'_>) -> Result<()> {
         let slot = self.storage.push(&transition)?;
         self.tree
@@ -145,14 +150,6 @@ impl Replay for PrioritizedReplay {
 
     fn capacity(&self) -> usize {
         self.storage.capacity()
-    }
-
-    fn observation_dim(&self) -> usize {
-        self.storage.observation_dim()
-    }
-
-    fn num_actions(&self) -> usize {
-        self.storage.num_actions()
     }
 
     fn sample<R: Rng + ?Sized>(
@@ -210,5 +207,15 @@ impl Replay for PrioritizedReplay {
         if !fraction.is_nan() {
             self.progress = fraction.clamp(0.0, 1.0);
         }
+    }
+}
+
+impl RowReplay for PrioritizedReplay {
+    fn observation_dim(&self) -> usize {
+        self.storage.observation_dim()
+    }
+
+    fn num_actions(&self) -> usize {
+        self.storage.num_actions()
     }
 }

@@ -1,11 +1,11 @@
 //! Uniform experience replay.
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rand::{Rng, RngExt};
 
 use crate::error::Result;
 use crate::replay::storage::Storage;
-use crate::replay::{Replay, ReplayConfig, SampledBatch, Transition};
+use crate::replay::{Replay, ReplayConfig, RowReplay, SampledBatch, Transition};
 
 /// A fixed-size ring of transitions sampled uniformly with replacement (Mnih et al. 2015;
 /// Stable-Baselines3's `ReplayBuffer`).
@@ -87,6 +87,9 @@ impl ReplayBuffer {
 }
 
 impl Replay for ReplayBuffer {
+    type Item<'a> = Transition<'a>;
+    type Input = Tensor<2>;
+
     fn push(&mut self, transition: Transition<'_>) -> Result<()> {
         self.storage.push(&transition).map(|_| ())
     }
@@ -97,14 +100,6 @@ impl Replay for ReplayBuffer {
 
     fn capacity(&self) -> usize {
         self.storage.capacity()
-    }
-
-    fn observation_dim(&self) -> usize {
-        self.storage.observation_dim()
-    }
-
-    fn num_actions(&self) -> usize {
-        self.storage.num_actions()
     }
 
     fn sample<R: Rng + ?Sized>(
@@ -125,4 +120,14 @@ impl Replay for ReplayBuffer {
     }
 
     fn set_progress(&mut self, _fraction: f64) {}
+}
+
+impl RowReplay for ReplayBuffer {
+    fn observation_dim(&self) -> usize {
+        self.storage.observation_dim()
+    }
+
+    fn num_actions(&self) -> usize {
+        self.storage.num_actions()
+    }
 }

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::policy::{ActionSelector, EpsilonGreedy, EpsilonSchedule};
 use crate::replay::{
     EnvStep, NStepCollector, PrioritizedConfig, PrioritizedReplay, Replay, ReplayBuffer,
-    ReplayConfig, SampledBatch, Transition,
+    ReplayConfig, RowReplay, SampledBatch, Transition,
 };
 use crate::value::QFunction;
 
@@ -369,6 +369,9 @@ macro_rules! delegate {
 }
 
 impl Replay for Memory {
+    type Item<'a> = Transition<'a>;
+    type Input = Tensor<2>;
+
     fn push(&mut self, transition: Transition<'_>) -> Result<()> {
         delegate!(self, m => m.push(transition))
     }
@@ -377,12 +380,6 @@ impl Replay for Memory {
     }
     fn capacity(&self) -> usize {
         delegate!(self, m => m.capacity())
-    }
-    fn observation_dim(&self) -> usize {
-        delegate!(self, m => m.observation_dim())
-    }
-    fn num_actions(&self) -> usize {
-        delegate!(self, m => m.num_actions())
     }
     fn sample<R: rand::Rng + ?Sized>(
         &mut self,
@@ -397,5 +394,14 @@ impl Replay for Memory {
     }
     fn set_progress(&mut self, fraction: f64) {
         delegate!(self, m => m.set_progress(fraction))
+    }
+}
+
+impl RowReplay for Memory {
+    fn observation_dim(&self) -> usize {
+        delegate!(self, m => m.observation_dim())
+    }
+    fn num_actions(&self) -> usize {
+        delegate!(self, m => m.num_actions())
     }
 }
