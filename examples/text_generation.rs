@@ -2,7 +2,7 @@
 //! the text MDP, then shows its completions with each step's policy, Q and V.
 //!
 //! 1. **Pretrain** the policy head briefly with teacher-forced cross-entropy (`lm::pretrain`).
-//! 2. **Fine-tune** it with PPO (`ActorCritic`, a V head on a second model as the critic) on
+//! 2. **Fine-tune** it with PPO (`ActorCritic`, a V head on the same trunk as the critic) on
 //!    rollouts of 64 episodes played with the cache (`lm::TokenRollouts`); the reward is 1 per
 //!    token equal to the target's at its position.
 //! 3. Meanwhile a **Q head** learns `Q*` off-policy with deep Q-learning (`Dqn`, target network,
@@ -43,7 +43,6 @@ use valuefn::lm::{
     TokenReplay, TokenRollouts, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
-use valuefn::policy::PolicyAndValue;
 use valuefn::replay::Replay;
 use valuefn::tabular::{QValues, SolverConfig, value_iteration};
 use valuefn::tensor_ops::to_vec_f32;
@@ -90,6 +89,8 @@ struct Args {
 const EPISODES: usize = 64;
 /// Deep Q-learning steps (minibatches of 128 from the replay) per PPO update.
 const DQN_UPDATES: usize = 4;
+/// Weight of the value loss (the value head shares the pretrained trunk).
+const VALUE_COEF: f64 = 0.1;
 /// Evaluate on the held-out prompts every this many updates.
 const EVAL_EVERY: usize = 25;
 
@@ -173,7 +174,7 @@ fn run<B: LmBody>(
          greedy reward per target token {pretrained:.3}"
     );
 
-    // 2. PPO of the policy head, with a second model's V head as the critic.
+    // 2. PPO of the policy head, with a V head on the same trunk as the critic.
     let adam = OptimizerConfig::Adam { epsilon: 1e-5 };
     let steps = args.steps.max(1);
     let rate = LearningRateSchedule::Linear {
@@ -185,6 +186,7 @@ fn run<B: LmBody>(
         .with_gamma(1.0)
         .with_advantage(AdvantageEstimator::Gae { lambda: 0.95 })
         .with_entropy_coef(0.0)
+        .with_value_coef(VALUE_COEF)
         .with_actor_optimizer(adam)
         .with_critic_optimizer(adam)
         .with_actor_learning_rate(rate)
@@ -193,7 +195,8 @@ fn run<B: LmBody>(
         .with_ppo(Some(
             PpoConfig::new().with_epochs(4).with_minibatch_size(128),
         ));
-    let mut ppo = ActorCritic::new(ppo_config, PolicyAndValue::new(actor, model(1)?))?;
+    // One model: the pretrained policy head and a fresh value head on one trunk.
+    let mut ppo = ActorCritic::new(ppo_config, actor)?;
     let mut rollouts = TokenRollouts::new(&task.train, EPISODES, seed)?;
 
     // 3. Deep Q-learning of a Q head from a replay of the same episodes.
@@ -246,7 +249,7 @@ fn run<B: LmBody>(
             dqn.update(&replay.sample(128, device, &mut rng)?.batch)?;
         }
         if run.evaluation_due(update == steps) {
-            let held_out = score(ppo.actor())?;
+            let held_out = score(ppo.model())?;
             curve.push((update, held_out));
             run.evaluated(held_out, ppo.model())?;
         }
@@ -264,8 +267,8 @@ fn run<B: LmBody>(
     }
 
     // 4. Held-out completions, step by step.
-    let actor = ppo.actor().valid();
-    let critic = ppo.critic().valid();
+    let actor = ppo.model().valid();
+    let critic = actor.clone();
     let q_model = dqn.online().valid();
     let evaluation = evaluate_tasks(&actor, &task.held_out, Sampling::Greedy, 0, device)?;
     for (task_index, episode) in evaluation.episodes.iter().enumerate().take(4) {
