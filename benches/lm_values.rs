@@ -1,14 +1,16 @@
 //! The language-model value methods on every CPU backend compiled in, at the size of
 //! `benches/lm.rs` (vocabulary 104, batch 32, 16 generated tokens, GRU width 128):
 //!
-//! - `lm_ilql_update`: one `Ilql` step (two Q-head models, a V-head model, their targets) on
-//!   512 token transitions sampled from a `TokenReplay` of 32 played episodes;
+//! - `lm_ilql_update`: one `Ilql` step on 512 token transitions sampled from a `TokenReplay`
+//!   of 32 played episodes: `gru` on one model (both Q heads and the V head on one trunk, one
+//!   body pass), `gru_separate` on three models with whole target copies;
 //! - `lm_soft_q_update`: one `SoftQ` step (Q-head model against a reference model) on the same
 //!   batch;
 //! - `lm_kl_penalty`: `KlPenalty::apply` on the rollout of 32 episodes of 16 tokens (one pass of
 //!   the policy and one of the reference);
 //! - `lm_guided_generation`: `generate` of 16 tokens after 32 prompts with `ValueGuided`
-//!   (reference, two Q models, a V model: four caches stepped per token), beside `generate`
+//!   (reference, the two target-Q views of the ILQL model, the model for V: four caches
+//!   stepped per token), beside `generate`
 //!   with the reference alone in `benches/lm.rs`.
 //!
 //! Throughput is tokens (transitions or generated tokens) per second.
@@ -29,7 +31,7 @@ use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig};
 use valuefn::algo::dqn::DqnConfig;
 use valuefn::algo::dqn::SoftQ;
-use valuefn::algo::ilql::{Ilql, IlqlConfig};
+use valuefn::algo::ilql::{Ilql, IlqlConfig, IlqlNetworks};
 use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::env::text::TokenState;
@@ -61,15 +63,16 @@ fn benches(c: &mut Criterion) {
         let mut group = c.benchmark_group("lm_ilql_update");
         group.throughput(tokens.clone());
         group.sample_size(10);
-        let mut ilql = Ilql::new(
-            IlqlConfig::new(),
-            gru(1, &train),
-            gru(2, &train),
-            gru(3, &train),
-        )
-        .unwrap();
+        // One trunk: both Q heads and the V head of one model, targets of the heads only.
+        let mut ilql = Ilql::new(IlqlConfig::new(), gru(1, &train)).unwrap();
         group.bench_function(BenchmarkId::new("gru", backend), |b| {
             b.iter(|| black_box(ilql.update(&batch).unwrap()))
+        });
+        // Three models, whole target copies (the layout before the learner core).
+        let networks = IlqlNetworks::new(gru(1, &train), gru(2, &train), gru(3, &train)).unwrap();
+        let mut separate = Ilql::new(IlqlConfig::new(), networks).unwrap();
+        group.bench_function(BenchmarkId::new("gru_separate", backend), |b| {
+            b.iter(|| black_box(separate.update(&batch).unwrap()))
         });
         group.finish();
 
@@ -97,8 +100,13 @@ fn benches(c: &mut Criterion) {
 
         let mut group = c.benchmark_group("lm_guided_generation");
         group.throughput(tokens.clone());
-        let [q1, q2] = ilql.target_q_heads().clone();
-        let guided = ValueGuided::new(&reference, &[q1, q2], &ilql.value().valid(), 1.0).unwrap();
+        let guided = ValueGuided::new(
+            &reference,
+            &ilql.target_models(),
+            &ilql.model().valid(),
+            1.0,
+        )
+        .unwrap();
         let prompts = PaddedTokens
             .encode(
                 &vec![TokenState::new(vec![Vocabulary::BOS].into()); BATCH],

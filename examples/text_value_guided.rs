@@ -30,7 +30,7 @@ use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticConfig, AdvantageEstimator, KlPenalty, KlPenaltyConfig, PpoConfig,
 };
-use valuefn::algo::ilql::{Ilql, IlqlConfig};
+use valuefn::algo::ilql::{Ilql, IlqlConfig, IlqlNetworks};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
@@ -143,7 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_cql_weight(0.1)
         .with_target_rate(0.01)
         .with_learning_rate(LearningRateSchedule::Constant { rate: 1e-3 });
-    let mut ilql = Ilql::new(config, model(1)?, model(2)?, model(3)?)?;
+    let mut ilql = Ilql::new(config, IlqlNetworks::new(model(1)?, model(2)?, model(3)?)?)?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let bar = progress(args.quiet, args.steps, "ILQL steps")?;
     let start = std::time::Instant::now();
@@ -173,7 +173,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 4. Decoding the held-out prompts.
-    let [q1, q2] = ilql.target_q_heads().clone();
+    let [q1, q2] = ilql.target_q_heads().map(Clone::clone);
     let guided = ValueGuided::new(&reference, &[q1, q2], &ilql.value().valid(), 0.0)?;
     println!(
         "\nheld-out prompts ({}): reward per target token, greedy and sampled (temperature 1), \

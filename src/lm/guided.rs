@@ -204,3 +204,18 @@ impl<B: LmBody> LogitsPolicy for ValueGuided<B> {
         self.combine(reference, q, values)
     }
 }
+
+/// ILQL on one trunk, read by [`ValueGuided`].
+impl<B: LmBody> crate::algo::ilql::Ilql<TokenModel<B>> {
+    /// Inference copies of the trained model with each target Q head in place of its Q head:
+    /// the Q models [`ValueGuided::new`] takes (the trained model's inference copy is its V
+    /// model). Each shares the trunk, so guided decoding steps it once per model.
+    pub fn target_models(&self) -> [TokenModel<B>; 2] {
+        let model = self.model().valid();
+        let targets = self.targets();
+        [
+            model.with_q_head(targets.q1.clone()),
+            model.with_q_head(targets.q2.clone()),
+        ]
+    }
+}

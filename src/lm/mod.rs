@@ -30,7 +30,7 @@ pub use decoder::{TokenDecoder, ValueDecoder};
 pub use generate::{Generation, GenerationConfig, Sampling, generate};
 pub use gru::{GruBody, GruBodyConfig};
 pub use guided::{GuidedDecoding, ValueGuided};
-pub use model::{Decoding, HeadOutputs, TokenModel};
+pub use model::{Decoding, HeadOutputs, TokenModel, TokenQHeads};
 pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
 pub use replay::TokenReplay;

@@ -7,6 +7,7 @@ use burn::tensor::{Device, Gradients, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
+use crate::algo::ilql::{IlqlModel, IlqlOutputs};
 use crate::batch::BatchRows;
 use crate::batch::{TokenBatch, prefix_mask};
 use crate::error::{Error, Result};
@@ -30,13 +31,15 @@ pub struct HeadOutputs {
 }
 
 /// A language model as an agent of the text MDP: a causal body ([`LmBody`]: a
-/// [`crate::lm::TransformerBody`], a [`crate::lm::GruBody`], or a user's own) and three linear
-/// heads on its hidden states:
+/// [`crate::lm::TransformerBody`], a [`crate::lm::GruBody`], or a user's own) and linear heads
+/// on its hidden states:
 ///
 /// - policy logits `[B, T, V]`: `pi(next token | prefix)`;
 /// - a Q head `[B, T, V]`: `Q(prefix, next token)`, one value per token, as a
 ///   [`crate::nn::QNetwork`] scores actions;
-/// - a V head `[B, T]`: `V(prefix)`.
+/// - a V head `[B, T]`: `V(prefix)`;
+/// - a second Q head, the twin ILQL trains beside the first
+///   ([`crate::algo::ilql::IlqlModel`]: both Q heads and the V head on one body pass).
 ///
 /// As a [`LogitsPolicy`], [`QFunction`], [`VFunction`] and [`ActorCriticModel`] (the policy
 /// and value heads from one body pass) it reads [`TokenPositions`]: each
@@ -71,6 +74,8 @@ pub struct TokenModel<B> {
     policy: Linear,
     q: Linear,
     value: Linear,
+    /// The twin of `q` (clipped double Q: ILQL's second head).
+    q2: Linear,
 }
 
 impl<B: LmBody> TokenModel<B> {
@@ -80,10 +85,16 @@ impl<B: LmBody> TokenModel<B> {
         let mut rng = StdRng::seed_from_u64(seed);
         let (h, v) = (body.hidden_size(), body.vocab_size());
         let init = WeightInit::Uniform;
+        // Drawn in this order so that adding a head never changes the others' weights.
+        let policy = init.linear(h, v, 1.0, true, &mut rng, device);
+        let q = init.linear(h, v, 1.0, true, &mut rng, device);
+        let value = init.linear(h, 1, 1.0, true, &mut rng, device);
+        let q2 = init.linear(h, v, 1.0, true, &mut rng, device);
         Self {
-            policy: init.linear(h, v, 1.0, true, &mut rng, device),
-            q: init.linear(h, v, 1.0, true, &mut rng, device),
-            value: init.linear(h, 1, 1.0, true, &mut rng, device),
+            policy,
+            q,
+            value,
+            q2,
             body,
         }
     }
@@ -111,6 +122,23 @@ impl<B: LmBody> TokenModel<B> {
     /// The value head: hidden state to `V(s)`.
     pub fn value_head(&self) -> &Linear {
         &self.value
+    }
+
+    /// The second Q head, the twin of [`TokenModel::q_head`] (ILQL's clipped double Q).
+    pub fn q2_head(&self) -> &Linear {
+        &self.q2
+    }
+
+    /// The same model with `head` as its Q head (e.g. a target head of ILQL, for decoding with
+    /// [`crate::lm::ValueGuided`]); the body and the other heads are shared.
+    pub fn with_q_head(&self, head: Linear) -> Self {
+        Self {
+            body: self.body.clone(),
+            policy: self.policy.clone(),
+            q: head,
+            value: self.value.clone(),
+            q2: self.q2.clone(),
+        }
     }
 
     /// Number of token ids (the width of the policy and Q heads).
@@ -446,5 +474,70 @@ impl<B: LmBody> ActorCriticModel for TokenModel<B> {
 
     fn critic_gradients(&self, grads: &mut Gradients) -> Option<GradientsParams> {
         Some(GradientsParams::from_module(grads, &self.value))
+    }
+}
+
+/// The target Q heads of ILQL on a [`TokenModel`]: copies of its two Q heads only (the trunk is
+/// shared with the online heads).
+#[derive(Module, Debug)]
+pub struct TokenQHeads {
+    /// The target of the first Q head.
+    pub q1: Linear,
+    /// The target of the second Q head.
+    pub q2: Linear,
+}
+
+/// ILQL on one trunk: one body pass over the states and the next states (they share their
+/// sequences, so the body reads each sequence once) gives both Q heads and V of the states,
+/// `V` of the next states, and the target heads' values on the same hidden states (without
+/// gradient). One optimiser steps the body and every head.
+impl<B: LmBody> IlqlModel for TokenModel<B> {
+    type Input = TokenPositions;
+    type Targets = TokenQHeads;
+
+    fn num_actions(&self) -> usize {
+        self.vocab_size()
+    }
+
+    fn online_targets(&self) -> TokenQHeads {
+        TokenQHeads {
+            q1: self.q.clone(),
+            q2: self.q2.clone(),
+        }
+        .valid()
+    }
+
+    fn ilql_outputs(
+        &self,
+        states: TokenPositions,
+        next_states: TokenPositions,
+        targets: &TokenQHeads,
+    ) -> Result<IlqlOutputs> {
+        let n = states.len();
+        let both = TokenPositions::concat_rows(vec![states, next_states]);
+        let total = both.len();
+        let hidden = self.hidden_at(&both)?;
+        let width = hidden.dims()[1];
+        let now = hidden.clone().slice([0..n, 0..width]);
+        let frozen = hidden.detach().without_autodiff();
+        let next = frozen.clone().slice([n..total, 0..width]);
+        let frozen_now = frozen.slice([0..n, 0..width]);
+        Ok(IlqlOutputs {
+            q: [self.q.forward(now.clone()), self.q2.forward(now.clone())],
+            values: self.value.forward(now).squeeze_dim(1),
+            next_values: self.value.valid().forward(next).squeeze_dim(1),
+            target_q: targets
+                .q1
+                .forward(frozen_now.clone())
+                .min_pair(targets.q2.forward(frozen_now)),
+        })
+    }
+
+    fn target_q_values(&self, states: TokenPositions, targets: &TokenQHeads) -> Result<Tensor<2>> {
+        let hidden = self.hidden_at(&states)?.detach().without_autodiff();
+        Ok(targets
+            .q1
+            .forward(hidden.clone())
+            .min_pair(targets.q2.forward(hidden)))
     }
 }

@@ -7,9 +7,11 @@
 mod checkpoint;
 mod config;
 mod loss;
+mod model;
 mod updater;
 
 pub use checkpoint::IlqlCheckpoint;
 pub use config::IlqlConfig;
 pub use loss::{awac_loss, cql_loss, expectile_loss};
+pub use model::{IlqlModel, IlqlNetworks, IlqlOutputs};
 pub use updater::{Ilql, IlqlStats};

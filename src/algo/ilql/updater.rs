@@ -1,19 +1,17 @@
 //! The ILQL updater: twin Q heads with Polyak targets, a V head by expectile regression, a
 //! CQL penalty, generic over the networks.
 
-use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::ModuleOptimizer;
 use burn::tensor::Tensor;
 
 use crate::algo::TargetUpdate;
 use crate::algo::dqn::check_transitions;
-use crate::algo::ilql::{IlqlConfig, cql_loss, expectile_loss};
+use crate::algo::ilql::{IlqlConfig, IlqlModel, IlqlNetworks, cql_loss, expectile_loss};
 use crate::algo::step::{Optimizer, PendingStep};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::replay::TransitionBatch;
 use crate::returns::value_targets_discounted;
 use crate::tensor_ops::check_shape;
-use crate::value::{QFunction, VFunction};
 
 /// What one [`Ilql::update`] did (losses before the step).
 #[derive(Debug, Clone, PartialEq)]
@@ -47,24 +45,26 @@ pub struct IlqlStats {
 /// L_V    = expectile_tau(V(s), min(Q1'(s, a), Q2'(s, a)))               targets Q' (no gradient)
 /// ```
 ///
-/// then one Adam step per network (three optimisers, one backward pass, global-norm clipping
-/// over the three jointly) and the Polyak update `Q_i' <- rate Q_i + (1 - rate) Q_i'`. The
+/// then one backward pass, global-norm clipping over the whole model, a step of the config's
+/// optimiser (Adam by default) per parameter group, and the Polyak update
+/// `Q_i' <- rate Q_i + (1 - rate) Q_i'` of the target Q heads. The
 /// targets come from [`crate::returns::value_targets_discounted`], the losses are the public
 /// [`expectile_loss`] and [`cql_loss`]. Decoding reads [`Ilql::target_q_values`] and the V head:
 /// `log pi_ref + beta (min Q' - V)` ([`crate::lm::ValueGuided`]); policy extraction by
 /// advantage-weighted regression is [`crate::algo::ilql::awac_loss`].
 ///
-/// `Q` is any burn [`Module`] that is a [`QFunction`], `V` any [`Module`] that is a
-/// [`VFunction`] on the same input (feature networks, or token models' Q and V heads). Build
-/// the three networks on an autodiff device and **apart**: a clone shares its parameters'
-/// autodiff leaves with the original, so one of the two would receive no gradient ([`Ilql::update`]
-/// refuses that); [`Module::fork`] a copy instead.
+/// The model `M` is any [`IlqlModel`]: a [`crate::lm::TokenModel`], whose twin Q heads and V
+/// head share one trunk (one body pass per step reads the states and the next states; the
+/// targets copy the Q heads only), or three separate networks through [`IlqlNetworks`] (any
+/// [`crate::value::QFunction`] twice and a [`crate::value::VFunction`] on the same input:
+/// feature networks, or three token models, whose targets are then whole copies: the
+/// authors' separate target trunk). Build the model on an autodiff device.
 ///
 /// # Example
 ///
 /// ```
 /// use burn::tensor::{Bool, Int, Tensor, TensorData};
-/// use valuefn::algo::ilql::{Ilql, IlqlConfig};
+/// use valuefn::algo::ilql::{Ilql, IlqlConfig, IlqlNetworks};
 /// use valuefn::nn::{QNetworkConfig, VNetworkConfig};
 /// use valuefn::replay::TransitionBatch;
 ///
@@ -72,7 +72,7 @@ pub struct IlqlStats {
 /// let train = device.clone().autodiff();
 /// let q = |seed| QNetworkConfig::new(2, 3).with_hidden(vec![16]).with_seed(seed).init(&train);
 /// let v = VNetworkConfig::new(2).with_hidden(vec![16]).init(&train)?;
-/// let mut ilql = Ilql::new(IlqlConfig::new(), q(1)?, q(2)?, v)?;
+/// let mut ilql = Ilql::new(IlqlConfig::new(), IlqlNetworks::new(q(1)?, q(2)?, v)?)?;
 /// let batch = TransitionBatch {
 ///     observations: Tensor::<2>::from_floats([[0.0, 1.0], [1.0, 0.0]], &device),
 ///     actions: Tensor::<1, Int>::from_ints([2, 0], &device),
@@ -87,81 +87,60 @@ pub struct IlqlStats {
 /// assert_eq!(ilql.gradient_steps(), 1);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
-pub struct Ilql<Q, V> {
+pub struct Ilql<M: IlqlModel> {
     config: IlqlConfig,
-    q: [Q; 2],
-    targets: [Q; 2],
-    value: V,
-    optimizers: [Optimizer; 3],
+    model: M,
+    targets: M::Targets,
+    /// One per parameter group ([`IlqlModel::GROUPS`]).
+    optimizers: Vec<Optimizer>,
     gradient_steps: u64,
 }
 
-impl<Q: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for Ilql<Q, V> {
+impl<M: IlqlModel + std::fmt::Debug> std::fmt::Debug for Ilql<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ilql")
             .field("config", &self.config)
-            .field("q", &self.q)
-            .field("value", &self.value)
+            .field("model", &self.model)
             .field("gradient_steps", &self.gradient_steps)
             .finish_non_exhaustive()
     }
 }
 
-impl<Q, V> Ilql<Q, V>
-where
-    Q: Module + QFunction,
-    Q::Input: Clone,
-    V: Module + VFunction<Input = Q::Input>,
-{
-    /// An updater training the twin Q heads `q1`, `q2` (their targets start as copies) and the
-    /// V head `value`.
+impl<M: IlqlModel> Ilql<M> {
+    /// An updater training `model`; the target Q heads start as copies of its Q heads.
     ///
     /// # Errors
     ///
-    /// As [`IlqlConfig::validate`]; [`Error::ShapeMismatch`] when the two Q heads score
-    /// different numbers of actions.
-    pub fn new(config: IlqlConfig, q1: Q, q2: Q, value: V) -> Result<Self> {
+    /// As [`IlqlConfig::validate`].
+    pub fn new(config: IlqlConfig, model: M) -> Result<Self> {
         config.validate()?;
-        if q1.num_actions() != q2.num_actions() {
-            return Err(Error::ShapeMismatch {
-                what: "second Q head's actions (as many as the first's)",
-                expected: vec![q1.num_actions()],
-                actual: vec![q2.num_actions()],
-            });
-        }
-        let optimizers = [(); 3].map(|()| config.optimizer.init());
-        let targets = [q1.valid(), q2.valid()];
-        Ok(Self::from_parts(
-            config,
-            [q1, q2],
-            targets,
-            value,
-            optimizers,
-            0,
-        ))
+        let optimizers = M::GROUPS.iter().map(|_| config.optimizer.init()).collect();
+        let targets = model.online_targets();
+        Ok(Self::from_parts(config, model, targets, optimizers, 0))
     }
 
     pub(crate) fn from_parts(
         config: IlqlConfig,
-        q: [Q; 2],
-        targets: [Q; 2],
-        value: V,
-        optimizers: [ModuleOptimizer; 3],
+        model: M,
+        targets: M::Targets,
+        optimizers: Vec<ModuleOptimizer>,
         gradient_steps: u64,
     ) -> Self {
         Self {
-            optimizers: optimizers.map(|state| Optimizer::with_state(config.learning_rate, state)),
+            optimizers: optimizers
+                .into_iter()
+                .map(|state| Optimizer::with_state(config.learning_rate, state))
+                .collect(),
             config,
-            q,
+            model,
             targets,
-            value,
             gradient_steps,
         }
     }
 
-    /// The three optimiser states (Q1, Q2, V).
-    pub(crate) fn optimizer_states(&self) -> [&ModuleOptimizer; 3] {
-        self.optimizers.each_ref().map(Optimizer::state)
+    /// The optimiser states, one per parameter group.
+    pub(crate) fn optimizer_states(&self) -> Vec<&ModuleOptimizer> {
+        self.optimizers.iter().map(Optimizer::state).collect()
     }
 
     /// The settings.
@@ -169,19 +148,14 @@ where
         &self.config
     }
 
-    /// The two online Q heads.
-    pub fn q_heads(&self) -> &[Q; 2] {
-        &self.q
+    /// The model being trained (online Q heads and V head).
+    pub fn model(&self) -> &M {
+        &self.model
     }
 
-    /// The two target Q heads (inference copies, Polyak-averaged).
-    pub fn target_q_heads(&self) -> &[Q; 2] {
+    /// The target Q heads (inference copies, Polyak-averaged).
+    pub fn targets(&self) -> &M::Targets {
         &self.targets
-    }
-
-    /// The V head.
-    pub fn value(&self) -> &V {
-        &self.value
     }
 
     /// Gradient steps taken so far.
@@ -194,12 +168,9 @@ where
     ///
     /// # Errors
     ///
-    /// Errors of the networks on `states`.
-    pub fn target_q_values(&self, states: Q::Input) -> Result<Tensor<2>> {
-        let first = self.targets[0].q_values(states.clone())?;
-        let second = self.targets[1].q_values(states)?;
-        check_shape("second target Q values", second.dims(), first.dims())?;
-        Ok(first.min_pair(second))
+    /// Errors of the model on `states`.
+    pub fn target_q_values(&self, states: M::Input) -> Result<Tensor<2>> {
+        self.model.valid().target_q_values(states, &self.targets)
     }
 
     /// One step on `batch` (see the type's docs).
@@ -210,16 +181,21 @@ where
     /// lengths or states the networks refuse; [`Error::InvalidAction`] for an action outside
     /// `0..num_actions`; [`Error::NonFinite`] for a NaN reward or weight, or a loss or gradient
     /// that is not finite; [`Error::InvalidConfig`] for a discount outside `[0, 1]`, a
-    /// negative weight, or a network none of whose parameters received a gradient (built
-    /// without autodiff, or sharing another's parameters). On error, nothing has changed.
-    pub fn update(&mut self, batch: &TransitionBatch<Q::Input>) -> Result<IlqlStats> {
-        let num_actions = self.q[0].num_actions();
+    /// negative weight, or a parameter group none of whose parameters received a gradient
+    /// (built without autodiff, or sharing another's parameters). On error, nothing has
+    /// changed.
+    pub fn update(&mut self, batch: &TransitionBatch<M::Input>) -> Result<IlqlStats> {
+        let num_actions = self.model.num_actions();
         let len = check_transitions(batch, num_actions)?;
-        let next_values = self.value.valid().values(batch.next_observations.clone())?;
-        check_shape("next-state values", next_values.dims(), [len])?;
+        let out = self.model.ilql_outputs(
+            batch.observations.clone(),
+            batch.next_observations.clone(),
+            &self.targets,
+        )?;
+        check_shape("next-state values", out.next_values.dims(), [len])?;
         let targets = value_targets_discounted(
             batch.rewards.clone(),
-            next_values,
+            out.next_values,
             batch.terminated.clone(),
             batch.discounts.clone(),
         )?;
@@ -229,8 +205,7 @@ where
         let mut td = Vec::with_capacity(2);
         let mut cql = Vec::with_capacity(2);
         let mut first_taken = None;
-        for q in &self.q {
-            let all = q.q_values(batch.observations.clone())?;
+        for all in out.q {
             check_shape("Q values", all.dims(), [len, num_actions])?;
             let q_taken = at_taken(all.clone());
             let error = q_taken.clone() - targets.clone();
@@ -241,26 +216,19 @@ where
         let cql_total = cql[0].clone() + cql[1].clone();
         let q_loss =
             td[0].clone() + td[1].clone() + cql_total.clone().mul_scalar(self.config.cql_weight);
-        let pessimistic = at_taken(self.target_q_values(batch.observations.clone())?);
-        let values = self.value.values(batch.observations.clone())?;
+        check_shape("target Q values", out.target_q.dims(), [len, num_actions])?;
+        let pessimistic = at_taken(out.target_q);
+        let values = out.values;
         check_shape("values", values.dims(), [len])?;
         let value_loss = expectile_loss(values.clone(), pessimistic, self.config.expectile)?;
 
-        // The three networks as one module: one backward pass, one global norm, a group and
-        // an optimiser each.
-        let networks = (self.q[0].clone(), self.q[1].clone(), self.value.clone());
+        let model = &self.model;
         let pending = PendingStep::new(
             &(q_loss.clone() + value_loss.clone()),
-            &networks,
+            model,
             self.config.max_grad_norm,
-            &["first Q head", "second Q head", "V head"],
-            |mut grads| {
-                vec![
-                    GradientsParams::from_module(&mut grads, &networks.0),
-                    GradientsParams::from_module(&mut grads, &networks.1),
-                    GradientsParams::from_module(&mut grads, &networks.2),
-                ]
-            },
+            M::GROUPS,
+            |grads| model.gradient_groups(grads),
         )?;
         // One read-back for the statistics and the checks.
         let (read, grad_norm) = pending.read_back(
@@ -274,16 +242,20 @@ where
             &[(0, "Q loss"), (2, "value loss")],
         )?;
         let rate = self.optimizers[0].rate(self.gradient_steps);
-        let (q1, q2, value) = pending.apply(networks, &mut self.optimizers, self.gradient_steps);
-        self.q = [q1, q2];
-        self.value = value;
+        self.model = pending.apply(
+            self.model.clone(),
+            &mut self.optimizers,
+            self.gradient_steps,
+        );
+        self.gradient_steps += 1;
         let polyak = TargetUpdate::Polyak {
             tau: self.config.target_rate,
         };
-        for (target, online) in self.targets.iter_mut().zip(&self.q) {
-            *target = polyak.apply(target.clone(), online, self.gradient_steps + 1);
-        }
-        self.gradient_steps += 1;
+        self.targets = polyak.apply(
+            self.targets.clone(),
+            &self.model.online_targets(),
+            self.gradient_steps,
+        );
         Ok(IlqlStats {
             q_loss: read[0],
             cql_loss: read[1],
@@ -293,5 +265,27 @@ where
             grad_norm,
             learning_rate: rate,
         })
+    }
+}
+
+/// Three separate networks trained as one model: their accessors.
+impl<Q, V> Ilql<IlqlNetworks<Q, V>>
+where
+    IlqlNetworks<Q, V>: IlqlModel<Targets = (Q, Q)>,
+    Q: crate::value::QFunction,
+{
+    /// The two online Q networks.
+    pub fn q_heads(&self) -> [&Q; 2] {
+        self.model.q_heads()
+    }
+
+    /// The two target Q networks (inference copies, Polyak-averaged).
+    pub fn target_q_heads(&self) -> [&Q; 2] {
+        [&self.targets.0, &self.targets.1]
+    }
+
+    /// The V network.
+    pub fn value(&self) -> &V {
+        self.model.value()
     }
 }
