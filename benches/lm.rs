@@ -5,8 +5,8 @@
 //!   (sampling at temperature 1); throughput is generated tokens per second, the figure to set
 //!   beside the peer's "rollout only" tokens/s;
 //! - `lm_actor_critic_update`: one A2C update of `ActorCritic` on the 512 transitions of 32
-//!   episodes of 16 tokens (states as `TokenPositions` in the 32 episodes' sequences, no
-//!   collected scores, so the update computes the values itself: two body passes);
+//!   episodes of 16 tokens (states as `TokenPositions` in the 32 episodes' sequences, with
+//!   scores as a collected rollout has them: one body pass forward and one backward);
 //!   throughput is training tokens per second of the update alone;
 //! - `lm_actor_critic_loop`: what the peer's training figure measures: collect 32 episodes of
 //!   16 tokens with `TokenRollouts` (the peer's task: one `<bos>` prompt, a fixed random
@@ -32,7 +32,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch};
+use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch, RolloutScores};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::batch::TokenBatch;
 use valuefn::lm::{
@@ -110,7 +110,12 @@ fn rollout(device: &Device) -> RolloutBatch<TokenPositions> {
         )
         .unwrap(),
         mask: None,
-        scores: None,
+        // As a collected rollout carries them: the update runs the body once.
+        scores: Some(RolloutScores {
+            values: vec![0.5; TOKENS * BATCH],
+            next_values: vec![0.5; TOKENS * BATCH],
+            log_probs: vec![-(VOCAB as f32).ln(); TOKENS * BATCH],
+        }),
     }
 }
 

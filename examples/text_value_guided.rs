@@ -6,7 +6,8 @@
 //! 2. **Sample and score** completions of the training prompts from `pi_ref`
 //!    (`lm::ScoredCompletions`, per-token rewards of the task), saved as JSON lines.
 //! 3. **ILQL** (`algo::ilql::Ilql`): twin Q heads with Polyak targets and a V head by expectile
-//!    regression, on three GRU token models, from the dataset alone.
+//!    regression, on one GRU token model (both Q heads and the V head on its trunk), from the
+//!    dataset alone.
 //! 4. **Value-guided decoding** (`lm::ValueGuided`): `log pi_ref + beta (min Q' - V)` on held-out
 //!    prompts, greedy and sampled, at several `beta`, with the exact KL from `pi_ref`.
 //! 5. **KL-regularised PPO** from `pi_ref` (`algo::actor_critic::KlPenalty` + `ActorCritic`),
@@ -30,7 +31,7 @@ use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticConfig, AdvantageEstimator, KlPenalty, KlPenaltyConfig, PpoConfig,
 };
-use valuefn::algo::ilql::{Ilql, IlqlConfig, IlqlNetworks};
+use valuefn::algo::ilql::{Ilql, IlqlConfig};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
@@ -143,7 +144,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_cql_weight(0.1)
         .with_target_rate(0.01)
         .with_learning_rate(LearningRateSchedule::Constant { rate: 1e-3 });
-    let mut ilql = Ilql::new(config, IlqlNetworks::new(model(1)?, model(2)?, model(3)?)?)?;
+    // One model: twin Q heads and a V head on one trunk, target copies of the heads.
+    let mut ilql = Ilql::new(config, model(1)?)?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let bar = progress(args.quiet, args.steps, "ILQL steps")?;
     let start = std::time::Instant::now();
@@ -173,8 +175,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 4. Decoding the held-out prompts.
-    let [q1, q2] = ilql.target_q_heads().map(Clone::clone);
-    let guided = ValueGuided::new(&reference, &[q1, q2], &ilql.value().valid(), 0.0)?;
+    let guided = ValueGuided::new(
+        &reference,
+        &ilql.target_models(),
+        &ilql.model().valid(),
+        0.0,
+    )?;
     println!(
         "\nheld-out prompts ({}): reward per target token, greedy and sampled (temperature 1), \
          and the exact KL(pi || pi_ref) per token on the sampled completions",

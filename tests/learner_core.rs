@@ -524,3 +524,59 @@ fn bad_scores_and_optimiser_settings_are_refused() {
     };
     assert!(DqnConfig::new().with_optimizer(adamw).validate().is_ok());
 }
+
+/// ILQL on one trunk reads the states and the next states of a replayed batch from one body
+/// pass (they are positions of the same sequences), as the A2C update does; three separate
+/// models run five (the V model on the next states, the two Q models, the V model again, and
+/// the two target models: six calls with the targets' own pass).
+#[test]
+fn an_ilql_step_on_one_trunk_runs_it_once() {
+    use rand::SeedableRng;
+    use valuefn::algo::ilql::{Ilql, IlqlConfig, IlqlNetworks};
+    use valuefn::replay::Replay;
+
+    let (env, _, _) = reverse_abc();
+    let device = valuefn::device::default_device();
+    let train = device.clone().autodiff();
+    let vocab = env.vocab_size();
+    let played = TokenRollouts::new(&env, 8, 0)
+        .unwrap()
+        .collect(&counted_gru(vocab, 0, &device), &device)
+        .unwrap();
+    let mut replay = valuefn::lm::TokenReplay::new(1000, 1.0).unwrap();
+    for episode in &played.episodes {
+        replay.push(episode).unwrap();
+    }
+    let batch = replay
+        .sample(32, &device, &mut rand::rngs::StdRng::seed_from_u64(0))
+        .unwrap()
+        .batch;
+
+    let mut one = Ilql::new(IlqlConfig::new(), counted_gru(vocab, 1, &train)).unwrap();
+    let (calls, stats) = calls_of(|| one.update(&batch).unwrap());
+    assert_eq!(calls, [1, 0, 0], "one trunk pass per ILQL step");
+    assert!(stats.q_loss.is_finite() && stats.value_loss.is_finite());
+
+    let networks = IlqlNetworks::new(
+        counted_gru(vocab, 2, &train),
+        counted_gru(vocab, 3, &train),
+        counted_gru(vocab, 4, &train),
+    )
+    .unwrap();
+    let mut separate = Ilql::new(IlqlConfig::new(), networks).unwrap();
+    let (calls, _) = calls_of(|| separate.update(&batch).unwrap());
+    assert_eq!(calls, [6, 0, 0]);
+
+    // The targets follow slowly: one step moves the shared trunk by one Adam step and the
+    // target heads by a Polyak step of 0.005 toward the online heads.
+    let probe = batch.observations.clone();
+    let fresh = Ilql::new(IlqlConfig::new(), counted_gru(vocab, 1, &train)).unwrap();
+    let before = to_vec_f32(fresh.target_q_values(probe.clone()).unwrap());
+    let after = to_vec_f32(one.target_q_values(probe).unwrap());
+    let moved = before
+        .iter()
+        .zip(&after)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(moved > 0.0 && moved < 0.05, "targets moved by {moved}");
+}
