@@ -1,4 +1,7 @@
-//! Learning algorithms.
+//! Learning algorithms, in two rooms: the tabular TD learners (`algo/tabular/`, re-exported
+//! here) and the deep learners' core (one gradient step, target updates, the training run's
+//! bookkeeping, optimiser settings) with one folder per deep algorithm (`dqn`, `actor_critic`,
+//! `ilql`).
 //!
 //! Tabular TD updaters, each built from a validated [`TabularTdConfig`] and applied to a whole
 //! batch of transitions with a few tensor ops (gather, one bootstrap, one `select_assign`):
@@ -14,35 +17,22 @@
 //! out-of-range state or action, or a NaN reward, is an error and the table is unchanged.
 
 pub mod actor_critic;
-mod batch;
 pub(crate) mod checkpoint;
-mod config;
 pub mod dqn;
 mod evaluation;
 pub(crate) mod gradients;
-mod host;
 pub mod ilql;
 mod metrics;
-mod n_step;
 mod optim;
-mod q_learning;
 mod run;
-
 pub(crate) mod step;
-mod step_size;
+mod tabular;
 mod target;
-mod td;
-mod train;
-mod update;
 
-pub use batch::TabularBatch;
-pub use config::TabularTdConfig;
-pub use host::TabularPath;
-pub use n_step::{NStepSarsa, NStepTd};
 pub use optim::{LearningRateSchedule, OptimizerConfig};
-pub use q_learning::{ExpectedSarsa, QLearning, Sarsa};
 pub use run::{TrainMetrics, TrainReport, TrainRun};
-pub use step_size::StepSize;
+pub use tabular::{
+    ExpectedSarsa, NStepSarsa, NStepTd, QLearning, Sarsa, StepSize, TabularBatch, TabularControl,
+    TabularControlConfig, TabularPath, TabularTdConfig, TdZero, train_tabular,
+};
 pub use target::TargetUpdate;
-pub use td::TdZero;
-pub use train::{TabularControl, TabularControlConfig, train_tabular};

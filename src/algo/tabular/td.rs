@@ -1,9 +1,9 @@
 //! TD(0) prediction of state values.
 
-use crate::algo::batch::TabularBatch;
-use crate::algo::host::bootstrap_one;
-use crate::algo::step_size::StepSizes;
-use crate::algo::update::{host_tensor, move_toward, move_toward_host};
+use crate::algo::tabular::batch::TabularBatch;
+use crate::algo::tabular::host::bootstrap_one;
+use crate::algo::tabular::step_size::StepSizes;
+use crate::algo::tabular::update::{host_tensor, move_toward, move_toward_host};
 use crate::algo::{TabularPath, TabularTdConfig};
 use crate::error::Result;
 use crate::returns::bootstrap;

@@ -2,9 +2,9 @@
 
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::algo::batch::TabularBatch;
-use crate::algo::step_size::StepSizes;
-use crate::algo::update::{host_tensor, move_toward, move_toward_host};
+use crate::algo::tabular::batch::TabularBatch;
+use crate::algo::tabular::step_size::StepSizes;
+use crate::algo::tabular::update::{host_tensor, move_toward, move_toward_host};
 use crate::algo::{TabularPath, TabularTdConfig};
 use crate::error::{Error, Result};
 use crate::returns::{Rollout, Values, n_step_target_values, n_step_targets};

@@ -2,10 +2,10 @@
 
 use burn::tensor::{Int, Tensor};
 
-use crate::algo::batch::{BatchTensors, TabularBatch};
-use crate::algo::host::{bootstrap_one, row_dot, row_max};
-use crate::algo::step_size::StepSizes;
-use crate::algo::update::{host_tensor, move_toward, move_toward_host};
+use crate::algo::tabular::batch::{BatchTensors, TabularBatch};
+use crate::algo::tabular::host::{bootstrap_one, row_dot, row_max};
+use crate::algo::tabular::step_size::StepSizes;
+use crate::algo::tabular::update::{host_tensor, move_toward, move_toward_host};
 use crate::algo::{TabularPath, TabularTdConfig};
 use crate::error::Result;
 use crate::policy::ActionSelector;

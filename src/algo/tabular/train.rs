@@ -5,8 +5,8 @@ use burn::tensor::{Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use crate::algo::host::{bootstrap_one, row_dot, row_max};
-use crate::algo::step_size::StepSizes;
+use crate::algo::tabular::host::{bootstrap_one, row_dot, row_max};
+use crate::algo::tabular::step_size::StepSizes;
 use crate::algo::{ExpectedSarsa, QLearning, Sarsa, TabularBatch, TabularPath, TabularTdConfig};
 use crate::env::{Environment, EpisodeStats};
 use crate::error::{Error, Result, check_finite_f32};

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor, TensorData};
 
-use crate::algo::step_size::StepSizes;
+use crate::algo::tabular::step_size::StepSizes;
 
 /// Moves `table[i]` toward `targets` for each flat index `i` of the batch and returns the new
 /// table with the TD errors `targets - table[i]`.
