@@ -10,7 +10,7 @@ use burn::tensor::{Bool, Int, Tensor};
 ///
 /// The methods are the fast path and trust their input (ids below
 /// [`LmBody::vocab_size`], lengths within [`LmBody::max_len`], at least one real token per
-/// row); [`crate::lm::TokenModel`] checks a [`crate::env::text::TokenBatch`] before calling
+/// row); [`crate::lm::TokenModel`] checks a [`crate::batch::TokenBatch`] before calling
 /// them and returns an error for bad input.
 ///
 /// **Incremental decoding.** [`LmBody::prefill`] reads the prompts once and returns a cache;

@@ -4,7 +4,7 @@
 //!
 //! A [`TokenModel`] is a [`crate::policy::LogitsPolicy`], a [`crate::value::QFunction`] and a
 //! [`crate::value::VFunction`] on [`TokenPositions`] (states as positions in shared token
-//! sequences; a [`crate::env::text::TokenBatch`] converts, each row at its last real token), so
+//! sequences; a [`crate::batch::TokenBatch`] converts, each row at its last real token), so
 //! the crate's own updaters train it: [`crate::algo::dqn::Dqn`] its Q head,
 //! [`crate::algo::actor_critic::ActorCritic`] its policy and V heads.
 

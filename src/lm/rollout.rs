@@ -284,7 +284,7 @@ pub struct TokenRollout {
     /// `T` steps of `B` episodes (time-major), states as positions in the episodes' final
     /// sequences; steps after an episode's end are masked out.
     pub batch: RolloutBatch<TokenPositions>,
-    /// The episodes on the host (what [`crate::lm::TokenReplay::push`] stores).
+    /// The episodes on the host (what [`crate::lm::TokenReplay`]'s `push` stores).
     pub episodes: Vec<TokenEpisode>,
     /// Tokens generated (transitions that count).
     pub tokens: usize,

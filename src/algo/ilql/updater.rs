@@ -8,6 +8,8 @@ use crate::algo::TargetUpdate;
 use crate::algo::dqn::check_transitions;
 use crate::algo::ilql::{IlqlConfig, IlqlModel, IlqlNetworks, cql_loss, expectile_loss};
 use crate::algo::step::{Optimizer, PendingStep};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::replay::TransitionBatch;
 use crate::returns::value_targets_discounted;

@@ -3,6 +3,8 @@
 
 use crate::env::text::{TextGenerationEnv, TextReward, TokenState};
 use crate::env::{SyncVecEnv, VecStep};
+#[cfg(doc)]
+use crate::error::Error;
 use crate::error::Result;
 use crate::text::TokenId;
 

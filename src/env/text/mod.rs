@@ -7,8 +7,8 @@
 //! target has; it is *truncated* after `max_new_tokens` tokens.
 //!
 //! - [`TextGenerationEnv`]: one episode at a time, an [`Environment`].
-//! - [`BatchedTextEnv`]: many episodes in lockstep, with the padded token-id and mask tensors
-//!   a language model reads ([`TokenBatch`]).
+//! - [`BatchedTextEnv`]: many episodes in lockstep (their states become the padded token-id and
+//!   mask tensors a language model reads through [`crate::encode::PaddedTokens`]).
 //! - [`TextMdp`]: the exact model of a small instance, enumerated prefix by prefix into a
 //!   [`crate::tabular::TabularMdp`], so the solvers give `Q*` and `V*` of every prefix and
 //!   tabular learners run on the environment through its index map ([`IndexedTextEnv`]).
