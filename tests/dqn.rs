@@ -270,6 +270,25 @@ fn bad_batches_are_refused_and_change_nothing() {
         dqn.update(&short),
         Err(Error::ShapeMismatch { .. })
     ));
+    // One next state for three transitions: burn would broadcast it and the update return Ok.
+    let mut broadcast = hand_batch(&device, [1.0; 3]);
+    broadcast.next_observations = index_tensor(&[1], &device);
+    assert!(matches!(
+        dqn.update(&broadcast),
+        Err(Error::ShapeMismatch {
+            what: "next observations (one per transition)",
+            ..
+        })
+    ));
+    let mut terminated = hand_batch(&device, [1.0; 3]);
+    terminated.terminated = terminated.terminated.slice([0..2]);
+    assert!(matches!(
+        dqn.update(&terminated),
+        Err(Error::ShapeMismatch {
+            what: "terminated",
+            ..
+        })
+    ));
     let negative = hand_batch(&device, [1.0, -1.0, 1.0]);
     assert!(matches!(
         dqn.update(&negative),

@@ -47,7 +47,6 @@
 //! # Ok::<(), valuefn::Error>(())
 //! ```
 
-mod batch;
 mod config;
 mod memory;
 mod n_step;
@@ -57,7 +56,7 @@ mod sum_tree;
 mod transition;
 mod uniform;
 
-pub use batch::TransitionBatch;
+pub use crate::batch::TransitionBatch;
 pub use config::{PrioritizedConfig, ReplayConfig};
 pub use memory::{Replay, RowReplay, SampledBatch};
 pub use n_step::{EnvStep, NStepCollector};

@@ -9,6 +9,7 @@ use crate::algo::checkpoint::{
     create_dir, load_module, load_optimizer, read_json, save_module, save_optimizer, write_json,
 };
 use crate::algo::dqn::{Dqn, DqnConfig};
+use crate::batch::BatchRows;
 use crate::error::Result;
 use crate::value::QFunction;
 
@@ -33,7 +34,7 @@ fn files(dir: &Path) -> [PathBuf; 4] {
 impl<Q> Dqn<Q>
 where
     Q: Module + QFunction,
-    Q::Input: Clone,
+    Q::Input: BatchRows,
 {
     /// Writes the online and target networks, the optimiser state, the config and the step
     /// counter into the folder `dir` (created if missing).

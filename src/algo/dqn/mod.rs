@@ -19,5 +19,4 @@ pub use soft::SoftQ;
 pub use train::{
     DqnMetrics, DqnReport, DqnTrainConfig, DqnUpdate, ReplayKind, evaluate_greedy, train_dqn,
 };
-pub(crate) use updater::check_transitions;
 pub use updater::{Dqn, DqnStats, elementwise_loss};

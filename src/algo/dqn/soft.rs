@@ -4,7 +4,8 @@ use burn::module::Module;
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 
-use crate::algo::dqn::{Dqn, DqnConfig, DqnStats, check_transitions};
+use crate::algo::dqn::{Dqn, DqnConfig, DqnStats};
+use crate::batch::BatchRows;
 use crate::error::{Error, Result};
 use crate::policy::{LogitsPolicy, check_f32_scale};
 use crate::replay::TransitionBatch;
@@ -77,7 +78,7 @@ impl<Q: std::fmt::Debug, R> std::fmt::Debug for SoftQ<Q, R> {
 impl<Q, R> SoftQ<Q, R>
 where
     Q: Module + QFunction,
-    Q::Input: Clone,
+    Q::Input: BatchRows,
     R: Module + LogitsPolicy<Input = Q::Input>,
 {
     /// Soft Q-learning of `online` at temperature `beta` against `reference` (frozen).
@@ -159,7 +160,7 @@ where
     /// nothing has changed.
     pub fn update(&mut self, batch: &TransitionBatch<Q::Input>) -> Result<DqnStats> {
         // The batch first, so bad columns are reported before the networks read it.
-        check_transitions(batch, self.online().num_actions())?;
+        batch.check(self.online().num_actions())?;
         let targets = self.targets(batch)?;
         self.dqn.update_toward(batch, targets)
     }

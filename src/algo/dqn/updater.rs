@@ -6,10 +6,11 @@ use burn::tensor::Tensor;
 
 use crate::algo::dqn::{Bootstrap, DqnConfig, TdLoss};
 use crate::algo::step::{Optimizer, PendingStep};
+use crate::batch::BatchRows;
 use crate::error::{Error, Result};
 use crate::replay::TransitionBatch;
 use crate::returns::{double_q_targets_discounted, q_learning_targets_discounted};
-use crate::tensor_ops::{check_shape, to_vec_f32};
+use crate::tensor_ops::check_shape;
 use crate::value::QFunction;
 
 /// What one [`Dqn::update`] did.
@@ -96,7 +97,7 @@ impl<Q: std::fmt::Debug> std::fmt::Debug for Dqn<Q> {
 impl<Q> Dqn<Q>
 where
     Q: Module + QFunction,
-    Q::Input: Clone,
+    Q::Input: BatchRows,
 {
     /// An updater training `online`; the target network starts as a copy of it.
     ///
@@ -308,60 +309,8 @@ where
 
     /// Checks the batch's length, actions and weights; returns the length.
     fn check_batch(&self, batch: &TransitionBatch<Q::Input>) -> Result<usize> {
-        check_transitions(batch, self.online.num_actions())
+        batch.check(self.online.num_actions())
     }
-}
-
-/// Checks a transition batch's length, actions (in `0..num_actions`) and importance weights
-/// (finite, `>= 0`) with one read-back of a flag (details only on failure); returns the length.
-pub(crate) fn check_transitions<I>(
-    batch: &TransitionBatch<I>,
-    num_actions: usize,
-) -> Result<usize> {
-    let len = batch.len();
-    if len == 0 {
-        return Err(Error::Empty {
-            what: "transition batch",
-        });
-    }
-    check_shape("actions", batch.actions.dims(), [len])?;
-    check_shape("weights", batch.weights.dims(), [len])?;
-    let (actions, weights) = (&batch.actions, &batch.weights);
-    let bad_actions = actions
-        .clone()
-        .lower_elem(0)
-        .bool_or(actions.clone().greater_equal_elem(num_actions as i64))
-        .any();
-    let bad_weights = weights
-        .clone()
-        .is_finite()
-        .bool_not()
-        .bool_or(weights.clone().lower_elem(0.0))
-        .any();
-    if !bad_actions.bool_or(bad_weights).into_scalar::<bool>() {
-        return Ok(len);
-    }
-    if let Some(&w) = to_vec_f32(weights.clone())
-        .iter()
-        .find(|w| !(w.is_finite() && **w >= 0.0))
-    {
-        return Err(if w.is_finite() {
-            Error::config("weights", "finite and >= 0", w)
-        } else {
-            Error::NonFinite {
-                what: "importance weight",
-                value: f64::from(w),
-            }
-        });
-    }
-    let action = crate::tensor_ops::to_indices(actions.clone())
-        .into_iter()
-        .find(|&a| a >= num_actions)
-        .unwrap_or(usize::MAX);
-    Err(Error::InvalidAction {
-        action: action.to_string(),
-        space: format!("0..{num_actions}"),
-    })
 }
 
 /// The per-transition loss of TD errors `delta`.

@@ -6,6 +6,7 @@ use burn::module::{Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::{Gradients, Tensor};
 
+use crate::batch::BatchRows;
 use crate::error::{Error, Result};
 use crate::tensor_ops::check_shape;
 use crate::value::{QFunction, VFunction};
@@ -34,7 +35,7 @@ pub struct IlqlOutputs {
 /// copies of the Q networks: the "separate target trunk" of the authors' code, for token models).
 pub trait IlqlModel: Module {
     /// A batch of states.
-    type Input: Clone;
+    type Input: BatchRows;
 
     /// The target Q heads: what the Polyak update averages.
     type Targets: Module;
@@ -133,7 +134,7 @@ impl<Q: QFunction, V> IlqlNetworks<Q, V> {
 impl<Q, V> IlqlModel for IlqlNetworks<Q, V>
 where
     Q: Module + ModuleDisplay + QFunction,
-    Q::Input: Clone,
+    Q::Input: BatchRows,
     V: Module + ModuleDisplay + VFunction<Input = Q::Input>,
 {
     type Input = Q::Input;

@@ -5,7 +5,6 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::Tensor;
 
 use crate::algo::TargetUpdate;
-use crate::algo::dqn::check_transitions;
 use crate::algo::ilql::{IlqlConfig, IlqlModel, IlqlNetworks, cql_loss, expectile_loss};
 use crate::algo::step::{Optimizer, PendingStep};
 #[cfg(doc)]
@@ -188,7 +187,7 @@ impl<M: IlqlModel> Ilql<M> {
     /// changed.
     pub fn update(&mut self, batch: &TransitionBatch<M::Input>) -> Result<IlqlStats> {
         let num_actions = self.model.num_actions();
-        let len = check_transitions(batch, num_actions)?;
+        let len = batch.check(num_actions)?;
         let out = self.model.ilql_outputs(
             batch.observations.clone(),
             batch.next_observations.clone(),
