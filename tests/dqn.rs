@@ -281,7 +281,7 @@ fn bad_batches_are_refused_and_change_nothing() {
         })
     ));
     let mut terminated = hand_batch(&device, [1.0; 3]);
-    terminated.terminated = terminated.terminated.slice([0..2]);
+    terminated.terminated = terminated.terminated.slice(0..2);
     assert!(matches!(
         dqn.update(&terminated),
         Err(Error::ShapeMismatch {
