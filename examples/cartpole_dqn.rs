@@ -17,7 +17,7 @@ mod curves;
 use burn::module::Module;
 use clap::Parser;
 use valuefn::algo::dqn::{
-    Bootstrap, Dqn, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn,
+    Bootstrap, Dqn, DqnConfig, DqnReport, DqnTrainConfig, ReplayKind, evaluate_greedy, train_dqn,
 };
 use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
@@ -71,9 +71,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_eval_episodes(10)
         .with_progress_bar(!args.quiet)
         .with_metrics_path(Some(args.metrics.clone()));
-    config.dqn.n_step = args.n_step;
+    let mut dqn_config = DqnConfig::zoo_cartpole().with_n_step(args.n_step);
     if args.double {
-        config.dqn.bootstrap = Bootstrap::Double;
+        dqn_config.bootstrap = Bootstrap::Double;
     }
     if args.per {
         config.replay = ReplayKind::Prioritized(PrioritizedConfig::new());
@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_head(head)
         .with_seed(args.seed)
         .init(&device.clone().autodiff())?;
-    let mut dqn = Dqn::new(config.dqn.clone(), network)?;
+    let mut dqn = Dqn::new(dqn_config, network)?;
     let mut envs = SyncVecEnv::new(vec![CartPole::new()])?;
     let mut eval_env = CartPole::new();
     println!(
@@ -96,7 +96,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.steps,
         args.device,
         args.seed,
-        config.dqn.bootstrap,
+        dqn.config().bootstrap,
         head,
         args.n_step,
         if args.per {

@@ -8,7 +8,7 @@
 //! ```
 
 use burn::module::Module;
-use valuefn::algo::dqn::{Dqn, DqnTrainConfig, evaluate_greedy, train_dqn};
+use valuefn::algo::dqn::{Dqn, DqnConfig, DqnTrainConfig, evaluate_greedy, train_dqn};
 use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
@@ -31,7 +31,7 @@ fn dqn_solves_cartpole_with_the_zoo_settings() {
         .with_seed(SEED)
         .init(&device.clone().autodiff())
         .unwrap();
-    let mut dqn = Dqn::new(config.dqn.clone(), network).unwrap();
+    let mut dqn = Dqn::new(DqnConfig::zoo_cartpole(), network).unwrap();
     let mut envs = SyncVecEnv::new(vec![CartPole::new()]).unwrap();
     let mut eval_env = CartPole::new();
     let report = train_dqn(

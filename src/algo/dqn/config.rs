@@ -57,8 +57,8 @@ pub enum Bootstrap {
 #[derive(Config, Debug, PartialEq)]
 pub struct DqnConfig {
     /// Discount factor, in `[0, 1]`. The updater itself reads each row's discount from the
-    /// batch (`gamma^k` for k-step rows); replay buffers and [`crate::algo::dqn::train_dqn`]
-    /// build those from this value and `n_step`.
+    /// batch (`gamma^k` for k-step rows); [`crate::algo::dqn::train_dqn`] builds the replayed
+    /// transitions from this value and `n_step` (the one place they are set).
     #[config(default = 0.99)]
     pub gamma: f64,
     /// Steps summed per transition (>= 1); 1 is one-step DQN.
@@ -87,6 +87,32 @@ pub struct DqnConfig {
 }
 
 impl DqnConfig {
+    /// rl-baselines3-zoo's tuned DQN updater for CartPole-v1 (pair it with
+    /// [`crate::algo::dqn::DqnTrainConfig::zoo_cartpole`] and a `[256, 256]`
+    /// [`crate::nn::QNetworkConfig`]): gamma 0.99, Adam at 2.3e-3, Huber loss, gradient norm 10,
+    /// and the target copied every 128 gradient steps.
+    ///
+    /// The zoo's `target_update_interval = 10` counts *environment* steps: the target network
+    /// is copied during collection, so it stays fixed through each phase of 128 gradient steps
+    /// and equals the online network at the start of the next. [`TargetUpdate::Hard`] counts
+    /// gradient steps, so the same schedule is `every: 128`. (Copying every 10 gradient steps
+    /// instead makes the target chase the online network within a phase, and Q diverges.)
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let config = valuefn::algo::dqn::DqnConfig::zoo_cartpole();
+    /// assert_eq!((config.gamma, config.n_step), (0.99, 1));
+    /// assert!(config.validate().is_ok());
+    /// ```
+    pub fn zoo_cartpole() -> Self {
+        Self::new()
+            .with_gamma(0.99)
+            .with_learning_rate(LearningRateSchedule::Constant { rate: 2.3e-3 })
+            .with_target_update(TargetUpdate::Hard { every: 128 })
+            .with_max_grad_norm(Some(10.0))
+    }
+
     /// Checks every field.
     ///
     /// # Errors

@@ -9,9 +9,8 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::algo::dqn::{Dqn, DqnConfig, TargetUpdate};
+use crate::algo::dqn::Dqn;
 use crate::algo::evaluation::{evaluation_seed, run_episodes};
-use crate::algo::optim::LearningRateSchedule;
 use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, SyncVecEnv};
@@ -46,9 +45,6 @@ pub enum ReplayKind {
 /// ```
 #[derive(Config, Debug, PartialEq)]
 pub struct DqnTrainConfig {
-    /// The updater's settings (gamma and n-step also shape the replayed transitions).
-    #[config(default = "DqnConfig::new()")]
-    pub dqn: DqnConfig,
     /// Environment steps to run, over all copies (>= 1).
     #[config(default = 50_000)]
     pub total_steps: u64,
@@ -94,16 +90,11 @@ pub struct DqnTrainConfig {
 }
 
 impl DqnTrainConfig {
-    /// rl-baselines3-zoo's tuned DQN settings for CartPole-v1: 50k steps, Adam lr 2.3e-3,
-    /// batch 64, buffer 100k, learning starts 1000, gamma 0.99, 128 gradient steps every 256
-    /// environment steps, epsilon 1 -> 0.04 over the first 16% of steps, Huber loss, gradient
-    /// norm 10. The zoo's network is `[256, 256]` (see [`crate::nn::QNetworkConfig`]).
-    ///
-    /// The zoo's `target_update_interval = 10` counts *environment* steps: the target network
-    /// is copied during collection, so it stays fixed through each phase of 128 gradient steps
-    /// and equals the online network at the start of the next. [`TargetUpdate::Hard`] counts
-    /// gradient steps, so the same schedule is `every: 128`. (Copying every 10 gradient steps
-    /// instead makes the target chase the online network within a phase, and Q diverges.)
+    /// rl-baselines3-zoo's tuned DQN loop for CartPole-v1: 50k steps, batch 64, buffer 100k,
+    /// learning starts 1000, 128 gradient steps every 256 environment steps, epsilon 1 -> 0.04
+    /// over the first 16% of steps. The updater's half (gamma, Adam at 2.3e-3, the target
+    /// schedule) is [`crate::algo::dqn::DqnConfig::zoo_cartpole`]; the zoo's network is `[256, 256]` (see
+    /// [`crate::nn::QNetworkConfig`]).
     ///
     /// # Example
     ///
@@ -113,13 +104,7 @@ impl DqnTrainConfig {
     /// assert!(config.validate().is_ok());
     /// ```
     pub fn zoo_cartpole() -> Self {
-        let dqn = DqnConfig::new()
-            .with_gamma(0.99)
-            .with_learning_rate(LearningRateSchedule::Constant { rate: 2.3e-3 })
-            .with_target_update(TargetUpdate::Hard { every: 128 })
-            .with_max_grad_norm(Some(10.0));
         Self::new()
-            .with_dqn(dqn)
             .with_total_steps(50_000)
             .with_buffer_size(100_000)
             .with_batch_size(64)
@@ -139,7 +124,6 @@ impl DqnTrainConfig {
     ///
     /// [`Error::InvalidConfig`] naming the first bad field.
     pub fn validate(&self) -> Result<()> {
-        self.dqn.validate()?;
         self.exploration.validate()?;
         for (field, value) in [
             ("total_steps", self.total_steps),
@@ -214,20 +198,20 @@ where
 /// Trains `dqn` on the copies in `envs` for `config.total_steps` environment steps, as
 /// Stable-Baselines3's DQN does: uniformly random actions for `learning_starts` steps, then
 /// epsilon-greedy on the online network with epsilon from `exploration`; every transition
-/// (n-step where `dqn.n_step > 1`, each copy's sequence kept apart, a truncated episode
+/// (n-step where the updater's `n_step > 1`, each copy's sequence kept apart, a truncated episode
 /// bootstrapping from its true last observation) goes into the replay memory; every
 /// `train_frequency` vector steps, `gradient_steps` updates on sampled batches (prioritized
 /// replay gets the TD errors back). The greedy policy is evaluated on `eval_env` every
 /// `eval_every` steps and at the end.
 ///
-/// The updater's own config governs the update; `config.dqn` supplies gamma and n-step for
-/// the replayed transitions and must agree with it.
+/// The updater's own config governs the update and is the one place of gamma and n-step: the
+/// replayed transitions are built from `dqn.config().gamma` and `n_step`.
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] for a bad config (or one whose `dqn` differs from the updater's
-/// gamma or n-step); [`Error::Io`] when the metrics file cannot be written; any error of the
-/// environments, encoder or updater (a NaN reward, for one) stops the run and is returned.
+/// [`Error::InvalidConfig`] for a bad config; [`Error::Io`] when the metrics file cannot be
+/// written; any error of the environments, encoder or updater (a NaN reward, for one) stops the
+/// run and is returned.
 pub fn train_dqn<E, Enc, Q>(
     config: &DqnTrainConfig,
     dqn: &mut Dqn<Q>,
@@ -243,13 +227,7 @@ where
     Q: Module + QFunction<Input = Tensor<2>>,
 {
     config.validate()?;
-    if dqn.config().gamma != config.dqn.gamma || dqn.config().n_step != config.dqn.n_step {
-        return Err(Error::config(
-            "dqn",
-            "the updater's gamma and n_step",
-            format!("gamma {} n_step {}", config.dqn.gamma, config.dqn.n_step),
-        ));
-    }
+    let (gamma, n_step) = (dqn.config().gamma, dqn.config().n_step);
     let num_actions = dqn.online().num_actions();
     let dim = encoder.dim();
     let replay_config = ReplayConfig::new(config.buffer_size, dim, num_actions);
@@ -259,7 +237,7 @@ where
             Memory::Prioritized(PrioritizedReplay::new(&replay_config, per)?)
         }
     };
-    let mut collector = NStepCollector::new(config.dqn.n_step, config.dqn.gamma, envs.len())?;
+    let mut collector = NStepCollector::new(n_step, gamma, envs.len())?;
     let mut run = TrainRun::new(
         config.total_steps,
         config.eval_every,
