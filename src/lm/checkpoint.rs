@@ -48,7 +48,8 @@ pub struct TokenModelCheckpoint<C> {
     pub body: C,
 }
 
-const VERSION: u32 = 1;
+/// Version 2: the model has a second Q head (`TokenModel::q2_head`).
+const VERSION: u32 = 2;
 
 fn files(dir: &Path) -> [PathBuf; 2] {
     ["token_model.json", "model.bpk"].map(|name| dir.join(name))
