@@ -27,7 +27,9 @@ use valuefn::algo::actor_critic::{
 use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
-use valuefn::nn::{CategoricalPolicyConfig, VNetworkConfig, WeightInit};
+use valuefn::nn::{
+    CategoricalPolicy, CategoricalPolicyConfig, VNetwork, VNetworkConfig, WeightInit,
+};
 use valuefn::policy::PolicyAndValue;
 
 /// A2C or PPO on CartPole-v1.
@@ -118,15 +120,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     cartpole_report::print_evaluations(&report.evaluations);
-    let last = evaluate_actor(
-        &updater.actor().valid(),
-        &mut eval_env,
-        &Features::new(4),
-        10,
-        500,
-        10_000,
-        &device,
-    )?;
+    // The final policy and the best one on the same 10 new episodes.
+    let mut on_new_episodes = |model: &PolicyAndValue<CategoricalPolicy, VNetwork>| {
+        evaluate_actor(
+            model,
+            &mut eval_env,
+            &Features::new(4),
+            10,
+            500,
+            10_000,
+            &device,
+        )
+    };
+    let last = on_new_episodes(&updater.model().valid())?;
     println!(
         "{} episodes, {} updates, {} gradient steps in {:.1} s: {:.0} env steps/s",
         report.episode_returns.len(),
@@ -140,20 +146,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     cartpole_report::print_final(&last);
     // The loop kept the model of the best evaluation beside the last one.
-    if let (Some((step, best)), Some(model)) = (report.best, &report.best_model) {
-        let again = evaluate_actor(
-            model,
-            &mut eval_env,
-            &Features::new(4),
-            10,
-            500,
-            10_000,
-            &device,
-        )?;
-        println!(
-            "best model: evaluated {best:.1} at step {step}; on the same 10 new episodes {:.1}",
-            again.iter().sum::<f64>() / again.len() as f64
-        );
+    if let (Some(best), Some(model)) = (report.best, &report.best_model) {
+        cartpole_report::print_best(best, &on_new_episodes(model)?);
     }
     let episodes: Vec<(u64, f64)> = report
         .metrics

@@ -22,7 +22,7 @@ use valuefn::algo::dqn::{
 use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
-use valuefn::nn::{QHead, QNetworkConfig};
+use valuefn::nn::{QHead, QNetwork, QNetworkConfig};
 use valuefn::replay::PrioritizedConfig;
 
 /// DQN on CartPole-v1.
@@ -115,15 +115,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
 
     cartpole_report::print_evaluations(&report.evaluations);
-    let last = evaluate_greedy(
-        &dqn.online().valid(),
-        &mut eval_env,
-        &Features::new(4),
-        10,
-        500,
-        10_000,
-        &device,
-    )?;
+    // The final policy and the best one on the same 10 new episodes.
+    let mut on_new_episodes = |model: &QNetwork| {
+        evaluate_greedy(
+            model,
+            &mut eval_env,
+            &Features::new(4),
+            10,
+            500,
+            10_000,
+            &device,
+        )
+    };
+    let last = on_new_episodes(&dqn.online().valid())?;
     println!(
         "{} episodes, {} gradient steps in {:.1} s: {:.0} env steps/s; {:.0} gradient steps/s over \
          the whole run, {:.0} within training phases",
@@ -136,20 +140,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     cartpole_report::print_final(&last);
     // The loop kept the model of the best evaluation beside the last one.
-    if let (Some((step, best)), Some(model)) = (report.best, &report.best_model) {
-        let again = evaluate_greedy(
-            model,
-            &mut eval_env,
-            &Features::new(4),
-            10,
-            500,
-            10_000,
-            &device,
-        )?;
-        println!(
-            "best model: evaluated {best:.1} at step {step}; on the same 10 new episodes {:.1}",
-            again.iter().sum::<f64>() / again.len() as f64
-        );
+    if let (Some(best), Some(model)) = (report.best, &report.best_model) {
+        cartpole_report::print_best(best, &on_new_episodes(model)?);
     }
     plot(&report, &args.plot)?;
     println!("learning curve: {}, metrics: {}", args.plot, args.metrics);

@@ -226,22 +226,18 @@ fn run<B: LmBody>(
         let started = std::time::Instant::now();
         let stats = ppo.update(&rollout.batch)?;
         run.advance(1);
-        let returns: Vec<f64> = rollout
-            .episodes
-            .iter()
-            .map(TokenEpisode::total_reward)
-            .collect();
-        run.steps_taken(&returns, &vec![true; returns.len()], None)?;
+        let mut earned = 0.0;
+        for episode in &rollout.episodes {
+            earned += episode.total_reward();
+            run.episode_ended(episode.total_reward(), episode.rewards.len() as u64, None)?;
+        }
         run.updated(
             UpdateRecord::from(&stats),
             stats.gradient_steps,
             started.elapsed().as_secs_f64(),
             None,
         )?;
-        train_curve.push((
-            update,
-            returns.iter().sum::<f64>() / rollout.tokens.max(1) as f64,
-        ));
+        train_curve.push((update, earned / rollout.tokens.max(1) as f64));
         for episode in &rollout.episodes {
             replay.push(episode)?;
         }

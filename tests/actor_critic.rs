@@ -813,7 +813,14 @@ fn configs_refuse_bad_values() {
 // ---------------------------------------------------------------------------------------------
 // Learning
 
-fn train_identity(ppo: bool, seed: u64) -> (f64, Vec<ActorCriticMetrics>) {
+type IdentityModel = PolicyAndValue<valuefn::nn::CategoricalPolicy, valuefn::nn::VNetwork>;
+
+/// A2C (or PPO) on 8 copies of the identity environment with `train`'s loop settings.
+fn run_identity(
+    ppo: bool,
+    seed: u64,
+    train: &ActorCriticTrainConfig,
+) -> (ActorCritic<IdentityModel>, ActorCriticReport<IdentityModel>) {
     let device = valuefn::device::default_device();
     let (actor, critic) = identity_networks(seed, &device);
     let config = if ppo {
@@ -837,14 +844,8 @@ fn train_identity(ppo: bool, seed: u64) -> (f64, Vec<ActorCriticMetrics>) {
     let mut envs =
         SyncVecEnv::new((0..8).map(|_| IdentityEnv::new(4, 50).unwrap()).collect()).unwrap();
     let mut eval = IdentityEnv::new(4, 50).unwrap();
-    let train = ActorCriticTrainConfig::new()
-        .with_n_steps(if ppo { 16 } else { 5 })
-        .with_total_steps(6_000)
-        .with_seed(seed)
-        .with_eval_episodes(4)
-        .with_progress_bar(false);
     let report = train_actor_critic(
-        &train,
+        train,
         &mut updater,
         &mut envs,
         Some(&mut eval),
@@ -852,6 +853,17 @@ fn train_identity(ppo: bool, seed: u64) -> (f64, Vec<ActorCriticMetrics>) {
         &device,
     )
     .unwrap();
+    (updater, report)
+}
+
+fn train_identity(ppo: bool, seed: u64) -> (f64, Vec<ActorCriticMetrics>) {
+    let train = ActorCriticTrainConfig::new()
+        .with_n_steps(if ppo { 16 } else { 5 })
+        .with_total_steps(6_000)
+        .with_seed(seed)
+        .with_eval_episodes(4)
+        .with_progress_bar(false);
+    let (_, report) = run_identity(ppo, seed, &train);
     let per_step = report.evaluations.last().unwrap().1 / 50.0;
     (per_step, report.metrics)
 }
@@ -941,16 +953,6 @@ fn training_on_tables_with_state_indices() {
 #[test]
 fn the_training_loop_keeps_the_best_evaluated_model() {
     let device = valuefn::device::default_device();
-    let (actor, critic) = identity_networks(3, &device);
-    let config = ActorCriticConfig::new()
-        .with_actor_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 })
-        .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 })
-        .with_gamma(0.0)
-        .with_seed(3);
-    let mut updater = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
-    let mut envs =
-        SyncVecEnv::new((0..8).map(|_| IdentityEnv::new(4, 50).unwrap()).collect()).unwrap();
-    let mut eval = IdentityEnv::new(4, 50).unwrap();
     let train = ActorCriticTrainConfig::new()
         .with_n_steps(5)
         .with_total_steps(3_000)
@@ -958,15 +960,8 @@ fn the_training_loop_keeps_the_best_evaluated_model() {
         .with_seed(3)
         .with_eval_episodes(2)
         .with_progress_bar(false);
-    let report = train_actor_critic(
-        &train,
-        &mut updater,
-        &mut envs,
-        Some(&mut eval),
-        &OneHot::new(4),
-        &device,
-    )
-    .unwrap();
+    let (updater, report) = run_identity(false, 3, &train);
+    let mut eval = IdentityEnv::new(4, 50).unwrap();
     assert!(report.evaluations.len() >= 7, "{:?}", report.evaluations);
     let top = report
         .evaluations
@@ -976,7 +971,7 @@ fn the_training_loop_keeps_the_best_evaluated_model() {
     let first_top = *report.evaluations.iter().find(|&&(_, r)| r == top).unwrap();
     assert_eq!(report.best, Some(first_top));
     // The evaluation episodes are seeded `seed + 2^32 + k`.
-    let mut again = |model: &PolicyAndValue<_, _>| {
+    let mut again = |model: &IdentityModel| {
         let returns = evaluate_actor(
             model,
             &mut eval,

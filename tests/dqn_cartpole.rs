@@ -12,7 +12,7 @@ use valuefn::algo::dqn::{Dqn, DqnConfig, DqnTrainConfig, evaluate_greedy, train_
 use valuefn::encode::Features;
 use valuefn::env::SyncVecEnv;
 use valuefn::env::classic::CartPole;
-use valuefn::nn::QNetworkConfig;
+use valuefn::nn::{QNetwork, QNetworkConfig};
 
 /// The seed the test runs (docs/dqn.md reports how many of five seeds solve it).
 const SEED: u64 = 1;
@@ -44,17 +44,21 @@ fn dqn_solves_cartpole_with_the_zoo_settings() {
     )
     .unwrap();
     assert_eq!(report.steps, 50_000);
-    let returns = evaluate_greedy(
-        &dqn.online().valid(),
-        &mut CartPole::new(),
-        &Features::new(4),
-        10,
-        500,
-        10_000,
-        &device,
-    )
-    .unwrap();
-    let last = returns.iter().sum::<f64>() / 10.0;
+    // Mean return on 10 new episodes (the same ones for every model).
+    let on_new_episodes = |model: &QNetwork| {
+        let returns = evaluate_greedy(
+            model,
+            &mut CartPole::new(),
+            &Features::new(4),
+            10,
+            500,
+            10_000,
+            &device,
+        )
+        .unwrap();
+        returns.iter().sum::<f64>() / 10.0
+    };
+    let last = on_new_episodes(&dqn.online().valid());
     let best = report
         .evaluations
         .iter()
@@ -70,19 +74,9 @@ fn dqn_solves_cartpole_with_the_zoo_settings() {
         "the report's best evaluation"
     );
     let best_model = report.best_model.as_ref().expect("the best model is kept");
-    let again = evaluate_greedy(
-        best_model,
-        &mut CartPole::new(),
-        &Features::new(4),
-        10,
-        500,
-        10_000,
-        &device,
-    )
-    .unwrap();
     println!(
         "best model on the 10 new episodes: {}",
-        again.iter().sum::<f64>() / 10.0
+        on_new_episodes(best_model)
     );
     // Solved = a greedy evaluation (10 episodes, every 2,500 steps) reached a mean of 475
     // within the 50k steps, as the zoo's EvalCallback keeps the best model.

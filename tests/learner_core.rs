@@ -12,7 +12,9 @@ use common::text_tasks::reverse_abc;
 use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, PpoConfig, RolloutBatch};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::batch::TokenBatch;
-use valuefn::lm::{GruBody, GruBodyConfig, LmBody, TokenModel, TokenPositions, TokenRollouts};
+use valuefn::lm::{
+    GruBody, GruBodyConfig, LmBody, TokenModel, TokenPositions, TokenRollouts, ValueDecoder,
+};
 use valuefn::policy::{ActorCriticModel, PolicyAndValue};
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::{index_tensor, to_vec_f32};
@@ -399,66 +401,57 @@ fn the_shared_trunk_update_equals_a_hand_computed_gradient_step() {
 fn collected_scores_equal_a_full_pass_of_the_model() {
     let (env, _, _) = reverse_abc();
     for (_, device) in valuefn::device::cpu_devices() {
+        let mut rollouts = TokenRollouts::new(&env, 16, 1).unwrap();
         let joint = counted_gru(env.vocab_size(), 4, &device);
+        assert!(scores_match_a_full_pass(&joint, &mut rollouts, &device) > 0);
         let pair = PolicyAndValue::new(
             counted_gru(env.vocab_size(), 5, &device),
             counted_gru(env.vocab_size(), 6, &device),
         );
-        let mut rollouts = TokenRollouts::new(&env, 16, 1).unwrap();
-        let check = |batch: RolloutBatch<TokenPositions>,
-                     values: Vec<f32>,
-                     next: Vec<f32>,
-                     logits: Tensor<2>| {
-            let scores = batch.scores.expect("scores");
-            let log_probs = to_vec_f32(valuefn::policy::log_prob(logits, batch.actions.clone()));
-            let mask = batch.mask.expect("a token rollout is masked");
-            let rows = batch.rollout.shape()[1];
-            let mut compared = 0;
-            for i in 0..mask.len() {
-                if !mask[i] {
-                    continue;
-                }
-                assert!((scores.values[i] - values[i]).abs() < 1e-4, "V(s) at {i}");
-                assert!(
-                    (scores.log_probs[i] - log_probs[i]).abs() < 1e-4,
-                    "log pi at {i}"
-                );
-                // V(s') of a step the row played on from (the end's is checked by the bootstrap
-                // tests of truncated rows).
-                if mask.get(i + rows) == Some(&true) {
-                    assert!(
-                        (scores.next_values[i] - next[i]).abs() < 1e-4,
-                        "V(s') at {i}"
-                    );
-                    compared += 1;
-                }
-            }
-            compared
-        };
-        let batch = rollouts.collect(&joint, &device).unwrap().batch;
-        let full = joint.logits_and_values(batch.observations.clone()).unwrap();
-        let next = joint.state_values(batch.next_observations.clone()).unwrap();
-        assert!(
-            check(
-                batch,
-                to_vec_f32(full.values),
-                to_vec_f32(next),
-                full.logits
-            ) > 0
-        );
-
-        let batch = rollouts.collect(&pair, &device).unwrap().batch;
-        let full = pair.logits_and_values(batch.observations.clone()).unwrap();
-        let next = pair.state_values(batch.next_observations.clone()).unwrap();
-        assert!(
-            check(
-                batch,
-                to_vec_f32(full.values),
-                to_vec_f32(next),
-                full.logits
-            ) > 0
-        );
+        assert!(scores_match_a_full_pass(&pair, &mut rollouts, &device) > 0);
     }
+}
+
+/// Collects with `model` and compares the rollout's scores with a full pass on every counted
+/// transition; returns how many `V(s')` were compared.
+fn scores_match_a_full_pass<M, R>(
+    model: &M,
+    rollouts: &mut TokenRollouts<R>,
+    device: &Device,
+) -> usize
+where
+    M: Module + ValueDecoder + ActorCriticModel<Input = TokenPositions>,
+    R: valuefn::env::text::TextReward + Clone,
+{
+    let batch = rollouts.collect(model, device).unwrap().batch;
+    let full = model.logits_and_values(batch.observations.clone()).unwrap();
+    let values = to_vec_f32(full.values);
+    let next = to_vec_f32(model.state_values(batch.next_observations.clone()).unwrap());
+    let log_probs = to_vec_f32(valuefn::policy::log_prob(
+        full.logits,
+        batch.actions.clone(),
+    ));
+    let scores = batch.scores.expect("scores");
+    let mask = batch.mask.expect("a token rollout is masked");
+    let rows = batch.rollout.shape()[1];
+    let mut compared = 0;
+    for i in (0..mask.len()).filter(|&i| mask[i]) {
+        assert!((scores.values[i] - values[i]).abs() < 1e-4, "V(s) at {i}");
+        assert!(
+            (scores.log_probs[i] - log_probs[i]).abs() < 1e-4,
+            "log pi at {i}"
+        );
+        // V(s') of a step the row played on from (the end's is checked by the bootstrap tests
+        // of truncated rows).
+        if mask.get(i + rows) == Some(&true) {
+            assert!(
+                (scores.next_values[i] - next[i]).abs() < 1e-4,
+                "V(s') at {i}"
+            );
+            compared += 1;
+        }
+    }
+    compared
 }
 
 /// Scores that do not fit the rollout, or a NaN in a counted one, are typed errors and the

@@ -53,9 +53,13 @@ pub fn print_evaluations(evaluations: &[(u64, f64)]) {
     }
 }
 
+fn mean(returns: &[f64]) -> f64 {
+    returns.iter().sum::<f64>() / returns.len().max(1) as f64
+}
+
 /// The final policy's mean return over new episodes, and whether it solves CartPole-v1 (475).
 pub fn print_final(returns: &[f64]) {
-    let mean = returns.iter().sum::<f64>() / returns.len().max(1) as f64;
+    let mean = mean(returns);
     let verdict = if mean >= 475.0 {
         "solved"
     } else {
@@ -64,5 +68,16 @@ pub fn print_final(returns: &[f64]) {
     println!(
         "final greedy return over {} new episodes: {mean:.1} ({verdict})",
         returns.len()
+    );
+}
+
+/// The model the loop kept at its best evaluation (`best`: step and mean return), scored on the
+/// same new episodes as the final policy.
+pub fn print_best(best: (u64, f64), returns: &[f64]) {
+    let (step, evaluated) = best;
+    println!(
+        "best model: evaluated {evaluated:.1} at step {step}; on the same {} new episodes {:.1}",
+        returns.len(),
+        mean(returns)
     );
 }

@@ -92,7 +92,7 @@ pub struct TrainReport<M, S> {
 /// let mut run: TrainRun<_, ()> = TrainRun::new(100, 50, false, None)?;
 /// // Two environment copies step once; the second ends an episode of return 3.
 /// run.advance(2);
-/// run.steps_taken(&[1.0, 3.0], &[false, true], None)?;
+/// run.steps_taken(&[1.0, 3.0], &[false, true], &[false, false], None)?;
 /// run.advance(48);
 /// assert!(run.evaluation_due(false));
 /// run.evaluated(12.0, &model)?;
@@ -183,9 +183,9 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
         }
     }
 
-    /// One step of every environment copy (`rewards[i]` and how copy `i`'s step ended): adds
-    /// the rewards to the copies' running returns and logs every episode that ended. `epsilon`
-    /// is written beside each.
+    /// One step of every environment copy (`rewards[i]`, and whether copy `i`'s episode
+    /// terminated or was truncated there): adds the rewards to the copies' running returns and
+    /// logs every episode that ended. `epsilon` is written beside each.
     ///
     /// # Errors
     ///
@@ -193,28 +193,40 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
     pub fn steps_taken(
         &mut self,
         rewards: &[f64],
-        done: &[bool],
+        terminated: &[bool],
+        truncated: &[bool],
         epsilon: Option<f64>,
     ) -> Result<()> {
         if self.episode_returns.len() < rewards.len() {
             self.episode_returns.resize(rewards.len(), 0.0);
             self.episode_lengths.resize(rewards.len(), 0);
         }
-        for (i, (&reward, &done)) in rewards.iter().zip(done).enumerate() {
+        for (i, &reward) in rewards.iter().enumerate() {
             self.episode_returns[i] += reward;
             self.episode_lengths[i] += 1;
-            if done {
-                let mut record = self.record();
-                record.epsilon = epsilon;
-                record.episode_return = Some(self.episode_returns[i]);
-                record.episode_length = Some(self.episode_lengths[i]);
-                self.report.episode_returns.push(self.episode_returns[i]);
-                self.log.write(&record, &mut self.report.metrics)?;
+            if terminated[i] || truncated[i] {
+                let (total, length) = (self.episode_returns[i], self.episode_lengths[i]);
+                self.episode_ended(total, length, epsilon)?;
                 self.episode_returns[i] = 0.0;
                 self.episode_lengths[i] = 0;
             }
         }
         Ok(())
+    }
+
+    /// An episode that ended with return `total` after `length` steps (what a loop that plays
+    /// whole episodes, like a token rollout, reports for each).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Io`] when the metrics file cannot be written.
+    pub fn episode_ended(&mut self, total: f64, length: u64, epsilon: Option<f64>) -> Result<()> {
+        let mut record = self.record();
+        record.epsilon = epsilon;
+        record.episode_return = Some(total);
+        record.episode_length = Some(length);
+        self.report.episode_returns.push(total);
+        self.log.write(&record, &mut self.report.metrics)
     }
 
     /// An update (or a training phase of several) that took `gradient_steps` steps in

@@ -96,9 +96,20 @@ impl TokenReplay {
             steps: VecDeque::new(),
         })
     }
+}
+
+impl Replay for TokenReplay {
+    type Item<'a> = &'a TokenEpisode;
+    type Input = TokenPositions;
 
     /// Stores every step of `episode`.
-    fn push_episode(&mut self, episode: &TokenEpisode) -> Result<()> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when the rewards do not match the generated tokens (or the
+    /// prompt is empty); [`Error::NonFinite`] for a reward that is NaN or infinite. Nothing is
+    /// stored on error.
+    fn push(&mut self, episode: &TokenEpisode) -> Result<()> {
         let generated = episode.tokens.len().checked_sub(episode.prompt_len);
         if episode.prompt_len == 0 || generated != Some(episode.rewards.len()) {
             return Err(Error::ShapeMismatch {
@@ -128,9 +139,22 @@ impl TokenReplay {
         Ok(())
     }
 
-    /// `batch_size` steps drawn uniformly with replacement, as tensors on `device`.
-    fn sample_steps<R: Rng + ?Sized>(
-        &self,
+    /// Steps stored.
+    fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// `batch_size` steps drawn uniformly with replacement (more than are stored is fine).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0.
+    fn sample<R: Rng + ?Sized>(
+        &mut self,
         batch_size: usize,
         device: &Device,
         rng: &mut R,
@@ -183,45 +207,6 @@ impl TokenReplay {
             weights: column(&|_| 1.0),
         };
         Ok(SampledBatch { batch, indices })
-    }
-}
-
-impl Replay for TokenReplay {
-    type Item<'a> = &'a TokenEpisode;
-    type Input = TokenPositions;
-
-    /// Stores every step of `episode`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ShapeMismatch`] when the rewards do not match the generated tokens (or the
-    /// prompt is empty); [`Error::NonFinite`] for a reward that is NaN or infinite. Nothing is
-    /// stored on error.
-    fn push(&mut self, episode: &TokenEpisode) -> Result<()> {
-        self.push_episode(episode)
-    }
-
-    /// Steps stored.
-    fn len(&self) -> usize {
-        self.steps.len()
-    }
-
-    fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    /// `batch_size` steps drawn uniformly with replacement (more than are stored is fine).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0.
-    fn sample<R: Rng + ?Sized>(
-        &mut self,
-        batch_size: usize,
-        device: &Device,
-        rng: &mut R,
-    ) -> Result<SampledBatch<TokenPositions>> {
-        self.sample_steps(batch_size, device, rng)
     }
 
     /// A uniform memory keeps no priorities: checks the input only.

@@ -255,10 +255,7 @@ where
             terminated.extend_from_slice(&step.terminated);
             truncated.extend_from_slice(&step.truncated);
             run.advance(n as u64);
-            let done: Vec<bool> = (0..n)
-                .map(|i| step.terminated[i] || step.truncated[i])
-                .collect();
-            run.steps_taken(&step.rewards, &done, None)?;
+            run.steps_taken(&step.rewards, &step.terminated, &step.truncated, None)?;
             inputs = next_inputs;
         }
         let batch = RolloutBatch {

@@ -237,7 +237,7 @@ where
     /// As [`ActorCritic::update`].
     pub fn advantages(&self, batch: &RolloutBatch<M::Input>) -> Result<Advantages> {
         let len = self.check(batch)?;
-        let (values, _) = self.old_scores(batch, len)?;
+        let (values, _) = self.old_scores(batch, len, false)?;
         self.estimate(batch, &values, len)
     }
 
@@ -253,7 +253,8 @@ where
     /// optimiser states and counters are as before the call.
     pub fn update(&mut self, batch: &RolloutBatch<M::Input>) -> Result<ActorCriticStats> {
         let len = self.check(batch)?;
-        let (values, old_log_probs) = self.old_scores(batch, len)?;
+        let ppo = self.config.ppo.is_some();
+        let (values, old_log_probs) = self.old_scores(batch, len, ppo)?;
         let scored = self.score(batch, &values, old_log_probs, len)?;
         let saved = (
             self.model.clone(),
@@ -329,25 +330,26 @@ where
     }
 
     /// `V_old` of the observations then of the next observations (`2 * T * B` values), and
-    /// for PPO `log pi_old(a|s)`: the batch's scores, or inference passes of the model (A2C:
-    /// one, over observations and next observations together; PPO: one for the logits and
-    /// values of the observations, one for the values of the next observations), one read-back.
+    /// when `log_probs` is asked for (PPO's ratio) `log pi_old(a|s)`: the batch's scores, or
+    /// inference passes of the model (values only: one, over observations and next observations
+    /// together; with log-probabilities: one for the logits and values of the observations, one
+    /// for the values of the next observations), one read-back.
     fn old_scores(
         &self,
         batch: &RolloutBatch<M::Input>,
         len: usize,
+        log_probs: bool,
     ) -> Result<(Vec<f32>, Option<Tensor<1>>)> {
         let device = batch.rollout.device();
-        let ppo = self.config.ppo.is_some();
         if let Some(scores) = &batch.scores {
             let mut values = Vec::with_capacity(2 * len);
             values.extend_from_slice(&scores.values);
             values.extend_from_slice(&scores.next_values);
-            let log_probs = ppo.then(|| host_tensor(&scores.log_probs, [len], device));
+            let log_probs = log_probs.then(|| host_tensor(&scores.log_probs, [len], device));
             return Ok((values, log_probs));
         }
         let model = self.model.valid();
-        let (values, log_probs) = if ppo {
+        let (values, log_probs) = if log_probs {
             let now = model.logits_and_values(batch.observations.clone())?;
             let next = model.state_values(batch.next_observations.clone())?;
             let log_probs = log_prob(now.logits, batch.actions.clone());

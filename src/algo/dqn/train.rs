@@ -278,10 +278,12 @@ where
         }
         run.advance(n as u64);
         vec_steps += 1;
-        let done: Vec<bool> = (0..n)
-            .map(|i| step.terminated[i] || step.truncated[i])
-            .collect();
-        run.steps_taken(&step.rewards, &done, Some(epsilon))?;
+        run.steps_taken(
+            &step.rewards,
+            &step.terminated,
+            &step.truncated,
+            Some(epsilon),
+        )?;
         observations = step.observations;
 
         if run.steps() >= config.learning_starts
