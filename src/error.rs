@@ -169,6 +169,18 @@ pub enum Error {
         limit: usize,
     },
 
+    /// A weight file whose tensors do not fit the model being loaded: a tensor that is missing,
+    /// unexpected, of the wrong shape or of a type that is not a float.
+    #[error("{path}: tensor {tensor:?}: {problem}")]
+    Weights {
+        /// The file (or folder) the tensors come from.
+        path: String,
+        /// The tensor's name as stored.
+        tensor: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+
     /// An input whose size (a count of elements, states or tokens) is beyond a documented
     /// limit, or whose size does not fit in `usize`: refused before anything is allocated.
     #[error("{what}: {} is beyond the limit of {limit}", count_text(*.size))]

@@ -13,5 +13,5 @@ mod transition;
 pub use rollout::{RolloutBatch, RolloutScores};
 pub use rows::BatchRows;
 pub use tokens::TokenBatch;
-pub(crate) use tokens::prefix_mask;
+
 pub use transition::TransitionBatch;

@@ -2,6 +2,8 @@
 
 use burn::tensor::{Bool, Int, Tensor};
 
+use crate::error::{Error, Result};
+use crate::tensor_ops::to_indices;
 use crate::text::Vocabulary;
 
 /// A batch of token states as right-padded tensors.
@@ -20,6 +22,99 @@ pub struct TokenBatch {
 }
 
 impl TokenBatch {
+    /// Checks the batch for a model over `vocab_size` token ids that reads at most `max_len`
+    /// tokens, and returns each row's length.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] for ids, mask and lengths that disagree in shape, or a mask
+    /// that is not true exactly on each row's first `lengths` positions; [`Error::Empty`] for
+    /// no rows or an empty row; [`Error::TooLarge`] for a row longer than `max_len`;
+    /// [`Error::InvalidAction`] for a token id outside the vocabulary.
+    pub fn check(&self, vocab_size: usize, max_len: Option<usize>) -> Result<Vec<usize>> {
+        let batch = self;
+        let [rows, width] = batch.ids.dims();
+        for (what, dims, expected) in [
+            ("token mask", batch.mask.dims().to_vec(), vec![rows, width]),
+            ("token lengths", batch.lengths.dims().to_vec(), vec![rows]),
+        ] {
+            if dims != expected {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected,
+                    actual: dims,
+                });
+            }
+        }
+        if rows == 0 || width == 0 {
+            return Err(Error::Empty {
+                what: "token batch",
+            });
+        }
+        let lengths = to_indices(batch.lengths.clone());
+        if lengths.contains(&0) {
+            return Err(Error::Empty {
+                what: "token sequence (a row with no tokens)",
+            });
+        }
+        if let Some(&long) = lengths.iter().find(|&&n| n > width) {
+            return Err(Error::ShapeMismatch {
+                what: "token lengths (at most the batch width)",
+                expected: vec![width],
+                actual: vec![long],
+            });
+        }
+        if let Some(limit) = max_len
+            && let Some(&long) = lengths.iter().find(|&&n| n > limit)
+        {
+            return Err(Error::TooLarge {
+                what: "token sequence (the body's context length)",
+                size: long as u128,
+                limit: limit as u128,
+            });
+        }
+        // One flag read back for the ids and the mask.
+        let vocab = vocab_size as i64;
+        let bad_ids = batch
+            .ids
+            .clone()
+            .lower_elem(0)
+            .bool_or(batch.ids.clone().greater_equal_elem(vocab))
+            .bool_and(batch.mask.clone());
+        let expected_mask = prefix_mask(&batch.lengths, width);
+        let bad_mask = expected_mask.not_equal(batch.mask.clone());
+        if bad_ids
+            .clone()
+            .bool_or(bad_mask.clone())
+            .any()
+            .into_scalar::<bool>()
+        {
+            if bad_mask.any().into_scalar::<bool>() {
+                return Err(Error::ShapeMismatch {
+                    what: "token mask (true exactly on each row's first `lengths` positions)",
+                    expected: vec![rows, width],
+                    actual: vec![rows, width],
+                });
+            }
+            let ids = batch
+                .ids
+                .clone()
+                .into_data()
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap_or_default();
+            let bad = ids
+                .into_iter()
+                .find(|&id| id < 0 || id >= vocab)
+                .unwrap_or(-1);
+            return Err(Error::InvalidAction {
+                action: bad.to_string(),
+                space: format!("token ids 0..{vocab}"),
+            });
+        }
+        Ok(lengths)
+    }
+
     /// Number of rows.
     pub fn len(&self) -> usize {
         self.ids.dims()[0]

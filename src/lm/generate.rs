@@ -53,6 +53,10 @@ pub struct GenerationConfig {
     /// Stop a row once it has generated `<eos>`.
     #[config(default = true)]
     pub stop_at_eos: bool,
+    /// The id of `<eos>`: [`Vocabulary::EOS`] for the crate's vocabularies, a pretrained
+    /// tokenizer's [`crate::text::HfTokenizer::eos_id`] for a loaded model.
+    #[config(default = 2)]
+    pub eos_id: TokenId,
     /// Seed of the draws.
     #[config(default = 0)]
     pub seed: u64,
@@ -153,7 +157,7 @@ pub fn generate<D: TokenDecoder>(
             out.tokens[row].push(token);
             out.log_probs[row].push(log_softmax_at(logits, token));
             next[row] = token;
-            done[row] = config.stop_at_eos && token == Vocabulary::EOS;
+            done[row] = config.stop_at_eos && token == config.eos_id;
         }
         if step + 1 == config.max_new_tokens || done.iter().all(|&d| d) {
             break;

@@ -14,6 +14,11 @@ pub(crate) struct Embedding {
 }
 
 impl Embedding {
+    /// An embedding over a loaded table.
+    pub(crate) fn from_table(table: Param<Tensor<2>>) -> Self {
+        Self { table }
+    }
+
     pub(crate) fn new<R: Rng + ?Sized>(
         n: usize,
         width: usize,
@@ -46,24 +51,57 @@ impl Embedding {
 }
 
 /// Layer normalisation over the last dimension with learned scale and shift (1 and 0 at
-/// first), epsilon 1e-5 (PyTorch's `nn.LayerNorm`).
+/// first), epsilon 1e-5 unless loaded otherwise (PyTorch's `nn.LayerNorm`).
 #[derive(Module, Debug)]
 pub(crate) struct LayerNorm {
     gamma: Param<Tensor<1>>,
     beta: Param<Tensor<1>>,
+    #[module(skip)]
+    epsilon: f64,
 }
 
 impl LayerNorm {
     pub(crate) fn new(width: usize, device: &Device) -> Self {
+        Self::from_params(
+            Param::from_tensor(Tensor::ones([width], device)),
+            Param::from_tensor(Tensor::zeros([width], device)),
+            1e-5,
+        )
+    }
+
+    /// A layer norm with the given scale, shift and epsilon (a loaded model's).
+    pub(crate) fn from_params(gamma: Param<Tensor<1>>, beta: Param<Tensor<1>>, epsilon: f64) -> Self {
         Self {
-            gamma: Param::from_tensor(Tensor::ones([width], device)),
-            beta: Param::from_tensor(Tensor::zeros([width], device)),
+            gamma,
+            beta,
+            epsilon,
         }
     }
 
     pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         let (var, mean) = x.clone().var_mean_bias(D - 1);
-        let normed = (x - mean) / var.add_scalar(1e-5).sqrt();
+        let normed = (x - mean) / var.add_scalar(self.epsilon).sqrt();
         normed * self.gamma.val().unsqueeze() + self.beta.val().unsqueeze()
+    }
+}
+
+/// Root-mean-square normalisation over the last dimension with a learned scale (Llama's
+/// `RMSNorm`): `x / sqrt(mean(x^2) + epsilon) * weight`.
+#[derive(Module, Debug)]
+pub(crate) struct RmsNorm {
+    weight: Param<Tensor<1>>,
+    #[module(skip)]
+    epsilon: f64,
+}
+
+impl RmsNorm {
+    pub(crate) fn from_params(weight: Param<Tensor<1>>, epsilon: f64) -> Self {
+        Self { weight, epsilon }
+    }
+
+    pub(crate) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        let mean_square = x.clone().powi_scalar(2).mean_dim(D - 1);
+        let normed = x * mean_square.add_scalar(self.epsilon).sqrt().recip();
+        normed * self.weight.val().unsqueeze()
     }
 }

@@ -8,6 +8,7 @@
 //! the crate's own updaters train it: [`crate::algo::dqn::Dqn`] its Q head,
 //! [`crate::algo::actor_critic::ActorCritic`] its policy and V heads.
 
+mod attention;
 mod body;
 mod checkpoint;
 mod dataset;
@@ -15,6 +16,7 @@ mod decoder;
 mod generate;
 mod gru;
 mod guided;
+pub mod hf;
 mod layers;
 mod model;
 mod positions;
@@ -23,6 +25,7 @@ mod replay;
 mod rollout;
 mod transformer;
 
+pub use attention::KvCache;
 pub use body::LmBody;
 pub use checkpoint::TokenModelCheckpoint;
 pub use dataset::{CompletionReward, ScoredCompletion, ScoredCompletions};

@@ -9,13 +9,13 @@ use rand::rngs::StdRng;
 
 use crate::algo::ilql::{IlqlModel, IlqlOutputs};
 use crate::batch::BatchRows;
-use crate::batch::{TokenBatch, prefix_mask};
+use crate::batch::TokenBatch;
 use crate::error::{Error, Result};
 use crate::lm::body::gather_positions;
 use crate::lm::{LmBody, TokenPositions};
 use crate::nn::WeightInit;
 use crate::policy::{ActorCriticModel, LogitsPolicy, PolicyValue};
-use crate::tensor_ops::{index_tensor, to_indices};
+use crate::tensor_ops::index_tensor;
 use crate::text::TokenId;
 use crate::value::{QFunction, VFunction};
 
@@ -99,6 +99,49 @@ impl<B: LmBody> TokenModel<B> {
         }
     }
 
+    /// A model over `body` with the given heads (a pretrained model's LM head as `policy`,
+    /// for instance: see [`crate::lm::hf::PretrainedLm::token_model`]). Each head reads the
+    /// body's hidden state: `policy`, `q` and `q2` are `[hidden, vocab]`, `value`
+    /// `[hidden, 1]`; biases are optional.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] naming the first head whose weight (or bias) does not fit the
+    /// body.
+    pub fn from_heads(body: B, policy: Linear, q: Linear, value: Linear, q2: Linear) -> Result<Self> {
+        let (h, v) = (body.hidden_size(), body.vocab_size());
+        for (what, head, outputs) in [
+            ("policy head", &policy, v),
+            ("q head", &q, v),
+            ("value head", &value, 1),
+            ("q2 head", &q2, v),
+        ] {
+            let weight = head.weight.dims();
+            let bias = head.bias.as_ref().map(|b| b.dims()[0]).unwrap_or(outputs);
+            if weight != [h, outputs] || bias != outputs {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: vec![h, outputs],
+                    actual: vec![weight[0], weight[1], bias],
+                });
+            }
+        }
+        Ok(Self {
+            body,
+            policy,
+            q,
+            value,
+            q2,
+        })
+    }
+
+    /// The same model with its body's parameters frozen (no gradients): updates train the
+    /// heads only, and the backward pass stops at the hidden states.
+    pub fn with_frozen_body(mut self) -> Self {
+        self.body = self.body.no_grad();
+        self
+    }
+
     /// The device the parameters live on.
     pub fn device(&self) -> Device {
         self.policy.weight.val().device()
@@ -155,86 +198,7 @@ impl<B: LmBody> TokenModel<B> {
     /// no rows or an empty row; [`Error::TooLarge`] for a row longer than the body's context;
     /// [`Error::InvalidAction`] for a token id outside the vocabulary.
     pub fn check(&self, batch: &TokenBatch) -> Result<Vec<usize>> {
-        let [rows, width] = batch.ids.dims();
-        for (what, dims, expected) in [
-            ("token mask", batch.mask.dims().to_vec(), vec![rows, width]),
-            ("token lengths", batch.lengths.dims().to_vec(), vec![rows]),
-        ] {
-            if dims != expected {
-                return Err(Error::ShapeMismatch {
-                    what,
-                    expected,
-                    actual: dims,
-                });
-            }
-        }
-        if rows == 0 || width == 0 {
-            return Err(Error::Empty {
-                what: "token batch",
-            });
-        }
-        let lengths = to_indices(batch.lengths.clone());
-        if lengths.contains(&0) {
-            return Err(Error::Empty {
-                what: "token sequence (a row with no tokens)",
-            });
-        }
-        if let Some(&long) = lengths.iter().find(|&&n| n > width) {
-            return Err(Error::ShapeMismatch {
-                what: "token lengths (at most the batch width)",
-                expected: vec![width],
-                actual: vec![long],
-            });
-        }
-        if let Some(limit) = self.body.max_len()
-            && let Some(&long) = lengths.iter().find(|&&n| n > limit)
-        {
-            return Err(Error::TooLarge {
-                what: "token sequence (the body's context length)",
-                size: long as u128,
-                limit: limit as u128,
-            });
-        }
-        // One flag read back for the ids and the mask.
-        let vocab = self.vocab_size() as i64;
-        let bad_ids = batch
-            .ids
-            .clone()
-            .lower_elem(0)
-            .bool_or(batch.ids.clone().greater_equal_elem(vocab))
-            .bool_and(batch.mask.clone());
-        let expected_mask = prefix_mask(&batch.lengths, width);
-        let bad_mask = expected_mask.not_equal(batch.mask.clone());
-        if bad_ids
-            .clone()
-            .bool_or(bad_mask.clone())
-            .any()
-            .into_scalar::<bool>()
-        {
-            if bad_mask.any().into_scalar::<bool>() {
-                return Err(Error::ShapeMismatch {
-                    what: "token mask (true exactly on each row's first `lengths` positions)",
-                    expected: vec![rows, width],
-                    actual: vec![rows, width],
-                });
-            }
-            let ids = batch
-                .ids
-                .clone()
-                .into_data()
-                .convert::<i64>()
-                .try_to_vec::<i64>()
-                .unwrap_or_default();
-            let bad = ids
-                .into_iter()
-                .find(|&id| id < 0 || id >= vocab)
-                .unwrap_or(-1);
-            return Err(Error::InvalidAction {
-                action: bad.to_string(),
-                space: format!("token ids 0..{vocab}"),
-            });
-        }
-        Ok(lengths)
+        batch.check(self.vocab_size(), self.body.max_len())
     }
 
     /// Hidden states `[B, T, H]` of a checked batch, and its lengths.

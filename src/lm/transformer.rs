@@ -3,16 +3,16 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{Bool, Device, Int, Tensor};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
 use crate::lm::LmBody;
+use crate::lm::attention::{KvCache, attend, causal_allowed};
 use crate::lm::body::gather_positions;
 use crate::lm::layers::{Embedding, LayerNorm};
-use crate::nn::WeightInit;
+use crate::nn::{Activation, WeightInit};
 use crate::tensor_ops::index_tensor;
 
 /// Settings of a [`TransformerBody`] (GPT-2's layout at small scale).
@@ -114,6 +114,7 @@ impl TransformerBodyConfig {
                 expand: init.linear(h, h * self.ffn_ratio, 1.0, false, &mut rng, device),
                 contract: init.linear(h * self.ffn_ratio, h, 1.0, false, &mut rng, device),
                 heads: self.heads,
+                activation: Activation::Gelu,
             })
             .collect();
         Ok(TransformerBody {
@@ -128,21 +129,21 @@ impl TransformerBodyConfig {
     }
 }
 
-/// A pre-norm block: `x + attention(norm(x))`, then `x + ffn(norm(x))` (GELU).
+/// A pre-norm block: `x + attention(norm(x))`, then `x + ffn(norm(x))` (GELU, or GPT-2's
+/// tanh approximation in a loaded model).
 #[derive(Module, Debug)]
-struct Block {
-    norm_attention: LayerNorm,
-    qkv: Linear,
-    projection: Linear,
-    norm_ffn: LayerNorm,
-    expand: Linear,
-    contract: Linear,
+pub(crate) struct Block {
+    pub(crate) norm_attention: LayerNorm,
+    pub(crate) qkv: Linear,
+    pub(crate) projection: Linear,
+    pub(crate) norm_ffn: LayerNorm,
+    pub(crate) expand: Linear,
+    pub(crate) contract: Linear,
     #[module(skip)]
-    heads: usize,
+    pub(crate) heads: usize,
+    #[module(skip)]
+    pub(crate) activation: Activation,
 }
-
-/// A large negative score for masked keys: `-inf` would give NaN for a row with no key.
-const MASKED: f32 = -1.0e9;
 
 impl Block {
     /// Queries, keys and values of `x` (`[B, T, H]`), each `[B, heads, T, H / heads]`.
@@ -160,28 +161,12 @@ impl Block {
 
     /// Attention of queries over keys with `allowed` (`[B, 1 or Tq, Tk]`, true where a query
     /// may see a key), then the projection and the feed-forward layer, added to `x`.
-    fn finish(
-        &self,
-        x: Tensor<3>,
-        [q, k, v]: [Tensor<4>; 3],
-        allowed: Tensor<3, Bool>,
-    ) -> Tensor<3> {
-        let [batch, heads, steps, d] = q.dims();
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((d as f64).sqrt());
-        let [_, query_rows, keys] = allowed.dims();
-        let blocked = allowed
-            .bool_not()
-            .unsqueeze_dim::<4>(1)
-            .expand([batch, heads, query_rows, keys]);
-        let weights = softmax(scores.mask_fill(blocked, MASKED), 3);
-        let attended = weights
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([batch, steps, heads * d]);
-        let x = x + self.projection.forward(attended);
-        let ffn = self
-            .contract
-            .forward(gelu(self.expand.forward(self.norm_ffn.forward(x.clone()))));
+    fn finish(&self, x: Tensor<3>, [q, k, v]: [Tensor<4>; 3], allowed: Tensor<3, Bool>) -> Tensor<3> {
+        let x = x + self.projection.forward(attend(q, k, v, allowed));
+        let ffn = self.contract.forward(
+            self.activation
+                .apply(self.expand.forward(self.norm_ffn.forward(x.clone()))),
+        );
         x + ffn
     }
 }
@@ -193,36 +178,22 @@ impl Block {
 /// [`TransformerBodyConfig::init`].
 #[derive(Module, Debug)]
 pub struct TransformerBody {
-    tokens: Embedding,
-    positions: Embedding,
-    blocks: Vec<Block>,
-    norm: LayerNorm,
+    pub(crate) tokens: Embedding,
+    pub(crate) positions: Embedding,
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) norm: LayerNorm,
     #[module(skip)]
-    vocab_size: usize,
+    pub(crate) vocab_size: usize,
     #[module(skip)]
-    hidden: usize,
+    pub(crate) hidden: usize,
     #[module(skip)]
-    max_len: usize,
+    pub(crate) max_len: usize,
 }
 
-/// The incremental state of a [`TransformerBody`]: keys and values of every position read so
-/// far, per block, which of them are real tokens, and each row's next position.
-#[derive(Debug, Clone)]
-pub struct TransformerCache {
-    keys: Vec<Tensor<4>>,
-    values: Vec<Tensor<4>>,
-    /// `[B, T_cache]`: true on real tokens (a row's prompt padding stays false).
-    valid: Tensor<2, Bool>,
-    /// Position of each row's next token.
-    next_positions: Vec<usize>,
-}
-
-impl TransformerCache {
-    /// Each row's next position: its length so far.
-    pub fn next_positions(&self) -> &[usize] {
-        &self.next_positions
-    }
-}
+/// The incremental state of a [`TransformerBody`] (and of the pretrained bodies): keys and
+/// values of every position read so far, per block, which of them are real tokens, and each
+/// row's next position.
+pub type TransformerCache = KvCache;
 
 impl TransformerBody {
     /// The forward pass that also returns every block's keys and values.
@@ -239,13 +210,7 @@ impl TransformerBody {
             .forward_1d(index_tensor(&position_ids, &device))
             .unsqueeze_dim::<3>(0);
         let mut x = self.tokens.forward(ids) + positions;
-        // Query t sees key s when s <= t and s is a real token.
-        let causal = Tensor::<2, Bool>::tril_mask([steps, steps], 0, &device)
-            .bool_not()
-            .unsqueeze_dim::<3>(0)
-            .expand([batch, steps, steps]);
-        let real_keys = mask.unsqueeze_dim::<3>(1).expand([batch, steps, steps]);
-        let allowed = causal.bool_and(real_keys);
+        let allowed = causal_allowed(mask, batch, steps);
         let (mut keys, mut values) = (Vec::new(), Vec::new());
         for block in &self.blocks {
             let [q, k, v] = block.project(x.clone());
@@ -284,40 +249,23 @@ impl LmBody for TransformerBody {
     ) -> (Tensor<2>, TransformerCache) {
         let (hidden, keys, values) = self.run(ids, mask.clone());
         let positions: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        let cache = TransformerCache {
-            keys,
-            values,
-            valid: mask,
-            next_positions: lengths.to_vec(),
-        };
+        let cache = KvCache::new(keys, values, mask, lengths);
         (gather_positions(hidden, &positions), cache)
     }
 
     fn step(&self, tokens: Tensor<1, Int>, cache: &mut TransformerCache) -> Tensor<2> {
-        let [batch] = tokens.dims();
         let device = tokens.device();
         let positions = self
             .positions
-            .forward_1d(index_tensor(&cache.next_positions, &device));
+            .forward_1d(index_tensor(cache.next_positions(), &device));
         let mut x = (self.tokens.forward_1d(tokens) + positions).unsqueeze_dim::<3>(1);
-        let valid = Tensor::cat(
-            vec![
-                cache.valid.clone(),
-                Tensor::<2, Bool>::full([batch, 1], true, &device),
-            ],
-            1,
-        );
-        let allowed = valid.clone().unsqueeze_dim::<3>(1);
+        let allowed = cache.open_step();
         for (i, block) in self.blocks.iter().enumerate() {
             let [q, k, v] = block.project(x.clone());
-            let keys = Tensor::cat(vec![cache.keys[i].clone(), k], 2);
-            let values = Tensor::cat(vec![cache.values[i].clone(), v], 2);
-            cache.keys[i] = keys.clone();
-            cache.values[i] = values.clone();
+            let (keys, values) = cache.append(i, k, v);
             x = block.finish(x, [q, keys, values], allowed.clone());
         }
-        cache.valid = valid;
-        cache.next_positions.iter_mut().for_each(|p| *p += 1);
+        cache.close_step();
         self.norm.forward(x).squeeze_dim(1)
     }
 }

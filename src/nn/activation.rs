@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 use burn::tensor::Tensor;
-use burn::tensor::activation::{gelu, relu, tanh};
+use burn::tensor::activation::{gelu, gelu_approximate, relu, silu, tanh};
 
 /// The nonlinearity applied after each hidden layer.
 ///
@@ -24,6 +24,11 @@ pub enum Activation {
     Tanh,
     /// Gaussian error linear unit.
     Gelu,
+    /// GELU's tanh approximation, `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`
+    /// (GPT-2's `gelu_new`).
+    GeluTanh,
+    /// `x sigmoid(x)` (SiLU, or swish: the gate of Llama's SwiGLU).
+    Silu,
 }
 
 impl Activation {
@@ -33,6 +38,8 @@ impl Activation {
             Activation::Relu => relu(x),
             Activation::Tanh => tanh(x),
             Activation::Gelu => gelu(x),
+            Activation::GeluTanh => gelu_approximate(x),
+            Activation::Silu => silu(x),
         }
     }
 }

@@ -25,10 +25,12 @@
 //! ```
 
 mod generators;
+mod hf_tokenizer;
 mod task;
 mod tokenizer;
 pub(crate) mod vocab;
 
+pub use hf_tokenizer::HfTokenizer;
 pub use generators::{AdditionTask, SequenceOp, SequenceTask, TaskGenerator};
 pub use task::{Corpus, TextPair, TokenTask};
 pub use tokenizer::{CharTokenizer, Tokenizer, WordTokenizer};

@@ -1,0 +1,349 @@
+//! Pretrained Hugging Face folders against `transformers`: tiny random-initialised GPT-2,
+//! Llama (sharded), Qwen2 (bf16) and BERT (f16) models and their tokenizers, made by
+//! `scripts/make_hf_fixtures.py`, with the hidden states, logits, greedy generations and token
+//! ids `transformers` and `tokenizers` computed for them (`tests/data/hf/*/reference.json`,
+//! `tests/data/hf/tokenizer_cases.json`).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::tensor::{Device, Tensor};
+use serde_json::Value;
+use valuefn::Error;
+use valuefn::batch::TokenBatch;
+use valuefn::encode::{ObservationEncoder, PaddedTokens};
+use valuefn::env::text::TokenState;
+use valuefn::lm::hf::{BertEncoder, HfConfig, Pooling, PretrainedLm, QHeadInit};
+use valuefn::lm::{GenerationConfig, LmBody, TokenDecoder, generate};
+use valuefn::tensor_ops::to_vec_f32;
+use valuefn::text::HfTokenizer;
+
+const DECODERS: [&str; 3] = ["gpt2", "llama", "qwen2"];
+
+fn folder(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hf").join(name)
+}
+
+fn reference(name: &str) -> Value {
+    let text = std::fs::read_to_string(folder(name).join("reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ids_of(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect()
+}
+
+fn floats(value: &Value) -> Vec<f32> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        v => vec![v.as_f64().unwrap() as f32],
+    }
+}
+
+fn batch(rows: &[Vec<usize>], device: &Device) -> TokenBatch {
+    let states: Vec<TokenState> = rows
+        .iter()
+        .map(|r| TokenState::new(Arc::from(r.clone())))
+        .collect();
+    PaddedTokens.encode(&states, device).unwrap()
+}
+
+fn assert_close(what: &str, actual: &[f32], expected: &[f32], tolerance: f32) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length");
+    let worst = actual
+        .iter()
+        .zip(expected)
+        .map(|(a, e)| (a - e).abs())
+        .fold(0.0f32, f32::max);
+    assert!(worst <= tolerance, "{what}: max |diff| {worst} > {tolerance}");
+}
+
+/// Row `row`'s first `len` positions of `[B, T, X]`, flattened.
+fn row_prefix(x: &Tensor<3>, row: usize, len: usize) -> Vec<f32> {
+    let [_, _, width] = x.dims();
+    to_vec_f32(x.clone().slice([row..row + 1, 0..len, 0..width]))
+}
+
+#[test]
+fn decoders_match_transformers_hidden_states_and_logits() {
+    let device = valuefn::device::default_device();
+    for name in DECODERS {
+        let lm = PretrainedLm::load(folder(name), &device).unwrap();
+        let reference = reference(name);
+        let prompts = reference["prompts"].as_array().unwrap();
+        let rows: Vec<Vec<usize>> = prompts.iter().map(|p| ids_of(&p["ids"])).collect();
+        // One right-padded batch: padding must not change any row's real positions.
+        let tokens = batch(&rows, &device);
+        let hidden = lm.body().forward(tokens.ids.clone(), tokens.mask.clone());
+        let logits = lm.lm_head().forward(hidden.clone());
+        for (row, prompt) in prompts.iter().enumerate() {
+            let len = rows[row].len();
+            let what = format!("{name} prompt {row}");
+            assert_close(
+                &format!("{what} hidden"),
+                &row_prefix(&hidden, row, len),
+                &floats(&prompt["last_hidden_state"]),
+                1e-4,
+            );
+            assert_close(
+                &format!("{what} logits"),
+                &row_prefix(&logits, row, len),
+                &floats(&prompt["logits"]),
+                1e-4,
+            );
+        }
+    }
+}
+
+#[test]
+fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
+    let device = valuefn::device::default_device();
+    for name in DECODERS {
+        let model = PretrainedLm::load(folder(name), &device)
+            .unwrap()
+            .token_model(QHeadInit::LmLogits, 0);
+        let reference = reference(name);
+        let prompts = reference["prompts"].as_array().unwrap();
+        let rows: Vec<Vec<usize>> = prompts.iter().map(|p| ids_of(&p["ids"])).collect();
+        let expected: Vec<Vec<usize>> = prompts.iter().map(|p| ids_of(&p["greedy"])).collect();
+        // No early stop: transformers generated 8 tokens per row whatever they were.
+        let config = GenerationConfig::new(8).with_stop_at_eos(false);
+        let out = generate(&model, &batch(&rows, &device), &config).unwrap();
+        assert_eq!(out.tokens, expected, "{name}: greedy tokens");
+
+        // The cached logits of each generated position equal a full pass over the sequence.
+        let full: Vec<Vec<usize>> = rows
+            .iter()
+            .zip(&expected)
+            .map(|(p, g)| p.iter().chain(g).copied().collect())
+            .collect();
+        let tokens = batch(&full, &device);
+        let body = model.body();
+        let hidden = body.forward(tokens.ids.clone(), tokens.mask.clone());
+        let logits = model.policy_head().forward(hidden);
+        let (mut step_logits, mut decoding) = model.start(&batch(&rows, &device)).unwrap();
+        for t in 0..8 {
+            for (row, prompt) in rows.iter().enumerate() {
+                let position = prompt.len() - 1 + t;
+                let [_, _, v] = logits.dims();
+                let full_row = to_vec_f32(logits.clone().slice([row..row + 1, position..position + 1, 0..v]));
+                let cached_row = to_vec_f32(step_logits.clone().slice([row..row + 1, 0..v]));
+                assert_close(&format!("{name} row {row} step {t}"), &cached_row, &full_row, 1e-5);
+            }
+            if t < 7 {
+                let next: Vec<usize> = expected.iter().map(|g| g[t]).collect();
+                step_logits = model.advance(&next, &mut decoding).unwrap();
+            }
+        }
+        // The left-padded batch of transformers generated the same tokens.
+        let batched = &reference["batched_greedy"];
+        assert!(batched["batched_equals_single"].as_bool().unwrap());
+    }
+}
+
+#[test]
+fn bert_matches_transformers_and_pools() {
+    let device = valuefn::device::default_device();
+    let reference = reference("bert");
+    let prompts = reference["prompts"].as_array().unwrap();
+    let rows: Vec<Vec<usize>> = prompts.iter().map(|p| ids_of(&p["ids"])).collect();
+    for (pooling, key) in [(Pooling::Cls, "cls"), (Pooling::Mean, "mean")] {
+        let bert = BertEncoder::load(folder("bert"), pooling, &device).unwrap();
+        let tokens = batch(&rows, &device);
+        let hidden = bert.hidden_states(&tokens).unwrap();
+        let states: Vec<TokenState> = rows
+            .iter()
+            .map(|r| TokenState::new(Arc::from(r.clone())))
+            .collect();
+        let pooled = bert.encode(&states, &device).unwrap();
+        assert_eq!(pooled.dims(), [3, 64]);
+        for (row, prompt) in prompts.iter().enumerate() {
+            assert_close(
+                &format!("bert prompt {row} hidden"),
+                &row_prefix(&hidden, row, rows[row].len()),
+                &floats(&prompt["last_hidden_state"]),
+                1e-4,
+            );
+            assert_close(
+                &format!("bert prompt {row} {key}"),
+                &to_vec_f32(pooled.clone().slice([row..row + 1, 0..64])),
+                &floats(&prompt[key]),
+                1e-4,
+            );
+        }
+    }
+}
+
+#[test]
+fn tokenizers_match_python_tokenizers() {
+    let text = std::fs::read_to_string(folder("tokenizer_cases.json")).unwrap();
+    let cases: Value = serde_json::from_str(&text).unwrap();
+    for (name, dir) in [("gpt2", "gpt2"), ("bert", "bert")] {
+        let tok = HfTokenizer::from_folder(folder(dir)).unwrap();
+        for case in cases[name].as_array().unwrap() {
+            let text = case["text"].as_str().unwrap();
+            let ids = tok.encode(text, false).unwrap();
+            assert_eq!(ids, ids_of(&case["ids"]), "{name} {text:?}");
+            assert_eq!(
+                tok.encode(text, true).unwrap(),
+                ids_of(&case["ids_with_special"]),
+                "{name} {text:?} with specials"
+            );
+            let decoded = tok.decode(&ids, false).unwrap();
+            assert_eq!(decoded, case["decoded"].as_str().unwrap(), "{name} {text:?}");
+            assert_eq!(
+                tok.decode(&ids, true).unwrap(),
+                case["decoded_skip"].as_str().unwrap()
+            );
+            if name == "gpt2" {
+                // Byte-level BPE loses nothing.
+                assert_eq!(decoded, text);
+            }
+        }
+    }
+    let gpt2 = HfTokenizer::from_folder(folder("gpt2")).unwrap();
+    assert_eq!((gpt2.eos_id(), gpt2.bos_id(), gpt2.vocab_size()), (Some(0), Some(0), 1000));
+    let bert = HfTokenizer::from_folder(folder("bert")).unwrap();
+    assert_eq!((bert.pad_id(), bert.id("[CLS]"), bert.id("[SEP]")), (Some(0), Some(2), Some(3)));
+}
+
+#[test]
+fn a_frozen_trunk_trains_only_the_heads() {
+    use burn::module::Module;
+    let device = valuefn::device::default_device().autodiff();
+    let model = PretrainedLm::load(folder("qwen2"), &device)
+        .unwrap()
+        .token_model(QHeadInit::LmLogits, 0);
+    // Q starts at the LM's logits.
+    let tokens = batch(&[vec![265, 799, 262, 274]], &device);
+    let hidden = model.body().forward(tokens.ids.clone(), tokens.mask.clone());
+    assert_eq!(
+        to_vec_f32(model.q_head().forward(hidden.clone())),
+        to_vec_f32(model.policy_head().forward(hidden))
+    );
+    let frozen = model.with_frozen_body();
+    let trainable: usize = {
+        let mut count = 0;
+        frozen.visit(&mut CountTracked(&mut count));
+        count
+    };
+    // policy + q + q2 (weights) and value (weight and bias); tied policy head has no bias.
+    assert_eq!(trainable, 1000 * 64 * 3 + 64 + 1);
+}
+
+struct CountTracked<'a>(&'a mut usize);
+
+impl burn::module::ModuleVisitor for CountTracked<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        if param.is_require_grad() {
+            *self.0 += param.val().shape().num_elements();
+        }
+    }
+}
+
+/// A copy of fixture folder `name` in a fresh temporary folder, for tests that break it.
+fn scratch_copy(name: &str, tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("valuefn-hf-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(folder(name)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+fn edit_config(dir: &Path, edit: impl FnOnce(&mut Value)) {
+    let path = dir.join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut config);
+    std::fs::write(&path, config.to_string()).unwrap();
+}
+
+fn load_error(dir: &Path) -> Error {
+    PretrainedLm::load(dir, &valuefn::device::default_device()).unwrap_err()
+}
+
+#[test]
+fn bad_folders_are_typed_errors_naming_what_is_wrong() {
+    // A block the file does not have: the first missing tensor is named.
+    let dir = scratch_copy("gpt2", "layers");
+    edit_config(&dir, |c| c["n_layer"] = 3.into());
+    let err = load_error(&dir);
+    assert!(
+        matches!(&err, Error::Weights { tensor, problem, .. } if tensor == "transformer.h.2.ln_1.weight" && problem == "missing"),
+        "{err}"
+    );
+    // A block too few: the file's extra tensors are refused.
+    edit_config(&dir, |c| c["n_layer"] = 1.into());
+    let err = load_error(&dir);
+    assert!(
+        matches!(&err, Error::Weights { tensor, problem, .. } if tensor.starts_with("transformer.h.1.") && problem.starts_with("unexpected")),
+        "{err}"
+    );
+    // Another width: a wrong shape, named before any data is read.
+    edit_config(&dir, |c| {
+        c["n_layer"] = 2.into();
+        c["n_embd"] = 32.into();
+    });
+    let err = load_error(&dir);
+    assert!(
+        matches!(&err, Error::Weights { tensor, problem, .. } if tensor == "transformer.wte.weight" && problem == "shape [1000, 64], expected [1000, 32]"),
+        "{err}"
+    );
+    // Absurd sizes are refused before any allocation.
+    edit_config(&dir, |c| c["vocab_size"] = (1u64 << 40).into());
+    assert!(matches!(load_error(&dir), Error::TooLarge { what: "vocab_size", .. }));
+    edit_config(&dir, |c| {
+        c["vocab_size"] = 1000.into();
+        c["n_embd"] = (1u64 << 20).into();
+        c["n_head"] = 1.into();
+    });
+    assert!(matches!(load_error(&dir), Error::TooLarge { what: "parameters the config implies", .. }));
+    edit_config(&dir, |c| {
+        c["n_embd"] = 64.into();
+        c["n_head"] = 4.into();
+        c["activation_function"] = "quick_gelu".into();
+    });
+    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "activation_function", .. }));
+    edit_config(&dir, |c| c["model_type"] = "t5".into());
+    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "model_type", .. }));
+    // A truncated weight file, and one with a corrupt header.
+    let dir = scratch_copy("gpt2", "truncated");
+    let weights = dir.join("model.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    assert!(matches!(load_error(&dir), Error::Decode { what: "safetensors file", .. }));
+    let mut corrupt = bytes.clone();
+    corrupt[10] = b'#';
+    std::fs::write(&weights, &corrupt).unwrap();
+    assert!(matches!(load_error(&dir), Error::Decode { what: "safetensors file", .. }));
+    std::fs::remove_file(&weights).unwrap();
+    assert!(matches!(load_error(&dir), Error::Io { .. }));
+
+    // Rope scaling the crate does not implement, and a missing shard.
+    let dir = scratch_copy("llama", "rope");
+    edit_config(&dir, |c| {
+        c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 8.0})
+    });
+    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "rope_scaling", .. }));
+    edit_config(&dir, |c| c["rope_scaling"] = Value::Null);
+    std::fs::remove_file(dir.join("model-00002-of-00003.safetensors")).unwrap();
+    assert!(matches!(load_error(&dir), Error::Io { .. }));
+
+    // A malformed tokenizer.json.
+    let dir = scratch_copy("gpt2", "tokenizer");
+    std::fs::write(dir.join("tokenizer.json"), "{\"model\": 3}").unwrap();
+    assert!(matches!(HfTokenizer::from_folder(&dir), Err(Error::Decode { what: "tokenizer.json", .. })));
+
+    // A BERT folder is not a decoder, and a decoder is not BERT.
+    let device = valuefn::device::default_device();
+    assert!(matches!(PretrainedLm::load(folder("bert"), &device), Err(Error::InvalidConfig { field: "model_type", .. })));
+    assert!(matches!(BertEncoder::load(folder("gpt2"), Pooling::Cls, &device), Err(Error::InvalidConfig { field: "model_type", .. })));
+    assert!(HfConfig::from_json("{").is_err());
+}
