@@ -160,14 +160,14 @@ fn run<B: LmBody>(
 
     // 1. Pretraining: a couple of teacher-forced epochs, deliberately short.
     let actor = model(0)?;
-    let before = cross_entropy(&actor.valid(), &task.held_out_tasks, false)?;
+    let before = cross_entropy(&actor.valid(), &task.held_out_tasks, None)?;
     let (actor, _) = pretrain(
         actor,
         &task.train_tasks,
         &[],
         &PretrainConfig::new().with_epochs(2).with_seed(seed),
     )?;
-    let after = cross_entropy(&actor.valid(), &task.held_out_tasks, false)?;
+    let after = cross_entropy(&actor.valid(), &task.held_out_tasks, None)?;
     let pretrained = score(&actor)?;
     println!(
         "pretraining (2 epochs): held-out cross-entropy {before:.3} -> {after:.3} nats/token, \

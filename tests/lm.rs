@@ -742,7 +742,7 @@ fn pretraining_lowers_held_out_cross_entropy_and_a_checkpoint_generates_the_same
         .with_hidden(64)
         .with_seed(1);
     let model = TokenModel::new(config.init(&train_device).unwrap(), 2, &train_device);
-    let before = cross_entropy(&model.valid(), &held_out, false).unwrap();
+    let before = cross_entropy(&model.valid(), &held_out, None).unwrap();
     let (model, report) = pretrain(
         model,
         &train,
@@ -791,7 +791,7 @@ fn pretraining_lowers_held_out_cross_entropy_and_a_checkpoint_generates_the_same
     );
     // Bad input.
     assert!(pretrain(loaded.clone(), &[], &[], &PretrainConfig::new()).is_err());
-    assert!(cross_entropy(&loaded, &[], false).is_err());
+    assert!(cross_entropy(&loaded, &[], None).is_err());
     let wide = TokenModel::new(
         GruBodyConfig::new(vocabulary.len())
             .with_hidden(8)

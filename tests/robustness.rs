@@ -1461,13 +1461,6 @@ fn text_probes(s: &mut Sweep) {
         || TokenTask::new(vec![1], vec![]),
     );
     s.err(
-        "TokenTask::new",
-        "<eos> in the target",
-        is!(Error::InvalidConfig { .. }),
-        "eos",
-        || TokenTask::new(vec![1], vec![4, 2]),
-    );
-    s.err(
         "TokenTask::encode",
         "target of spaces",
         is!(Error::Empty { .. }),
@@ -1559,6 +1552,20 @@ fn text_probes(s: &mut Sweep) {
         || {
             TextGenerationEnv::new(
                 vec![TokenTask::new(vec![1, 99], vec![4]).unwrap()],
+                &vocab,
+                TokenMatch,
+                &TextEnvConfig::new(),
+            )
+        },
+    );
+    s.err(
+        "TextGenerationEnv::new",
+        "<eos> in a target",
+        is!(Error::InvalidConfig { field: "target", .. }),
+        "eos",
+        || {
+            TextGenerationEnv::new(
+                vec![TokenTask::new(vec![1], vec![4, Vocabulary::EOS]).unwrap()],
                 &vocab,
                 TokenMatch,
                 &TextEnvConfig::new(),
@@ -2246,7 +2253,7 @@ fn lm_probes(s: &mut Sweep) {
         "context",
         || {
             let task = TokenTask::new(vec![1, 4, 5], vec![4, 5, 4])?;
-            cross_entropy(&model()?, &[task], false)
+            cross_entropy(&model()?, &[task], None)
         },
     );
     s.err(

@@ -7,6 +7,7 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use valuefn::Error;
+use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
 use valuefn::text::{
     AdditionTask, CharTokenizer, Corpus, SequenceOp, SequenceTask, TaskGenerator, TextPair,
     TokenTask, Tokenizer, Vocabulary, WordTokenizer,
@@ -288,9 +289,12 @@ fn token_tasks_reject_empty_targets_and_explicit_eos() {
         TokenTask::new(vec![1], vec![]),
         Err(Error::Empty { .. })
     ));
+    // <eos> is the environment's to refuse: only it knows which id ends an output.
+    let with_eos = TokenTask::new(vec![1], vec![4, Vocabulary::EOS]).unwrap();
+    let vocabulary = CharTokenizer::fit(["ab"]).unwrap().vocabulary().clone();
     assert!(matches!(
-        TokenTask::new(vec![1], vec![4, Vocabulary::EOS]),
-        Err(Error::InvalidConfig { .. })
+        TextGenerationEnv::new(vec![with_eos], &vocabulary, TokenMatch, &TextEnvConfig::new()),
+        Err(Error::InvalidConfig { field: "target", .. })
     ));
     let tok = CharTokenizer::fit(["ab"]).unwrap();
     let task = TokenTask::encode(&TextPair::new("ab", "b"), &tok).unwrap();

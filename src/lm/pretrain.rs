@@ -16,7 +16,7 @@ use crate::batch::TokenBatch;
 use crate::error::{Error, Result, check_positive};
 use crate::lm::{LmBody, TokenModel};
 use crate::tensor_ops::{index_tensor, to_vec_f32};
-use crate::text::{TokenTask, Vocabulary};
+use crate::text::{TokenId, TokenTask, Vocabulary};
 
 /// Settings of [`pretrain`].
 ///
@@ -45,9 +45,10 @@ pub struct PretrainConfig {
     /// Clip the gradient to this global norm; `None` leaves it.
     #[config(default = "Some(1.0)")]
     pub max_grad_norm: Option<f64>,
-    /// Also teach `<eos>` after each target (for environments that stop at `<eos>`).
-    #[config(default = false)]
-    pub with_eos: bool,
+    /// Also teach this id after each target: `Some(Vocabulary::EOS)` (or a pretrained
+    /// tokenizer's `<eos>`) for environments that stop at `<eos>`; `None` teaches targets only.
+    #[config(default = "None")]
+    pub eos_id: Option<TokenId>,
     /// Seed of the batch order.
     #[config(default = 0)]
     pub seed: u64,
@@ -87,7 +88,7 @@ pub struct PretrainReport {
 
 /// Teacher-forced inputs for `tasks`: each row reads `prompt ++ target` without its last token
 /// and predicts, at every position from the prompt's last token on, the next target token
-/// (then `<eos>` with `with_eos`).
+/// (then `eos`, when given).
 struct TeacherBatch {
     inputs: TokenBatch,
     targets: Tensor<2, Int>,
@@ -96,7 +97,7 @@ struct TeacherBatch {
     target_tokens: usize,
 }
 
-fn teacher_batch(tasks: &[&TokenTask], with_eos: bool, device: &Device) -> TeacherBatch {
+fn teacher_batch(tasks: &[&TokenTask], eos: Option<TokenId>, device: &Device) -> TeacherBatch {
     let sequences: Vec<Vec<usize>> = tasks
         .iter()
         .map(|task| {
@@ -106,9 +107,7 @@ fn teacher_batch(tasks: &[&TokenTask], with_eos: bool, device: &Device) -> Teach
                 .chain(task.target().iter())
                 .copied()
                 .collect();
-            if with_eos {
-                s.push(Vocabulary::EOS);
-            }
+            s.extend(eos);
             s
         })
         .collect();
@@ -161,12 +160,13 @@ fn summed_loss<B: LmBody>(model: &TokenModel<B>, batch: &TeacherBatch) -> Result
     Ok((picked * batch.weights.clone()).sum().neg())
 }
 
-fn check_tasks(tasks: &[TokenTask], vocab: usize) -> Result<()> {
+fn check_tasks(tasks: &[TokenTask], vocab: usize, eos: Option<TokenId>) -> Result<()> {
     for task in tasks {
         if let Some(&bad) = task
             .prompt()
             .iter()
             .chain(task.target().iter())
+            .chain(eos.iter())
             .find(|&&t| t >= vocab)
         {
             return Err(Error::InvalidAction {
@@ -184,7 +184,7 @@ fn check_tasks(tasks: &[TokenTask], vocab: usize) -> Result<()> {
 }
 
 /// Mean cross-entropy, in nats per target token, of `model` on `tasks` under teacher forcing
-/// (`with_eos`: `<eos>` after each target counts as a target token too).
+/// (with `eos`, that id after each target counts as a target token too).
 ///
 /// # Errors
 ///
@@ -193,18 +193,18 @@ fn check_tasks(tasks: &[TokenTask], vocab: usize) -> Result<()> {
 pub fn cross_entropy<B: LmBody>(
     model: &TokenModel<B>,
     tasks: &[TokenTask],
-    with_eos: bool,
+    eos: Option<TokenId>,
 ) -> Result<f64> {
     if tasks.is_empty() {
         return Err(Error::Empty { what: "task list" });
     }
-    check_tasks(tasks, model.vocab_size())?;
+    check_tasks(tasks, model.vocab_size(), eos)?;
     let device = model.device();
     let mut total = 0.0;
     let mut count = 0usize;
     for chunk in tasks.chunks(256) {
         let refs: Vec<&TokenTask> = chunk.iter().collect();
-        let batch = teacher_batch(&refs, with_eos, &device);
+        let batch = teacher_batch(&refs, eos, &device);
         total += f64::from(to_vec_f32(summed_loss(model, &batch)?)[0]);
         count += batch.target_tokens;
     }
@@ -233,8 +233,8 @@ pub fn pretrain<B: LmBody>(
             what: "training tasks",
         });
     }
-    check_tasks(tasks, model.vocab_size())?;
-    check_tasks(held_out, model.vocab_size())?;
+    check_tasks(tasks, model.vocab_size(), config.eos_id)?;
+    check_tasks(held_out, model.vocab_size(), config.eos_id)?;
     let device = model.device();
     let mut optimizer = [Optimizer::new(
         config.optimizer,
@@ -257,7 +257,7 @@ pub fn pretrain<B: LmBody>(
         let (mut total, mut count) = (0.0, 0usize);
         for chunk in order.chunks(config.batch_size) {
             let refs: Vec<&TokenTask> = chunk.iter().map(|&i| &tasks[i]).collect();
-            let batch = teacher_batch(&refs, config.with_eos, &device);
+            let batch = teacher_batch(&refs, config.eos_id, &device);
             let summed = summed_loss(&model, &batch)?;
             let loss = summed.clone().div_scalar(batch.target_tokens.max(1) as f64);
             let pending =
@@ -275,7 +275,7 @@ pub fn pretrain<B: LmBody>(
         if !held_out.is_empty() {
             report
                 .held_out_loss
-                .push(cross_entropy(&model.valid(), held_out, config.with_eos)?);
+                .push(cross_entropy(&model.valid(), held_out, config.eos_id)?);
         }
     }
     report.tokens_per_second = tokens as f64 / start.elapsed().as_secs_f64().max(1e-9);

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::text::TokenId;
+use crate::text::{TokenId, TokenVocabulary};
 
 /// A pretrained model's tokenizer, read from its folder with the `tokenizers` crate: the ids it
 /// gives are the ones `transformers` gives, for any text (Unicode, whitespace runs, special
@@ -56,6 +56,16 @@ fn read_json(dir: &Path, name: &'static str) -> Result<Option<serde_json::Value>
     serde_json::from_str(&text)
         .map(Some)
         .map_err(|e| decode_error(name, e))
+}
+
+impl TokenVocabulary for HfTokenizer {
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    fn eos_id(&self) -> Option<TokenId> {
+        self.eos
+    }
 }
 
 impl HfTokenizer {

@@ -34,4 +34,4 @@ pub use hf_tokenizer::HfTokenizer;
 pub use generators::{AdditionTask, SequenceOp, SequenceTask, TaskGenerator};
 pub use task::{Corpus, TextPair, TokenTask};
 pub use tokenizer::{CharTokenizer, Tokenizer, WordTokenizer};
-pub use vocab::{TokenId, Vocabulary};
+pub use vocab::{TokenId, TokenVocabulary, Vocabulary};

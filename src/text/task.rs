@@ -47,20 +47,13 @@ impl TokenTask {
     ///
     /// # Errors
     ///
-    /// [`Error::Empty`] for an empty target; [`Error::InvalidConfig`] when the target holds
-    /// `<eos>` (the end of a target is implicit).
+    /// [`Error::Empty`] for an empty target. (A target that holds its environment's `<eos>`
+    /// is refused by [`crate::env::text::TextGenerationEnv::new`], which knows that id.)
     pub fn new(prompt: Vec<TokenId>, target: Vec<TokenId>) -> Result<Self> {
         if target.is_empty() {
             return Err(Error::Empty {
                 what: "task target",
             });
-        }
-        if target.contains(&Vocabulary::EOS) {
-            return Err(Error::config(
-                "target",
-                "free of <eos> (the environment adds the end position)",
-                format!("{target:?}"),
-            ));
         }
         Ok(Self {
             prompt: prompt.into(),

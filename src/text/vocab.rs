@@ -68,6 +68,37 @@ impl Default for Vocabulary {
     }
 }
 
+/// What a text environment needs to know of a vocabulary: how many token ids there are and
+/// which one ends an output. The crate's [`Vocabulary`] has `<eos>` at [`Vocabulary::EOS`]; a
+/// pretrained tokenizer ([`crate::text::HfTokenizer`]) has its own, or none.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::text::{TokenVocabulary, Vocabulary};
+///
+/// let vocabulary = Vocabulary::from_tokens(["a", "b"]);
+/// assert_eq!((vocabulary.vocab_size(), vocabulary.eos_id()), (6, Some(Vocabulary::EOS)));
+/// ```
+pub trait TokenVocabulary {
+    /// Number of token ids (the action space of a text environment).
+    fn vocab_size(&self) -> usize;
+
+    /// The id that ends an output, `None` when there is none (episodes then end by the
+    /// environment's stop rule or time limit only).
+    fn eos_id(&self) -> Option<TokenId>;
+}
+
+impl TokenVocabulary for Vocabulary {
+    fn vocab_size(&self) -> usize {
+        self.len()
+    }
+
+    fn eos_id(&self) -> Option<TokenId> {
+        Some(Self::EOS)
+    }
+}
+
 impl Vocabulary {
     /// Padding.
     pub const PAD: TokenId = 0;

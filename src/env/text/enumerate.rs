@@ -323,6 +323,7 @@ fn outcomes<R: TextReward>(
             token,
             target: task.target(),
             done,
+            eos: env.eos_id(),
         });
         if !reward.is_finite() {
             return Err(Error::NonFinite {

@@ -34,7 +34,7 @@ use rand::{RngExt, SeedableRng};
 use crate::env::{Environment, Step};
 use crate::error::{Error, Result};
 use crate::space::Discrete;
-use crate::text::{TokenId, TokenTask, Vocabulary};
+use crate::text::{TokenId, TokenTask, TokenVocabulary};
 
 /// When an episode terminates (besides `<eos>`, which always ends it).
 #[derive(Config, Debug, PartialEq, Eq, Copy)]
@@ -137,21 +137,25 @@ pub struct TextGenerationEnv<R = TokenMatch> {
     config: TextEnvConfig,
     observation_space: TokenSequences,
     action_space: Discrete,
+    eos: Option<TokenId>,
     rng: StdRng,
     episode: Option<Episode>,
 }
 
 impl<R: TextReward> TextGenerationEnv<R> {
-    /// An environment over `tasks` with token ids from `vocabulary`.
+    /// An environment over `tasks` with token ids from `vocabulary` (the crate's
+    /// [`crate::text::Vocabulary`], or a pretrained [`crate::text::HfTokenizer`]): its size is
+    /// the action space and its `<eos>` ends an episode.
     ///
     /// # Errors
     ///
-    /// [`Error::Empty`] for no tasks; [`Error::InvalidAction`] for a task id outside the
-    /// vocabulary; [`Error::InvalidConfig`] for a bad config; [`Error::TooLarge`] for a prompt
+    /// [`Error::Empty`] for no tasks or an empty vocabulary; [`Error::InvalidAction`] for a
+    /// task id outside the vocabulary; [`Error::InvalidConfig`] for a bad config or a target
+    /// that holds `<eos>` (the end of a target is implicit); [`Error::TooLarge`] for a prompt
     /// longer than [`TokenSequences::MAX_LEN`].
     pub fn new(
         tasks: Vec<TokenTask>,
-        vocabulary: &Vocabulary,
+        vocabulary: &impl TokenVocabulary,
         reward: R,
         config: &TextEnvConfig,
     ) -> Result<Self> {
@@ -159,21 +163,32 @@ impl<R: TextReward> TextGenerationEnv<R> {
         if tasks.is_empty() {
             return Err(Error::Empty { what: "task list" });
         }
+        let (size, eos) = (vocabulary.vocab_size(), vocabulary.eos_id());
+        let action_space = Discrete::new(size).map_err(|_| Error::Empty {
+            what: "vocabulary",
+        })?;
         for task in &tasks {
-            vocabulary.check_ids(task.prompt())?;
-            vocabulary.check_ids(task.target())?;
+            for &id in task.prompt().iter().chain(task.target().iter()) {
+                action_space.check_action(id)?;
+            }
+            if let Some(eos) = eos
+                && task.target().contains(&eos)
+            {
+                return Err(Error::config(
+                    "target",
+                    "free of <eos> (the environment adds the end position)",
+                    format!("{:?}", task.target()),
+                ));
+            }
         }
         let max_prompt = tasks.iter().map(|t| t.prompt().len()).max().unwrap_or(0);
         Ok(Self {
             tasks: tasks.into(),
             reward,
             config: config.clone(),
-            observation_space: TokenSequences::new(
-                vocabulary.len(),
-                max_prompt,
-                config.max_new_tokens,
-            )?,
-            action_space: Discrete::new(vocabulary.len()).expect("a vocabulary has specials"),
+            observation_space: TokenSequences::new(size, max_prompt, config.max_new_tokens)?,
+            action_space,
+            eos,
             rng: StdRng::seed_from_u64(0),
             episode: None,
         })
@@ -228,6 +243,7 @@ impl<R: TextReward> TextGenerationEnv<R> {
             token,
             target: task.target(),
             done: terminated || truncated,
+            eos: self.eos,
         });
         if !reward.is_finite() {
             return Err(Error::NonFinite {
@@ -246,7 +262,7 @@ impl<R: TextReward> TextGenerationEnv<R> {
     /// `(terminated, truncated)`.
     fn ends(&self, task: &TokenTask, generated: usize, token: TokenId) -> (bool, bool) {
         let length = generated + 1;
-        let terminated = token == Vocabulary::EOS
+        let terminated = Some(token) == self.eos
             || (self.config.stop == Stop::TargetLength && length >= task.target().len());
         let truncated = !terminated && length >= self.config.max_new_tokens;
         (terminated, truncated)
@@ -254,6 +270,11 @@ impl<R: TextReward> TextGenerationEnv<R> {
 }
 
 impl<R> TextGenerationEnv<R> {
+    /// The id that ends an episode (`<eos>`), `None` when the vocabulary has none.
+    pub fn eos_id(&self) -> Option<TokenId> {
+        self.eos
+    }
+
     /// The tasks.
     pub fn tasks(&self) -> &[TokenTask] {
         &self.tasks
@@ -287,6 +308,7 @@ impl<R> TextGenerationEnv<R> {
             config: self.config.clone(),
             observation_space: self.observation_space,
             action_space: self.action_space,
+            eos: self.eos,
             rng: StdRng::seed_from_u64(0),
             episode: None,
         }

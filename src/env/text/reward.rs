@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::text::{TokenId, Vocabulary};
+use crate::text::TokenId;
 
 /// Everything a reward may depend on at one step of a [`super::TextGenerationEnv`].
 ///
@@ -22,6 +22,9 @@ pub struct TokenStep<'a> {
     /// Whether the episode ends with this step (terminated or truncated): rewards that score
     /// a whole output pay out here.
     pub done: bool,
+    /// The environment's end-of-sequence id ([`crate::text::Vocabulary::EOS`] for the crate's
+    /// vocabularies; a pretrained tokenizer's own), `None` when it has none.
+    pub eos: Option<TokenId>,
 }
 
 impl TokenStep<'_> {
@@ -36,7 +39,7 @@ impl TokenStep<'_> {
         let pos = self.position();
         match pos.cmp(&self.target.len()) {
             std::cmp::Ordering::Less => Some(self.target[pos]),
-            std::cmp::Ordering::Equal => Some(Vocabulary::EOS),
+            std::cmp::Ordering::Equal => self.eos,
             std::cmp::Ordering::Greater => None,
         }
     }
@@ -44,7 +47,7 @@ impl TokenStep<'_> {
     /// The output after this step, without a final `<eos>`.
     pub fn output(&self) -> Vec<TokenId> {
         let mut out = self.generated.to_vec();
-        if self.token != Vocabulary::EOS {
+        if Some(self.token) != self.eos {
             out.push(self.token);
         }
         out
@@ -60,7 +63,7 @@ impl TokenStep<'_> {
 ///
 /// // -0.1 per token, a length penalty.
 /// let cost = |_: &TokenStep| -0.1;
-/// let step = TokenStep { prompt: &[1], generated: &[], token: 5, target: &[5], done: false };
+/// let step = TokenStep { prompt: &[1], generated: &[], token: 5, target: &[5], done: false, eos: Some(2) };
 /// assert_eq!(cost.reward(&step), -0.1);
 /// ```
 ///
@@ -86,7 +89,7 @@ impl<F: Fn(&TokenStep<'_>) -> f64> TextReward for F {
 /// ```
 /// use valuefn::env::text::{TextReward, TokenMatch, TokenStep};
 ///
-/// let step = TokenStep { prompt: &[1], generated: &[7], token: 8, target: &[7, 8], done: true };
+/// let step = TokenStep { prompt: &[1], generated: &[7], token: 8, target: &[7, 8], done: true, eos: Some(2) };
 /// assert_eq!(TokenMatch.reward(&step), 1.0);
 /// assert_eq!(TokenMatch.reward(&TokenStep { token: 9, ..step }), 0.0);
 /// ```
@@ -104,7 +107,7 @@ impl TextReward for TokenMatch {
 /// ```
 /// use valuefn::env::text::{ExactMatch, TextReward, TokenStep};
 ///
-/// let last = TokenStep { prompt: &[1], generated: &[7, 8], token: 2, target: &[7, 8], done: true };
+/// let last = TokenStep { prompt: &[1], generated: &[7, 8], token: 2, target: &[7, 8], done: true, eos: Some(2) };
 /// assert_eq!(ExactMatch.reward(&last), 1.0); // "7 8 <eos>"
 /// assert_eq!(ExactMatch.reward(&TokenStep { done: false, ..last }), 0.0); // not scored yet
 /// ```
@@ -118,14 +121,15 @@ impl TextReward for ExactMatch {
 }
 
 /// At the last step, the F1 score of the output's tokens against the target's, counted as
-/// multisets (SQuAD-style token overlap); 0 before. Special tokens are not counted; an empty
-/// output scores 0.
+/// multisets (SQuAD-style token overlap); 0 before. The final `<eos>` is not part of the
+/// output; any other token is counted, so emitting `<unk>` or `<pad>` lowers precision. An
+/// empty output scores 0.
 ///
 /// ```
 /// use valuefn::env::text::{TextReward, TokenF1, TokenStep};
 ///
 /// // output [7, 9] vs target [7, 8]: precision 1/2, recall 1/2, F1 1/2.
-/// let last = TokenStep { prompt: &[1], generated: &[7], token: 9, target: &[7, 8], done: true };
+/// let last = TokenStep { prompt: &[1], generated: &[7], token: 9, target: &[7, 8], done: true, eos: Some(2) };
 /// assert_eq!(TokenF1.reward(&last), 0.5);
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -138,7 +142,7 @@ impl TextReward for TokenF1 {
         }
         let counts = |ids: &[TokenId]| {
             let mut map: HashMap<TokenId, usize> = HashMap::new();
-            for &id in ids.iter().filter(|&&id| !Vocabulary::is_special(id)) {
+            for &id in ids {
                 *map.entry(id).or_default() += 1;
             }
             map
