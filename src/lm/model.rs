@@ -142,6 +142,13 @@ impl<B: LmBody> TokenModel<B> {
         self
     }
 
+    /// The same model with every body parameter trainable again (after
+    /// [`TokenModel::with_frozen_body`]).
+    pub fn with_trainable_body(mut self) -> Self {
+        self.body = self.body.set_require_grad(true);
+        self
+    }
+
     /// The device the parameters live on.
     pub fn device(&self) -> Device {
         self.policy.weight.val().device()

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::text::{TokenId, TokenVocabulary};
+use crate::text::{TextPair, TokenId, TokenTask, TokenVocabulary};
 
 /// A pretrained model's tokenizer, read from its folder with the `tokenizers` crate: the ids it
 /// gives are the ones `transformers` gives, for any text (Unicode, whitespace runs, special
@@ -215,6 +215,23 @@ impl HfTokenizer {
             .encode(text, add_special_tokens)
             .map_err(|e| decode_error("text", e))?;
         Ok(encoding.get_ids().iter().map(|&id| id as TokenId).collect())
+    }
+
+    /// A prompt/target pair as a task: the prompt encoded with the tokenizer's special tokens
+    /// (a Llama tokenizer's `<s>`; nothing for GPT-2), the target without.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`] when the prompt or the target encodes to no token; as
+    /// [`HfTokenizer::encode`].
+    pub fn task(&self, pair: &TextPair) -> Result<TokenTask> {
+        let prompt = self.encode(&pair.prompt, true)?;
+        if prompt.is_empty() {
+            return Err(Error::Empty {
+                what: "task prompt (it encodes to no token)",
+            });
+        }
+        TokenTask::new(prompt, self.encode(&pair.target, false)?)
     }
 
     /// The text of `ids`; with `skip_special_tokens`, special tokens are left out.

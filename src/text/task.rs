@@ -216,6 +216,69 @@ impl Corpus {
         Self::from_tsv_str(&read_text(path)?, &path.display().to_string())
     }
 
+    /// Parses JSON lines, one `{"prompt": ..., "target": ...}` object per line (other keys are
+    /// ignored; blank lines are skipped). Prompts and targets are kept exactly, spaces
+    /// included: with a pretrained tokenizer, a target usually starts with the space that
+    /// separates it from the prompt.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use valuefn::text::Corpus;
+    ///
+    /// let corpus = Corpus::from_jsonl_str("{\"prompt\": \"The cat\", \"target\": \" sat\"}\n", "mem")?;
+    /// assert_eq!(corpus.pairs()[0].target, " sat");
+    /// assert!(Corpus::from_jsonl_str("{\"prompt\": \"x\"}", "mem").is_err());
+    /// # Ok::<(), valuefn::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Parse`] with `source_name` and the 1-based line number for a line that is not
+    /// such an object or whose target is empty; [`Error::Empty`] when no pair remains.
+    pub fn from_jsonl_str(text: &str, source_name: &str) -> Result<Self> {
+        #[derive(serde::Deserialize)]
+        struct Line {
+            prompt: String,
+            target: String,
+        }
+        let mut pairs = Vec::new();
+        for (index, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fail = |message: String| Error::Parse {
+                source_name: source_name.to_string(),
+                line: index + 1,
+                message,
+            };
+            let parsed: Line = serde_json::from_str(line).map_err(|e| {
+                fail(format!(
+                    "expected {{\"prompt\": ..., \"target\": ...}}: {e}"
+                ))
+            })?;
+            if parsed.target.is_empty() {
+                return Err(fail("the target is empty".into()));
+            }
+            pairs.push(TextPair::new(parsed.prompt, parsed.target));
+        }
+        if pairs.is_empty() {
+            return Err(Error::Empty { what: "task file" });
+        }
+        Ok(Self { pairs })
+    }
+
+    /// Reads a JSON-lines task file (see [`Corpus::from_jsonl_str`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] when it is not UTF-8, then
+    /// as [`Corpus::from_jsonl_str`] with the path as the source name.
+    pub fn load_jsonl(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        Self::from_jsonl_str(&read_text(path)?, &path.display().to_string())
+    }
+
     /// The pairs.
     pub fn pairs(&self) -> &[TextPair] {
         &self.pairs
