@@ -69,10 +69,17 @@ fn row_prefix(x: &Tensor<3>, row: usize, len: usize) -> Vec<f32> {
     to_vec_f32(x.clone().slice([row..row + 1, 0..len, 0..width]))
 }
 
+/// Every CPU backend compiled in (ndarray, flex, LibTorch): the references hold on each.
+fn devices() -> Vec<(&'static str, Device)> {
+    valuefn::device::cpu_devices()
+}
+
 #[test]
 fn decoders_match_transformers_hidden_states_and_logits() {
-    let device = valuefn::device::default_device();
-    for name in DECODERS {
+    for ((backend, device), name) in devices()
+        .into_iter()
+        .flat_map(|d| DECODERS.map(|n| (d.clone(), n)))
+    {
         let lm = PretrainedLm::load(folder(name), &device).unwrap();
         let reference = reference(name);
         let prompts = reference["prompts"].as_array().unwrap();
@@ -83,7 +90,7 @@ fn decoders_match_transformers_hidden_states_and_logits() {
         let logits = lm.lm_head().forward(hidden.clone());
         for (row, prompt) in prompts.iter().enumerate() {
             let len = rows[row].len();
-            let what = format!("{name} prompt {row}");
+            let what = format!("{name} on {backend}, prompt {row}");
             assert_close(
                 &format!("{what} hidden"),
                 &row_prefix(&hidden, row, len),
@@ -102,8 +109,11 @@ fn decoders_match_transformers_hidden_states_and_logits() {
 
 #[test]
 fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
-    let device = valuefn::device::default_device();
-    for name in DECODERS {
+    for ((backend, device), name) in devices()
+        .into_iter()
+        .flat_map(|d| DECODERS.map(|n| (d.clone(), n)))
+    {
+        let label = format!("{name} on {backend}");
         let model = PretrainedLm::load(folder(name), &device)
             .unwrap()
             .token_model(QHeadInit::LmLogits, 0);
@@ -114,7 +124,7 @@ fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
         // No early stop: transformers generated 8 tokens per row whatever they were.
         let config = GenerationConfig::new(8).with_stop_at_eos(false);
         let out = generate(&model, &batch(&rows, &device), &config).unwrap();
-        assert_eq!(out.tokens, expected, "{name}: greedy tokens");
+        assert_eq!(out.tokens, expected, "{label}: greedy tokens");
 
         // The cached logits of each generated position equal a full pass over the sequence.
         let full: Vec<Vec<usize>> = rows
@@ -133,7 +143,7 @@ fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
                 let [_, _, v] = logits.dims();
                 let full_row = to_vec_f32(logits.clone().slice([row..row + 1, position..position + 1, 0..v]));
                 let cached_row = to_vec_f32(step_logits.clone().slice([row..row + 1, 0..v]));
-                assert_close(&format!("{name} row {row} step {t}"), &cached_row, &full_row, 1e-5);
+                assert_close(&format!("{label} row {row} step {t}"), &cached_row, &full_row, 1e-5);
             }
             if t < 7 {
                 let next: Vec<usize> = expected.iter().map(|g| g[t]).collect();
@@ -148,7 +158,13 @@ fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
 
 #[test]
 fn bert_matches_transformers_and_pools() {
-    let device = valuefn::device::default_device();
+    for (_, device) in devices() {
+        bert_matches_on(&device);
+    }
+}
+
+fn bert_matches_on(device: &Device) {
+    let device = device.clone();
     let reference = reference("bert");
     let prompts = reference["prompts"].as_array().unwrap();
     let rows: Vec<Vec<usize>> = prompts.iter().map(|p| ids_of(&p["ids"])).collect();
@@ -346,4 +362,50 @@ fn bad_folders_are_typed_errors_naming_what_is_wrong() {
     assert!(matches!(PretrainedLm::load(folder("bert"), &device), Err(Error::InvalidConfig { field: "model_type", .. })));
     assert!(matches!(BertEncoder::load(folder("gpt2"), Pooling::Cls, &device), Err(Error::InvalidConfig { field: "model_type", .. })));
     assert!(HfConfig::from_json("{").is_err());
+}
+
+/// The text environment, rollouts and decoding run unchanged on a pretrained vocabulary: the
+/// tokenizer's own `<|endoftext|>` (id 0) ends an episode, id 2 is an ordinary token, and the
+/// greedy episode of the loaded model is the completion `transformers` generates.
+#[test]
+fn text_environments_run_on_a_pretrained_vocabulary() {
+    use valuefn::env::Environment;
+    use valuefn::env::text::{Stop, TextEnvConfig, TextGenerationEnv, TokenMatch};
+    use valuefn::lm::{Sampling, evaluate_tasks};
+    use valuefn::text::Corpus;
+
+    let device = valuefn::device::default_device();
+    let tok = HfTokenizer::from_folder(folder("gpt2")).unwrap();
+    let corpus =
+        Corpus::from_jsonl_str(r#"{"prompt": "The cat sat", "target": " on the mat"}"#, "mem")
+            .unwrap();
+    let task = tok.task(&corpus.pairs()[0]).unwrap();
+    assert_eq!(&task.prompt()[..], &[265, 799, 262, 274]);
+    assert_eq!(tok.decode(task.target(), false).unwrap(), " on the mat");
+    let config = TextEnvConfig::new()
+        .with_max_new_tokens(8)
+        .with_stop(Stop::Eos);
+    let mut env = TextGenerationEnv::new(vec![task.clone()], &tok, TokenMatch, &config).unwrap();
+    assert_eq!(env.eos_id(), Some(0));
+    env.reset(Some(0));
+    assert!(!env.step(2).unwrap().terminated);
+    let end = env.step(0).unwrap();
+    assert!(end.terminated && end.reward == 0.0);
+    // The reference output is the target, then the tokenizer's <eos>: all pay 1.
+    env.reset(Some(0));
+    let rewards: Vec<f64> = task
+        .target()
+        .iter()
+        .chain([&0])
+        .map(|&t| env.step(t).unwrap().reward)
+        .collect();
+    assert_eq!(rewards, vec![1.0; task.target().len() + 1]);
+
+    let model = PretrainedLm::load(folder("gpt2"), &device)
+        .unwrap()
+        .token_model(QHeadInit::LmLogits, 0);
+    let env = TextGenerationEnv::new(vec![task], &tok, TokenMatch, &config).unwrap();
+    let greedy = evaluate_tasks(&model, &env, Sampling::Greedy, 0, &device).unwrap();
+    let expected = ids_of(&reference("gpt2")["prompts"][0]["greedy"]);
+    assert_eq!(greedy.episodes[0].completion(), &expected[..]);
 }
