@@ -7,18 +7,21 @@ from the hub):
   a GPT-2 style byte-level BPE (vocab 1000, special `<|endoftext|>`) and a BERT WordPiece
   (vocab 1000, lowercasing, specials `[PAD] [UNK] [CLS] [SEP] [MASK]`; its vocabulary is learnt
   with the BPE trainer, since the WordPiece trainer is not deterministic, see `wordpiece_vocab`);
-* four tiny models, each a complete HF folder (config.json, generation_config.json for the
+* five tiny models, each a complete HF folder (config.json, generation_config.json for the
   decoders, model.safetensors or shards + index, tokenizer.json, tokenizer_config.json;
   transformers 5 writes no special_tokens_map.json, and always writes safetensors):
     - `gpt2/`  GPT2LMHeadModel, float32, BPE tokenizer;
     - `llama/` LlamaForCausalLM, float32, sharded (model.safetensors.index.json), BPE tokenizer;
+    - `llama3/` LlamaForCausalLM with Llama 3 scaled RoPE (`rope_type` "llama3"), smaller
+      (1 layer, hidden 32, head_dim 8), float32, tied embeddings, BPE tokenizer;
     - `qwen2/` Qwen2ForCausalLM, bfloat16, tied embeddings, BPE tokenizer;
     - `bert/`  BertModel, float16, WordPiece tokenizer;
   every weight is re-drawn after construction (weights 0.2*randn, biases 0.1*randn, norm weights
   1 + 0.1*randn) so that outputs clearly differ between tokens;
 * `<model>/reference.json`: float32 (eager attention) outputs of the model *as reloaded from
   disk* for three prompts: ids, last hidden state, logits and 8 greedy tokens (decoders), or the
-  last hidden state, CLS vector and mean (BERT), plus a padded batch;
+  last hidden state, CLS vector and mean (BERT), plus a padded batch (`llama3` also records
+  `inv_freq`, the model's scaled rotary inverse frequencies);
 * `tokenizer_cases.json`: encode/decode cases for both tokenizers.
 
 JSON floats are float32 values written as Python's repr of the float64 they widen to (exact).
@@ -309,7 +312,7 @@ TOKENIZER_CASES = [
     "\u0416\u0443\u0440\u043d\u0430\u043b \u03b1\u03b2\u03b3 \u2211",
 ]
 
-SEED_WEIGHTS = {"gpt2": 1, "llama": 2, "qwen2": 3, "bert": 4}
+SEED_WEIGHTS = {"gpt2": 1, "llama": 2, "qwen2": 3, "bert": 4, "llama3": 5}
 
 
 def f32_list(t):
@@ -459,7 +462,9 @@ def save_model(model, tok, name, dtype, max_shard_size=None):
     return d
 
 
-def decoder_reference(d, tok, prompts, config_essentials, saved_dtype):
+def decoder_reference(d, tok, prompts, config_essentials, saved_dtype, expect_inv_freq=None):
+    """`expect_inv_freq`: if given, the reloaded model's rotary inverse frequencies must equal it
+    exactly, and they are recorded as a top-level `inv_freq` list."""
     model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32, attn_implementation="eager")
     model.eval()
     res = {
@@ -470,8 +475,14 @@ def decoder_reference(d, tok, prompts, config_essentials, saved_dtype):
         "transformers_version": transformers.__version__,
         "tokenizers_version": tokenizers.__version__,
         "config": config_essentials,
-        "prompts": [],
     }
+    if expect_inv_freq is not None:
+        rot = model.model.rotary_emb
+        assert rot.inv_freq.dtype == torch.float32, rot.inv_freq.dtype
+        assert torch.equal(rot.inv_freq, expect_inv_freq), (d, rot.inv_freq, expect_inv_freq)
+        assert rot.attention_scaling == 1.0, (d, rot.attention_scaling)
+        res["inv_freq"] = f32_list(rot.inv_freq)
+    res["prompts"] = []
     singles = []
     with torch.no_grad():
         for text in prompts:
@@ -608,7 +619,8 @@ Everything is random-initialised with fixed seeds; nothing comes from the hub.
 |---|---|
 | `gpt2/` | GPT2LMHeadModel (2 layers, n_embd 64, 4 heads, vocab 1000), float32, `model.safetensors` (lm_head tied to `transformer.wte.weight`, not stored), byte-level BPE tokenizer |
 | `llama/` | LlamaForCausalLM (2 layers, hidden 64, 4 heads, 2 KV heads, untied lm_head), float32, sharded: `model-0000N-of-00003.safetensors` + `model.safetensors.index.json`, BPE tokenizer |
-| `qwen2/` | Qwen2ForCausalLM (same sizes, q/k/v bias, tied embeddings, rope_theta 1e6), bfloat16, BPE tokenizer |
+| `llama3/` | LlamaForCausalLM with Llama 3 scaled RoPE: `rope_parameters` {`rope_type` "llama3", `rope_theta` 1e4, `factor` 8, `low_freq_factor` 1, `high_freq_factor` 4, `original_max_position_embeddings` 64}; 1 layer, hidden 32, intermediate 64, 4 heads, 2 KV heads, head_dim 8 (its 4 frequencies: one high kept, one medium smoothed, two low divided by 8), tied embeddings, float32, `model.safetensors`, BPE tokenizer; its `reference.json` also holds `inv_freq`, the model's scaled rotary inverse frequencies |
+| `qwen2/` | Qwen2ForCausalLM (same sizes as `llama`, q/k/v bias, tied embeddings, rope_theta 1e6), bfloat16, BPE tokenizer |
 | `bert/` | BertModel (2 layers, hidden 64, 4 heads, with pooler), float16, WordPiece tokenizer (lowercase, `[PAD]`=0 `[UNK]`=1 `[CLS]`=2 `[SEP]`=3 `[MASK]`=4) |
 | `<model>/reference.json` | float32 eager outputs of the model as reloaded from these files: prompt ids, last hidden state, logits and 8 greedy tokens (decoders, plus a left-padded batch), or last hidden state, CLS and mean vectors plus a right-padded batch (BERT) |
 | `tokenizer_cases.json` | encode/decode cases for the BPE (`gpt2`) and WordPiece (`bert`) tokenizers |
@@ -671,6 +683,50 @@ def main():
         "bos_token_id": eot_id, "eos_token_id": eot_id,
     }, "float32")
 
+    # ---- llama3 (Llama 3 scaled RoPE, small, tied)
+    # head_dim 8 gives 4 frequencies 1/10000^(2i/8) = 1, 0.1, 0.01, 0.001, wavelengths 2*pi/f =
+    # 6.3, 63, 628, 6283; with original_max_position_embeddings 64, high_freq_factor 4 and
+    # low_freq_factor 1 the bands are wavelength < 16 (kept), 16..64 (smoothed), > 64 (divided by
+    # factor 8): one high, one medium and two low frequencies.
+    torch.manual_seed(0)
+    rope3 = {
+        "rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+        "high_freq_factor": 4.0, "original_max_position_embeddings": 64,
+    }
+    cfg = LlamaConfig(
+        vocab_size=v_bpe, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+        rope_parameters=dict(rope3), rms_norm_eps=1e-5, tie_word_embeddings=True,
+        attention_bias=False, hidden_act="silu", bos_token_id=eot_id, eos_token_id=eot_id,
+    )
+    assert cfg.rope_parameters == rope3, cfg.rope_parameters
+    m = LlamaForCausalLM(cfg)
+    rot = m.model.rotary_emb
+    head_dim = 8
+    unscaled = 1.0 / (10000.0 ** (torch.arange(0, head_dim, 2, dtype=torch.int64).to(torch.float32) / head_dim))
+    print("llama3 unscaled inv_freq:", unscaled.tolist())
+    print("llama3 scaled inv_freq:  ", rot.inv_freq.tolist(), "attention_scaling:", rot.attention_scaling)
+    assert rot.rope_type == "llama3" and rot.inv_freq.shape == (head_dim // 2,), (rot.rope_type, rot.inv_freq.shape)
+    assert rot.attention_scaling == 1.0, rot.attention_scaling
+    assert not torch.allclose(rot.inv_freq, unscaled), "llama3 RoPE scaling is not active"
+    # band by band: high kept, medium strictly between f/8 and f, low divided by 8
+    assert rot.inv_freq[0] == unscaled[0]
+    assert unscaled[1] / 8 < rot.inv_freq[1] < unscaled[1]
+    assert torch.allclose(rot.inv_freq[2:], unscaled[2:] / 8, rtol=1e-6, atol=0)
+    scaled_inv_freq = rot.inv_freq.detach().clone()
+    reinit(m, SEED_WEIGHTS["llama3"])
+    d = save_model(m, bpe, "llama3", torch.float32)
+    assert (d / "model.safetensors").exists() and len(list(d.glob("*.safetensors"))) == 1
+    saved_cfg = json.loads((d / "config.json").read_text())
+    assert saved_cfg["rope_parameters"] == rope3, saved_cfg["rope_parameters"]
+    decoder_reference(d, bpe, BPE_PROMPTS, {
+        "vocab_size": v_bpe, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
+        "max_position_embeddings": 64, "rope_parameters": rope3, "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": True, "attention_bias": False, "hidden_act": "silu",
+        "bos_token_id": eot_id, "eos_token_id": eot_id,
+    }, "float32", expect_inv_freq=scaled_inv_freq)
+
     # ---- qwen2 (bf16, tied)
     torch.manual_seed(0)
     cfg = Qwen2Config(
@@ -722,10 +778,12 @@ def main():
     (OUT / "README.md").write_text(README, encoding="utf-8")
 
     # ---- summary
-    for name in ["gpt2", "llama", "qwen2", "bert"]:
+    for name in ["gpt2", "llama", "llama3", "qwen2", "bert"]:
         ref = json.loads((OUT / name / "reference.json").read_text())
         print(f"== {name}: {du(OUT / name)}")
         print("   files:", sorted(p.name for p in (OUT / name).iterdir()))
+        if "inv_freq" in ref:
+            print("   inv_freq:", ref["inv_freq"])
         print("   prompt lengths:", [len(p["ids"]) for p in ref["prompts"]])
         if "batched_greedy" in ref:
             print("   greedy:", [p["greedy"] for p in ref["prompts"]],

@@ -18,7 +18,7 @@ use valuefn::lm::{GenerationConfig, LmBody, TokenDecoder, generate};
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::HfTokenizer;
 
-const DECODERS: [&str; 3] = ["gpt2", "llama", "qwen2"];
+const DECODERS: [&str; 4] = ["gpt2", "llama", "llama3", "qwen2"];
 
 fn folder(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hf").join(name)
@@ -154,6 +154,30 @@ fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
         let batched = &reference["batched_greedy"];
         assert!(batched["batched_equals_single"].as_bool().unwrap());
     }
+}
+
+/// Llama 3's scaled RoPE: the inverse frequencies `transformers` uses, one per band (kept,
+/// interpolated, stretched); the outputs above depend on them.
+#[test]
+fn llama3_rope_scaling_gives_transformers_frequencies() {
+    use valuefn::lm::hf::HfBody;
+    let lm = PretrainedLm::load(folder("llama3"), &valuefn::device::default_device()).unwrap();
+    let HfBody::Llama(body) = lm.body() else {
+        panic!("a llama body")
+    };
+    assert_close(
+        "inv_freq",
+        body.inverse_frequencies(),
+        &floats(&reference("llama3")["inv_freq"]),
+        1e-9,
+    );
+    let plain = PretrainedLm::load(folder("llama"), &valuefn::device::default_device()).unwrap();
+    let HfBody::Llama(plain) = plain.body() else {
+        panic!("a llama body")
+    };
+    // Unscaled: 1 / 10000^(2i / 16).
+    let expected: Vec<f32> = (0..8).map(|i| 1.0 / 10000f32.powf(2.0 * i as f32 / 16.0)).collect();
+    assert_close("plain inv_freq", plain.inverse_frequencies(), &expected, 0.0);
 }
 
 #[test]
@@ -344,6 +368,11 @@ fn bad_folders_are_typed_errors_naming_what_is_wrong() {
 
     // Rope scaling the crate does not implement, and a missing shard.
     let dir = scratch_copy("llama", "rope");
+    edit_config(&dir, |c| {
+        c["rope_scaling"] = serde_json::json!({"rope_type": "yarn", "factor": 8.0})
+    });
+    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "rope_scaling", .. }));
+    // Llama 3 scaling without its parameters.
     edit_config(&dir, |c| {
         c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 8.0})
     });

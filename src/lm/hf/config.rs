@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
+use crate::lm::hf::RopeScaling;
 use crate::lm::hf::weights::io;
 use crate::nn::Activation;
 
@@ -107,10 +108,11 @@ pub struct LlamaConfig {
     /// RoPE base (older configs keep it at the top level).
     #[serde(default)]
     pub rope_theta: Option<f64>,
-    /// RoPE settings (newer configs): `rope_theta` and `rope_type`, which must be `default`.
+    /// RoPE settings (newer configs): `rope_theta`, and `rope_type` `default` or `llama3`
+    /// with its parameters.
     #[serde(default)]
     pub rope_parameters: Option<serde_json::Value>,
-    /// Must be absent or `default`: scaled RoPE variants are not implemented.
+    /// RoPE scaling (older configs): absent, `default` or `llama3` ([`RopeScaling`]).
     #[serde(default)]
     pub rope_scaling: Option<serde_json::Value>,
     /// Must be `silu`.
@@ -399,6 +401,20 @@ impl LlamaConfig {
             .unwrap_or(10_000.0)
     }
 
+    /// The RoPE scaling: `rope_scaling` when it says one, else `rope_parameters`.
+    ///
+    /// # Errors
+    ///
+    /// As [`RopeScaling::from_json`].
+    pub fn rope(&self) -> Result<RopeScaling> {
+        match RopeScaling::from_json("rope_scaling", self.rope_scaling.as_ref())? {
+            RopeScaling::Default => {
+                RopeScaling::from_json("rope_parameters", self.rope_parameters.as_ref())
+            }
+            scaled => Ok(scaled),
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         check_sizes(&[
             ("vocab_size", self.vocab_size),
@@ -433,24 +449,8 @@ impl LlamaConfig {
         if !(base.is_finite() && base > 1.0) {
             return Err(Error::config("rope_theta", "finite and above 1", base));
         }
-        for (field, settings) in [
-            ("rope_scaling", &self.rope_scaling),
-            ("rope_parameters", &self.rope_parameters),
-        ] {
-            let kind = settings.as_ref().filter(|s| !s.is_null()).map(|s| {
-                s.get("rope_type")
-                    .or_else(|| s.get("type"))
-                    .and_then(|t| t.as_str())
-                    .unwrap_or("default")
-            });
-            if let Some(kind) = kind.filter(|&k| k != "default") {
-                return Err(Error::config(
-                    field,
-                    "absent or of rope_type \"default\" (scaled RoPE is not implemented)",
-                    format!("rope_type {kind:?}"),
-                ));
-            }
-        }
+        RopeScaling::from_json("rope_parameters", self.rope_parameters.as_ref())?;
+        self.rope()?;
         activation("hidden_act", &self.hidden_act, &["silu", "swish"])?;
         if self.use_sliding_window {
             return Err(Error::config("use_sliding_window", "false", true));

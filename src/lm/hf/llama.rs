@@ -47,8 +47,8 @@ pub struct LlamaBody {
     kv_heads: usize,
     #[module(skip)]
     head_width: usize,
-    /// RoPE's inverse frequencies, `head_width / 2` of them, in f32 as `transformers` computes
-    /// them.
+    /// RoPE's inverse frequencies (scaled as the config says), `head_width / 2` of them, in
+    /// f32 as `transformers` computes them.
     #[module(skip)]
     inverse_frequencies: Vec<f32>,
     #[module(skip)]
@@ -60,6 +60,11 @@ pub struct LlamaBody {
 }
 
 impl LlamaBody {
+    /// RoPE's inverse frequencies, `head_width / 2` of them.
+    pub fn inverse_frequencies(&self) -> &[f32] {
+        &self.inverse_frequencies
+    }
+
     /// The body and the LM head (`[hidden, vocab]`).
     pub(crate) fn load(config: &LlamaConfig, weights: &mut Weights) -> Result<(Self, Linear)> {
         let (h, v, f) = (config.hidden_size, config.vocab_size, config.intermediate_size);
@@ -112,11 +117,7 @@ impl LlamaBody {
         } else {
             weights.linear("lm_head", h, v, false, Layout::OutIn)?
         };
-        let base = config.rope_base() as f32;
-        // inv_freq[i] = 1 / base^(2i / d), in f32 as `transformers` computes it.
-        let inverse_frequencies = (0..d / 2)
-            .map(|i| 1.0 / base.powf((2 * i) as f32 / d as f32))
-            .collect();
+        let inverse_frequencies = config.rope()?.inverse_frequencies(config.rope_base(), d);
         let body = Self {
             tokens: Embedding::from_table(burn::module::Param::from_tensor(tokens)),
             blocks,

@@ -35,6 +35,7 @@ mod bert;
 mod config;
 mod gpt2;
 mod llama;
+mod rope;
 mod weights;
 
 pub use bert::{BertEncoder, Pooling};
@@ -42,6 +43,7 @@ pub use config::{
     BertConfig, Gpt2Config, HfConfig, LlamaConfig, MAX_DIMENSION, MAX_LAYERS, MAX_PARAMETERS,
 };
 pub use llama::LlamaBody;
+pub use rope::RopeScaling;
 
 use std::path::Path;
 
