@@ -50,12 +50,12 @@ impl<B: LmBody> TokenDecoder for TokenModel<B> {
     }
 
     fn start(&self, prompts: &TokenBatch) -> Result<(Tensor<2>, Self::State)> {
-        let (heads, decoding) = self.prefill(prompts)?;
-        Ok((heads.logits, decoding))
+        let (hidden, decoding) = self.prefill_hidden(prompts)?;
+        Ok((self.policy_head().forward(hidden), decoding))
     }
 
     fn advance(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<Tensor<2>> {
-        Ok(self.step(tokens, state)?.logits)
+        Ok(self.policy_head().forward(self.step_hidden(tokens, state)?))
     }
 }
 
@@ -86,22 +86,12 @@ pub trait ValueDecoder: TokenDecoder {
 
 impl<B: LmBody> ValueDecoder for TokenModel<B> {
     fn start_scored(&self, prompts: &TokenBatch) -> Result<(PolicyValue, Self::State)> {
-        let (heads, decoding) = self.prefill(prompts)?;
-        Ok((
-            PolicyValue {
-                logits: heads.logits,
-                values: heads.values,
-            },
-            decoding,
-        ))
+        let (hidden, decoding) = self.prefill_hidden(prompts)?;
+        Ok((self.policy_value(hidden), decoding))
     }
 
     fn advance_scored(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<PolicyValue> {
-        let heads = self.step(tokens, state)?;
-        Ok(PolicyValue {
-            logits: heads.logits,
-            values: heads.values,
-        })
+        Ok(self.policy_value(self.step_hidden(tokens, state)?))
     }
 }
 
@@ -155,5 +145,15 @@ impl<P: TokenDecoder, V: ValueDecoder> ValueDecoder for PolicyAndValue<P, V> {
         let logits = self.policy().advance(tokens, &mut state.0)?;
         let values = self.value().advance_scored(tokens, &mut state.1)?.values;
         Ok(PolicyValue { logits, values })
+    }
+}
+
+impl<B: LmBody> TokenModel<B> {
+    /// The policy and value heads on hidden states `[B, H]` (the Q head left out).
+    fn policy_value(&self, hidden: Tensor<2>) -> PolicyValue {
+        PolicyValue {
+            logits: self.policy_head().forward(hidden.clone()),
+            values: self.value_head().forward(hidden).squeeze_dim(1),
+        }
     }
 }

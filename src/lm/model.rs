@@ -322,11 +322,19 @@ impl<B: LmBody> TokenModel<B> {
     ///
     /// As [`TokenModel::check`].
     pub fn prefill(&self, batch: &TokenBatch) -> Result<(HeadOutputs, Decoding<B::Cache>)> {
+        let (hidden, decoding) = self.prefill_hidden(batch)?;
+        Ok((self.apply_heads(hidden), decoding))
+    }
+
+    /// [`TokenModel::prefill`] up to the hidden states `[B, H]`, for callers that read only
+    /// some heads (generation reads the policy's: the Q head over a 50k vocabulary would cost
+    /// as much again).
+    pub(crate) fn prefill_hidden(&self, batch: &TokenBatch) -> Result<(Tensor<2>, Decoding<B::Cache>)> {
         let lengths = self.check(batch)?;
         let (hidden, cache) = self
             .body
             .prefill(batch.ids.clone(), batch.mask.clone(), &lengths);
-        Ok((self.apply_heads(hidden), Decoding { cache, lengths }))
+        Ok((hidden, Decoding { cache, lengths }))
     }
 
     /// Appends one token to every row of `decoding` and returns the heads at the new
@@ -342,6 +350,15 @@ impl<B: LmBody> TokenModel<B> {
         tokens: &[TokenId],
         decoding: &mut Decoding<B::Cache>,
     ) -> Result<HeadOutputs> {
+        Ok(self.apply_heads(self.step_hidden(tokens, decoding)?))
+    }
+
+    /// [`TokenModel::step`] up to the hidden states `[B, H]`.
+    pub(crate) fn step_hidden(
+        &self,
+        tokens: &[TokenId],
+        decoding: &mut Decoding<B::Cache>,
+    ) -> Result<Tensor<2>> {
         if tokens.len() != decoding.lengths.len() {
             return Err(Error::ShapeMismatch {
                 what: "decoding tokens (one per row)",
@@ -370,7 +387,7 @@ impl<B: LmBody> TokenModel<B> {
             .body
             .step(index_tensor(tokens, &device), &mut decoding.cache);
         decoding.lengths.iter_mut().for_each(|n| *n += 1);
-        Ok(self.apply_heads(hidden))
+        Ok(hidden)
     }
 }
 
