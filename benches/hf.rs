@@ -49,7 +49,11 @@ fn settings() -> (PathBuf, Shape) {
     let shape: Vec<usize> = std::env::var("VALUEFN_HF_BENCH_SHAPE")
         .unwrap_or_else(|_| "8,8,32".into())
         .split(',')
-        .map(|n| n.trim().parse().expect("VALUEFN_HF_BENCH_SHAPE: BATCH,PROMPT_LEN,NEW_TOKENS"))
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("VALUEFN_HF_BENCH_SHAPE: BATCH,PROMPT_LEN,NEW_TOKENS")
+        })
         .collect();
     let [batch, prompt, new_tokens] = shape[..] else {
         panic!("VALUEFN_HF_BENCH_SHAPE: BATCH,PROMPT_LEN,NEW_TOKENS");
@@ -79,7 +83,11 @@ fn token_batch(rows: &[Vec<usize>], device: &Device) -> TokenBatch {
 
 /// The completion tokens of `sequences` (prompt + completion) as a time-major rollout of
 /// positions, with random rewards and the scores a collected rollout carries.
-fn rollout(sequences: &[Vec<usize>], shape: &Shape, device: &Device) -> RolloutBatch<TokenPositions> {
+fn rollout(
+    sequences: &[Vec<usize>],
+    shape: &Shape,
+    device: &Device,
+) -> RolloutBatch<TokenPositions> {
     let mut rng = StdRng::seed_from_u64(1);
     let (steps, rows) = (shape.new_tokens, shape.batch);
     let (mut states, mut next, mut actions, mut rewards) = (vec![], vec![], vec![], vec![]);
@@ -135,7 +143,11 @@ fn benches(c: &mut Criterion) {
         let vocab = inference.vocab_size();
         let mut rng = StdRng::seed_from_u64(1);
         let prompts: Vec<Vec<usize>> = (0..shape.batch)
-            .map(|_| (0..shape.prompt).map(|_| rng.random_range(0..vocab)).collect())
+            .map(|_| {
+                (0..shape.prompt)
+                    .map(|_| rng.random_range(0..vocab))
+                    .collect()
+            })
             .collect();
         let prompt_batch = token_batch(&prompts, &device);
         let tokens = (shape.batch * shape.new_tokens) as u64;

@@ -47,8 +47,8 @@ use valuefn::encode::{ObservationEncoder, PaddedTokens};
 use valuefn::env::text::{Stop, TextEnvConfig, TextGenerationEnv, TokenMatch};
 use valuefn::lm::hf::{HfBody, HfConfig, PretrainedLm, QHeadInit};
 use valuefn::lm::{
-    LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay, TokenRollouts,
-    evaluate_tasks, pretrain,
+    LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay,
+    TokenRollouts, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
 use valuefn::replay::Replay;
@@ -184,7 +184,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_actor_learning_rate(rate(args.learning_rate))
             .with_critic_learning_rate(rate(10.0 * args.learning_rate))
             .with_seed(args.seed)
-            .with_ppo(Some(PpoConfig::new().with_epochs(4).with_minibatch_size(64)))
+            .with_ppo(Some(
+                PpoConfig::new().with_epochs(4).with_minibatch_size(64),
+            ))
     };
     let mut ppo = ActorCritic::new(ppo_config(0.5), model.clone().with_frozen_body())?;
     let dqn_config = DqnConfig::new()
@@ -270,7 +272,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         show_steps(episode, &tokenizer, [&policy, &q_model], &device)?;
     }
-    plot(&args.plot, &curve, args.frozen_steps, args.frozen_steps + args.steps)?;
+    plot(
+        &args.plot,
+        &curve,
+        args.frozen_steps,
+        args.frozen_steps + args.steps,
+    )?;
     println!("\nlearning curve: {}", args.plot);
     Ok(())
 }

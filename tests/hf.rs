@@ -21,7 +21,9 @@ use valuefn::text::HfTokenizer;
 const DECODERS: [&str; 4] = ["gpt2", "llama", "llama3", "qwen2"];
 
 fn folder(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hf").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/hf")
+        .join(name)
 }
 
 fn reference(name: &str) -> Value {
@@ -60,7 +62,10 @@ fn assert_close(what: &str, actual: &[f32], expected: &[f32], tolerance: f32) {
         .zip(expected)
         .map(|(a, e)| (a - e).abs())
         .fold(0.0f32, f32::max);
-    assert!(worst <= tolerance, "{what}: max |diff| {worst} > {tolerance}");
+    assert!(
+        worst <= tolerance,
+        "{what}: max |diff| {worst} > {tolerance}"
+    );
 }
 
 /// Row `row`'s first `len` positions of `[B, T, X]`, flattened.
@@ -141,9 +146,19 @@ fn cached_decoding_equals_the_full_pass_and_greedy_equals_generate() {
             for (row, prompt) in rows.iter().enumerate() {
                 let position = prompt.len() - 1 + t;
                 let [_, _, v] = logits.dims();
-                let full_row = to_vec_f32(logits.clone().slice([row..row + 1, position..position + 1, 0..v]));
+                let full_row =
+                    to_vec_f32(
+                        logits
+                            .clone()
+                            .slice([row..row + 1, position..position + 1, 0..v]),
+                    );
                 let cached_row = to_vec_f32(step_logits.clone().slice([row..row + 1, 0..v]));
-                assert_close(&format!("{label} row {row} step {t}"), &cached_row, &full_row, 1e-5);
+                assert_close(
+                    &format!("{label} row {row} step {t}"),
+                    &cached_row,
+                    &full_row,
+                    1e-5,
+                );
             }
             if t < 7 {
                 let next: Vec<usize> = expected.iter().map(|g| g[t]).collect();
@@ -176,8 +191,15 @@ fn llama3_rope_scaling_gives_transformers_frequencies() {
         panic!("a llama body")
     };
     // Unscaled: 1 / 10000^(2i / 16).
-    let expected: Vec<f32> = (0..8).map(|i| 1.0 / 10000f32.powf(2.0 * i as f32 / 16.0)).collect();
-    assert_close("plain inv_freq", plain.inverse_frequencies(), &expected, 0.0);
+    let expected: Vec<f32> = (0..8)
+        .map(|i| 1.0 / 10000f32.powf(2.0 * i as f32 / 16.0))
+        .collect();
+    assert_close(
+        "plain inv_freq",
+        plain.inverse_frequencies(),
+        &expected,
+        0.0,
+    );
 }
 
 #[test]
@@ -235,7 +257,11 @@ fn tokenizers_match_python_tokenizers() {
                 "{name} {text:?} with specials"
             );
             let decoded = tok.decode(&ids, false).unwrap();
-            assert_eq!(decoded, case["decoded"].as_str().unwrap(), "{name} {text:?}");
+            assert_eq!(
+                decoded,
+                case["decoded"].as_str().unwrap(),
+                "{name} {text:?}"
+            );
             assert_eq!(
                 tok.decode(&ids, true).unwrap(),
                 case["decoded_skip"].as_str().unwrap()
@@ -247,9 +273,15 @@ fn tokenizers_match_python_tokenizers() {
         }
     }
     let gpt2 = HfTokenizer::from_folder(folder("gpt2")).unwrap();
-    assert_eq!((gpt2.eos_id(), gpt2.bos_id(), gpt2.vocab_size()), (Some(0), Some(0), 1000));
+    assert_eq!(
+        (gpt2.eos_id(), gpt2.bos_id(), gpt2.vocab_size()),
+        (Some(0), Some(0), 1000)
+    );
     let bert = HfTokenizer::from_folder(folder("bert")).unwrap();
-    assert_eq!((bert.pad_id(), bert.id("[CLS]"), bert.id("[SEP]")), (Some(0), Some(2), Some(3)));
+    assert_eq!(
+        (bert.pad_id(), bert.id("[CLS]"), bert.id("[SEP]")),
+        (Some(0), Some(2), Some(3))
+    );
 }
 
 #[test]
@@ -261,7 +293,9 @@ fn a_frozen_trunk_trains_only_the_heads() {
         .token_model(QHeadInit::LmLogits, 0);
     // Q starts at the LM's logits.
     let tokens = batch(&[vec![265, 799, 262, 274]], &device);
-    let hidden = model.body().forward(tokens.ids.clone(), tokens.mask.clone());
+    let hidden = model
+        .body()
+        .forward(tokens.ids.clone(), tokens.mask.clone());
     assert_eq!(
         to_vec_f32(model.q_head().forward(hidden.clone())),
         to_vec_f32(model.policy_head().forward(hidden))
@@ -338,31 +372,67 @@ fn bad_folders_are_typed_errors_naming_what_is_wrong() {
     );
     // Absurd sizes are refused before any allocation.
     edit_config(&dir, |c| c["vocab_size"] = (1u64 << 40).into());
-    assert!(matches!(load_error(&dir), Error::TooLarge { what: "vocab_size", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::TooLarge {
+            what: "vocab_size",
+            ..
+        }
+    ));
     edit_config(&dir, |c| {
         c["vocab_size"] = 1000.into();
         c["n_embd"] = (1u64 << 20).into();
         c["n_head"] = 1.into();
     });
-    assert!(matches!(load_error(&dir), Error::TooLarge { what: "parameters the config implies", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::TooLarge {
+            what: "parameters the config implies",
+            ..
+        }
+    ));
     edit_config(&dir, |c| {
         c["n_embd"] = 64.into();
         c["n_head"] = 4.into();
         c["activation_function"] = "quick_gelu".into();
     });
-    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "activation_function", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::InvalidConfig {
+            field: "activation_function",
+            ..
+        }
+    ));
     edit_config(&dir, |c| c["model_type"] = "t5".into());
-    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "model_type", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::InvalidConfig {
+            field: "model_type",
+            ..
+        }
+    ));
     // A truncated weight file, and one with a corrupt header.
     let dir = scratch_copy("gpt2", "truncated");
     let weights = dir.join("model.safetensors");
     let bytes = std::fs::read(&weights).unwrap();
     std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
-    assert!(matches!(load_error(&dir), Error::Decode { what: "safetensors file", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::Decode {
+            what: "safetensors file",
+            ..
+        }
+    ));
     let mut corrupt = bytes.clone();
     corrupt[10] = b'#';
     std::fs::write(&weights, &corrupt).unwrap();
-    assert!(matches!(load_error(&dir), Error::Decode { what: "safetensors file", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::Decode {
+            what: "safetensors file",
+            ..
+        }
+    ));
     std::fs::remove_file(&weights).unwrap();
     assert!(matches!(load_error(&dir), Error::Io { .. }));
 
@@ -371,12 +441,24 @@ fn bad_folders_are_typed_errors_naming_what_is_wrong() {
     edit_config(&dir, |c| {
         c["rope_scaling"] = serde_json::json!({"rope_type": "yarn", "factor": 8.0})
     });
-    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "rope_scaling", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::InvalidConfig {
+            field: "rope_scaling",
+            ..
+        }
+    ));
     // Llama 3 scaling without its parameters.
     edit_config(&dir, |c| {
         c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 8.0})
     });
-    assert!(matches!(load_error(&dir), Error::InvalidConfig { field: "rope_scaling", .. }));
+    assert!(matches!(
+        load_error(&dir),
+        Error::InvalidConfig {
+            field: "rope_scaling",
+            ..
+        }
+    ));
     edit_config(&dir, |c| c["rope_scaling"] = Value::Null);
     std::fs::remove_file(dir.join("model-00002-of-00003.safetensors")).unwrap();
     assert!(matches!(load_error(&dir), Error::Io { .. }));
@@ -384,12 +466,30 @@ fn bad_folders_are_typed_errors_naming_what_is_wrong() {
     // A malformed tokenizer.json.
     let dir = scratch_copy("gpt2", "tokenizer");
     std::fs::write(dir.join("tokenizer.json"), "{\"model\": 3}").unwrap();
-    assert!(matches!(HfTokenizer::from_folder(&dir), Err(Error::Decode { what: "tokenizer.json", .. })));
+    assert!(matches!(
+        HfTokenizer::from_folder(&dir),
+        Err(Error::Decode {
+            what: "tokenizer.json",
+            ..
+        })
+    ));
 
     // A BERT folder is not a decoder, and a decoder is not BERT.
     let device = valuefn::device::default_device();
-    assert!(matches!(PretrainedLm::load(folder("bert"), &device), Err(Error::InvalidConfig { field: "model_type", .. })));
-    assert!(matches!(BertEncoder::load(folder("gpt2"), Pooling::Cls, &device), Err(Error::InvalidConfig { field: "model_type", .. })));
+    assert!(matches!(
+        PretrainedLm::load(folder("bert"), &device),
+        Err(Error::InvalidConfig {
+            field: "model_type",
+            ..
+        })
+    ));
+    assert!(matches!(
+        BertEncoder::load(folder("gpt2"), Pooling::Cls, &device),
+        Err(Error::InvalidConfig {
+            field: "model_type",
+            ..
+        })
+    ));
     assert!(HfConfig::from_json("{").is_err());
 }
 
@@ -405,9 +505,11 @@ fn text_environments_run_on_a_pretrained_vocabulary() {
 
     let device = valuefn::device::default_device();
     let tok = HfTokenizer::from_folder(folder("gpt2")).unwrap();
-    let corpus =
-        Corpus::from_jsonl_str(r#"{"prompt": "The cat sat", "target": " on the mat"}"#, "mem")
-            .unwrap();
+    let corpus = Corpus::from_jsonl_str(
+        r#"{"prompt": "The cat sat", "target": " on the mat"}"#,
+        "mem",
+    )
+    .unwrap();
     let task = tok.task(&corpus.pairs()[0]).unwrap();
     assert_eq!(&task.prompt()[..], &[265, 799, 262, 274]);
     assert_eq!(tok.decode(task.target(), false).unwrap(), " on the mat");
@@ -437,4 +539,93 @@ fn text_environments_run_on_a_pretrained_vocabulary() {
     let greedy = evaluate_tasks(&model, &env, Sampling::Greedy, 0, &device).unwrap();
     let expected = ids_of(&reference("gpt2")["prompts"][0]["greedy"]);
     assert_eq!(greedy.episodes[0].completion(), &expected[..]);
+}
+
+/// Rewards on the decoded completion: each ready-made score and a closure pay at the end of an
+/// episode of a text environment over the pretrained vocabulary, 0 before.
+#[test]
+fn decoded_rewards_score_the_completion_text() {
+    use valuefn::env::Environment;
+    use valuefn::env::text::{DecodedReward, Stop, TextEnvConfig, TextGenerationEnv, text_scores};
+    use valuefn::text::{TextPair, TokenTask};
+
+    let tok = Arc::new(HfTokenizer::from_folder(folder("gpt2")).unwrap());
+    let task = tok
+        .task(&TextPair::new("The cat sat", " on the mat"))
+        .unwrap();
+    let config = TextEnvConfig::new()
+        .with_max_new_tokens(8)
+        .with_stop(Stop::Eos);
+    fn episode<R: valuefn::env::text::TextReward>(
+        env: (&HfTokenizer, &TokenTask, &TextEnvConfig),
+        reward: R,
+        tokens: &[usize],
+    ) -> Vec<f64> {
+        let (tok, task, config) = env;
+        let mut env = TextGenerationEnv::new(vec![task.clone()], tok, reward, config).unwrap();
+        env.reset(Some(0));
+        tokens
+            .iter()
+            .map(|&t| env.step(t).unwrap().reward)
+            .collect()
+    }
+    let setting = (&*tok, &task, &config);
+
+    let right: Vec<usize> = task.target().iter().copied().chain([0]).collect();
+    let wrong: Vec<usize> = tok
+        .encode(" on a mat", false)
+        .unwrap()
+        .into_iter()
+        .chain([0])
+        .collect();
+    let last = |rewards: Vec<f64>| {
+        let (end, before) = rewards.split_last().unwrap();
+        assert!(before.iter().all(|&r| r == 0.0), "paid before the end");
+        *end
+    };
+    let exact = || DecodedReward::new(tok.clone(), text_scores::exact_match);
+    assert_eq!(last(episode(setting, exact(), &right)), 1.0);
+    assert_eq!(last(episode(setting, exact(), &wrong)), 0.0);
+    let contains = || DecodedReward::new(tok.clone(), text_scores::contains(" a "));
+    assert_eq!(
+        (
+            last(episode(setting, contains(), &right)),
+            last(episode(setting, contains(), &wrong))
+        ),
+        (0.0, 1.0)
+    );
+    let regex = text_scores::matches(r"^ on (the|a) mat$").unwrap();
+    let regex = || DecodedReward::new(tok.clone(), regex.clone());
+    assert_eq!(
+        (
+            last(episode(setting, regex(), &right)),
+            last(episode(setting, regex(), &wrong))
+        ),
+        (1.0, 1.0)
+    );
+    let length = || DecodedReward::new(tok.clone(), text_scores::length_within(0, 9));
+    assert_eq!(
+        (
+            last(episode(setting, length(), &right)),
+            last(episode(setting, length(), &wrong))
+        ),
+        (0.0, 1.0)
+    );
+    // A closure of both texts: characters of the target the completion got right, in place.
+    let overlap = |completion: &str, target: &str| {
+        completion
+            .chars()
+            .zip(target.chars())
+            .filter(|(a, b)| a == b)
+            .count() as f64
+    };
+    let closure = || DecodedReward::new(tok.clone(), overlap);
+    assert_eq!(last(episode(setting, closure(), &wrong)), 4.0); // " on " of " on a mat" vs " on the mat"
+    assert!(matches!(
+        text_scores::matches("("),
+        Err(Error::InvalidConfig {
+            field: "pattern",
+            ..
+        })
+    ));
 }

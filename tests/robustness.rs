@@ -1561,7 +1561,10 @@ fn text_probes(s: &mut Sweep) {
     s.err(
         "TextGenerationEnv::new",
         "<eos> in a target",
-        is!(Error::InvalidConfig { field: "target", .. }),
+        is!(Error::InvalidConfig {
+            field: "target",
+            ..
+        }),
         "eos",
         || {
             TextGenerationEnv::new(

@@ -293,8 +293,16 @@ fn token_tasks_reject_empty_targets_and_explicit_eos() {
     let with_eos = TokenTask::new(vec![1], vec![4, Vocabulary::EOS]).unwrap();
     let vocabulary = CharTokenizer::fit(["ab"]).unwrap().vocabulary().clone();
     assert!(matches!(
-        TextGenerationEnv::new(vec![with_eos], &vocabulary, TokenMatch, &TextEnvConfig::new()),
-        Err(Error::InvalidConfig { field: "target", .. })
+        TextGenerationEnv::new(
+            vec![with_eos],
+            &vocabulary,
+            TokenMatch,
+            &TextEnvConfig::new()
+        ),
+        Err(Error::InvalidConfig {
+            field: "target",
+            ..
+        })
     ));
     let tok = CharTokenizer::fit(["ab"]).unwrap();
     let task = TokenTask::encode(&TextPair::new("ab", "b"), &tok).unwrap();

@@ -112,7 +112,12 @@ impl KvCache {
 
     /// Appends block `block`'s new keys and values (`[B, kv_heads, 1, d]`) and returns all of
     /// that block's keys and values.
-    pub(crate) fn append(&mut self, block: usize, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
+    pub(crate) fn append(
+        &mut self,
+        block: usize,
+        k: Tensor<4>,
+        v: Tensor<4>,
+    ) -> (Tensor<4>, Tensor<4>) {
         let keys = Tensor::cat(vec![self.keys[block].clone(), k], 2);
         let values = Tensor::cat(vec![self.values[block].clone(), v], 2);
         self.keys[block] = keys.clone();

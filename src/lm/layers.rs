@@ -70,7 +70,11 @@ impl LayerNorm {
     }
 
     /// A layer norm with the given scale, shift and epsilon (a loaded model's).
-    pub(crate) fn from_params(gamma: Param<Tensor<1>>, beta: Param<Tensor<1>>, epsilon: f64) -> Self {
+    pub(crate) fn from_params(
+        gamma: Param<Tensor<1>>,
+        beta: Param<Tensor<1>>,
+        epsilon: f64,
+    ) -> Self {
         Self {
             gamma,
             beta,

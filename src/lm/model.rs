@@ -108,7 +108,13 @@ impl<B: LmBody> TokenModel<B> {
     ///
     /// [`Error::ShapeMismatch`] naming the first head whose weight (or bias) does not fit the
     /// body.
-    pub fn from_heads(body: B, policy: Linear, q: Linear, value: Linear, q2: Linear) -> Result<Self> {
+    pub fn from_heads(
+        body: B,
+        policy: Linear,
+        q: Linear,
+        value: Linear,
+        q2: Linear,
+    ) -> Result<Self> {
         let (h, v) = (body.hidden_size(), body.vocab_size());
         for (what, head, outputs) in [
             ("policy head", &policy, v),
@@ -329,7 +335,10 @@ impl<B: LmBody> TokenModel<B> {
     /// [`TokenModel::prefill`] up to the hidden states `[B, H]`, for callers that read only
     /// some heads (generation reads the policy's: the Q head over a 50k vocabulary would cost
     /// as much again).
-    pub(crate) fn prefill_hidden(&self, batch: &TokenBatch) -> Result<(Tensor<2>, Decoding<B::Cache>)> {
+    pub(crate) fn prefill_hidden(
+        &self,
+        batch: &TokenBatch,
+    ) -> Result<(Tensor<2>, Decoding<B::Cache>)> {
         let lengths = self.check(batch)?;
         let (hidden, cache) = self
             .body

@@ -161,7 +161,12 @@ impl Block {
 
     /// Attention of queries over keys with `allowed` (`[B, 1 or Tq, Tk]`, true where a query
     /// may see a key), then the projection and the feed-forward layer, added to `x`.
-    fn finish(&self, x: Tensor<3>, [q, k, v]: [Tensor<4>; 3], allowed: Tensor<3, Bool>) -> Tensor<3> {
+    fn finish(
+        &self,
+        x: Tensor<3>,
+        [q, k, v]: [Tensor<4>; 3],
+        allowed: Tensor<3, Bool>,
+    ) -> Tensor<3> {
         let x = x + self.projection.forward(attend(q, k, v, allowed));
         let ffn = self.contract.forward(
             self.activation

@@ -91,8 +91,9 @@ impl HfTokenizer {
     ///
     /// [`Error::Decode`] for a malformed file.
     pub fn from_json(text: &str) -> Result<Self> {
-        let inner: tokenizers::Tokenizer =
-            text.parse().map_err(|e| decode_error("tokenizer.json", e))?;
+        let inner: tokenizers::Tokenizer = text
+            .parse()
+            .map_err(|e| decode_error("tokenizer.json", e))?;
         let vocab_size = inner.get_vocab_size(true);
         if vocab_size == 0 {
             return Err(Error::Empty {
@@ -158,14 +159,20 @@ impl HfTokenizer {
             };
         }
         let id = source.get(format!("{role}_token_id")).and_then(|v| {
-            v.as_u64()
-                .or_else(|| v.as_array().and_then(|a| a.first()).and_then(|f| f.as_u64()))
+            v.as_u64().or_else(|| {
+                v.as_array()
+                    .and_then(|a| a.first())
+                    .and_then(|f| f.as_u64())
+            })
         });
         match id {
             Some(id) if (id as u128) < self.vocab_size as u128 => Ok(Some(id as TokenId)),
             Some(id) => Err(decode_error(
                 "special token",
-                format!("{role}_token_id {id} is outside the vocabulary of {}", self.vocab_size),
+                format!(
+                    "{role}_token_id {id} is outside the vocabulary of {}",
+                    self.vocab_size
+                ),
             )),
             None => Ok(None),
         }

@@ -30,8 +30,8 @@ mod task;
 mod tokenizer;
 pub(crate) mod vocab;
 
-pub use hf_tokenizer::HfTokenizer;
 pub use generators::{AdditionTask, SequenceOp, SequenceTask, TaskGenerator};
+pub use hf_tokenizer::HfTokenizer;
 pub use task::{Corpus, TextPair, TokenTask};
 pub use tokenizer::{CharTokenizer, Tokenizer, WordTokenizer};
 pub use vocab::{TokenId, TokenVocabulary, Vocabulary};

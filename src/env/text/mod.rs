@@ -16,11 +16,13 @@
 //! The maths (closed forms of `V*` and `Q*` for the per-token reward) is in `docs/text-mdp.md`.
 
 mod batched;
+mod decoded;
 mod enumerate;
 mod reward;
 mod state;
 
 pub use batched::BatchedTextEnv;
+pub use decoded::{DecodedReward, TextDecoder, text_scores};
 pub use enumerate::{IndexedTextEnv, TextMdp, TextMdpConfig};
 pub use reward::{ExactMatch, TextReward, TokenF1, TokenMatch, TokenStep};
 pub use state::{TokenSequences, TokenState};
@@ -164,9 +166,7 @@ impl<R: TextReward> TextGenerationEnv<R> {
             return Err(Error::Empty { what: "task list" });
         }
         let (size, eos) = (vocabulary.vocab_size(), vocabulary.eos_id());
-        let action_space = Discrete::new(size).map_err(|_| Error::Empty {
-            what: "vocabulary",
-        })?;
+        let action_space = Discrete::new(size).map_err(|_| Error::Empty { what: "vocabulary" })?;
         for task in &tasks {
             for &id in task.prompt().iter().chain(task.target().iter()) {
                 action_space.check_action(id)?;

@@ -113,7 +113,11 @@ impl BertEncoder {
         } else {
             ""
         };
-        let (h, f, eps) = (config.hidden_size, config.intermediate_size, config.layer_norm_eps);
+        let (h, f, eps) = (
+            config.hidden_size,
+            config.intermediate_size,
+            config.layer_norm_eps,
+        );
         let e = format!("{root}embeddings");
         let norm = |weights: &mut Weights, prefix: &str| -> Result<LayerNorm> {
             Ok(LayerNorm::from_params(
@@ -122,7 +126,10 @@ impl BertEncoder {
                 eps,
             ))
         };
-        let words = weights.param(&format!("{e}.word_embeddings.weight"), [config.vocab_size, h])?;
+        let words = weights.param(
+            &format!("{e}.word_embeddings.weight"),
+            [config.vocab_size, h],
+        )?;
         let positions = weights.param(
             &format!("{e}.position_embeddings.weight"),
             [config.max_position_embeddings, h],
@@ -237,7 +244,12 @@ impl BertEncoder {
                     .reshape([batch, steps, self.heads, d])
                     .swap_dims(1, 2)
             };
-            let attended = attend(split(&layer.query), split(&layer.key), split(&layer.value), allowed.clone());
+            let attended = attend(
+                split(&layer.query),
+                split(&layer.key),
+                split(&layer.value),
+                allowed.clone(),
+            );
             x = layer
                 .attention_norm
                 .forward(x.clone() + layer.attention_output.forward(attended));

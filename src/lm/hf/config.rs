@@ -353,7 +353,11 @@ impl Gpt2Config {
             return Err(Error::config("scale_attn_weights", "true", false));
         }
         if self.scale_attn_by_inverse_layer_idx {
-            return Err(Error::config("scale_attn_by_inverse_layer_idx", "false", true));
+            return Err(Error::config(
+                "scale_attn_by_inverse_layer_idx",
+                "false",
+                true,
+            ));
         }
         if self.add_cross_attention {
             return Err(Error::config("add_cross_attention", "false", true));
@@ -361,8 +365,7 @@ impl Gpt2Config {
         let (h, f) = (self.n_embd as u128, self.inner() as u128);
         let block = 4 * h * h + 2 * h * f + 13 * h + f;
         check_parameters(
-            (self.vocab_size as u128 + self.n_positions as u128) * h
-                + self.n_layer as u128 * block,
+            (self.vocab_size as u128 + self.n_positions as u128) * h + self.n_layer as u128 * block,
         )
     }
 }
@@ -433,8 +436,7 @@ impl LlamaConfig {
                 self.kv_heads(),
             ));
         }
-        if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(self.num_attention_heads)
-        {
+        if self.head_dim.is_none() && !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(Error::config(
                 "hidden_size",
                 "a multiple of num_attention_heads",
@@ -442,7 +444,11 @@ impl LlamaConfig {
             ));
         }
         if !self.head_width().is_multiple_of(2) {
-            return Err(Error::config("head_dim", "even (rotary pairs)", self.head_width()));
+            return Err(Error::config(
+                "head_dim",
+                "even (rotary pairs)",
+                self.head_width(),
+            ));
         }
         check_epsilon("rms_norm_eps", self.rms_norm_eps)?;
         let base = self.rope_base();

@@ -20,7 +20,12 @@ pub(crate) fn ignored(name: &str) -> bool {
     name.ends_with(".attn.bias") || name.ends_with(".attn.masked_bias")
 }
 
-fn layer_norm(weights: &mut Weights, prefix: &str, width: usize, epsilon: f64) -> Result<LayerNorm> {
+fn layer_norm(
+    weights: &mut Weights,
+    prefix: &str,
+    width: usize,
+    epsilon: f64,
+) -> Result<LayerNorm> {
     Ok(LayerNorm::from_params(
         weights.param(&format!("{prefix}.weight"), [width])?,
         weights.param(&format!("{prefix}.bias"), [width])?,
@@ -29,7 +34,10 @@ fn layer_norm(weights: &mut Weights, prefix: &str, width: usize, epsilon: f64) -
 }
 
 /// The body and the LM head (`[hidden, vocab]`, no bias).
-pub(crate) fn load(config: &Gpt2Config, weights: &mut Weights) -> Result<(TransformerBody, Linear)> {
+pub(crate) fn load(
+    config: &Gpt2Config,
+    weights: &mut Weights,
+) -> Result<(TransformerBody, Linear)> {
     let root = if weights.contains("transformer.wte.weight") {
         "transformer."
     } else {
@@ -47,7 +55,13 @@ pub(crate) fn load(config: &Gpt2Config, weights: &mut Weights) -> Result<(Transf
             qkv: weights.linear(&format!("{p}.attn.c_attn"), h, 3 * h, true, Layout::InOut)?,
             projection: weights.linear(&format!("{p}.attn.c_proj"), h, h, true, Layout::InOut)?,
             norm_ffn: layer_norm(weights, &format!("{p}.ln_2"), h, eps)?,
-            expand: weights.linear(&format!("{p}.mlp.c_fc"), h, config.inner(), true, Layout::InOut)?,
+            expand: weights.linear(
+                &format!("{p}.mlp.c_fc"),
+                h,
+                config.inner(),
+                true,
+                Layout::InOut,
+            )?,
             contract: weights.linear(
                 &format!("{p}.mlp.c_proj"),
                 config.inner(),

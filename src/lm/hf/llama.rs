@@ -67,8 +67,16 @@ impl LlamaBody {
 
     /// The body and the LM head (`[hidden, vocab]`).
     pub(crate) fn load(config: &LlamaConfig, weights: &mut Weights) -> Result<(Self, Linear)> {
-        let (h, v, f) = (config.hidden_size, config.vocab_size, config.intermediate_size);
-        let (heads, kv_heads, d) = (config.num_attention_heads, config.kv_heads(), config.head_width());
+        let (h, v, f) = (
+            config.hidden_size,
+            config.vocab_size,
+            config.intermediate_size,
+        );
+        let (heads, kv_heads, d) = (
+            config.num_attention_heads,
+            config.kv_heads(),
+            config.head_width(),
+        );
         let (qkv_bias, o_bias) = config.biases();
         let eps = config.rms_norm_eps;
         let root = if weights.contains("model.embed_tokens.weight") {
@@ -158,7 +166,12 @@ impl LlamaBody {
 
     /// Queries, keys and values of `x` (`[B, T, H]`) with rotary positions applied: queries
     /// `[B, heads, T, d]`, keys and values `[B, kv_heads, T, d]`.
-    fn project(&self, block: &LlamaBlock, x: Tensor<3>, [cos, sin]: &[Tensor<4>; 2]) -> [Tensor<4>; 3] {
+    fn project(
+        &self,
+        block: &LlamaBlock,
+        x: Tensor<3>,
+        [cos, sin]: &[Tensor<4>; 2],
+    ) -> [Tensor<4>; 3] {
         let [batch, steps, _] = x.dims();
         let d = self.head_width;
         let normed = block.norm_attention.forward(x);
@@ -175,14 +188,24 @@ impl LlamaBody {
     }
 
     /// The rest of a block once the keys and values are known.
-    fn finish(&self, block: &LlamaBlock, x: Tensor<3>, [q, k, v]: [Tensor<4>; 3], allowed: Tensor<3, Bool>) -> Tensor<3> {
+    fn finish(
+        &self,
+        block: &LlamaBlock,
+        x: Tensor<3>,
+        [q, k, v]: [Tensor<4>; 3],
+        allowed: Tensor<3, Bool>,
+    ) -> Tensor<3> {
         let x = x + block.output.forward(attend(q, k, v, allowed));
         let normed = block.norm_ffn.forward(x.clone());
         let hidden = silu(block.gate.forward(normed.clone())) * block.up.forward(normed);
         x + block.down.forward(hidden)
     }
 
-    fn run(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
+    fn run(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+    ) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
         let [batch, steps] = ids.dims();
         let device = ids.device();
         let positions = vec![(0..steps).collect::<Vec<_>>(); batch];
@@ -229,10 +252,18 @@ impl LmBody for LlamaBody {
         self.run(ids, mask).0
     }
 
-    fn prefill(&self, ids: Tensor<2, Int>, mask: Tensor<2, Bool>, lengths: &[usize]) -> (Tensor<2>, KvCache) {
+    fn prefill(
+        &self,
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+        lengths: &[usize],
+    ) -> (Tensor<2>, KvCache) {
         let (hidden, keys, values) = self.run(ids, mask.clone());
         let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        (gather_positions(hidden, &last), KvCache::new(keys, values, mask, lengths))
+        (
+            gather_positions(hidden, &last),
+            KvCache::new(keys, values, mask, lengths),
+        )
     }
 
     fn step(&self, tokens: Tensor<1, Int>, cache: &mut KvCache) -> Tensor<2> {

@@ -91,7 +91,8 @@ impl RopeScaling {
     /// `transformers` computes them.
     pub fn inverse_frequencies(&self, base: f64, head_width: usize) -> Vec<f32> {
         let base = base as f32;
-        let plain = (0..head_width / 2).map(|i| 1.0 / base.powf((2 * i) as f32 / head_width as f32));
+        let plain =
+            (0..head_width / 2).map(|i| 1.0 / base.powf((2 * i) as f32 / head_width as f32));
         match *self {
             Self::Default => plain.collect(),
             Self::Llama3 {

@@ -193,7 +193,11 @@ impl Weights {
     ///
     /// [`Error::Weights`] when the tensor is missing, has another shape or type, or holds a
     /// non-finite value.
-    pub(crate) fn tensor<const D: usize>(&mut self, name: &str, shape: [usize; D]) -> Result<Tensor<D>> {
+    pub(crate) fn tensor<const D: usize>(
+        &mut self,
+        name: &str,
+        shape: [usize; D],
+    ) -> Result<Tensor<D>> {
         let data = self.data(name, &shape)?;
         Ok(Tensor::from_data(data, &self.device))
     }
