@@ -32,7 +32,7 @@ use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch, 
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::batch::TokenBatch;
 use valuefn::lm::hf::{PretrainedLm, QHeadInit};
-use valuefn::lm::{GenerationConfig, LmBody, Sampling, TokenPositions, generate};
+use valuefn::lm::{GenerationConfig, Sampling, TokenPositions, generate};
 use valuefn::returns::Rollout;
 use valuefn::tensor_ops::index_tensor;
 
