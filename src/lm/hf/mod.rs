@@ -131,7 +131,7 @@ impl PretrainedLm {
     }
 
     /// The LM head: hidden state to next-token logits, `[hidden, vocab]` (GPT-2's and tied
-    /// models' is a copy of the token embedding).
+    /// models' is the token embedding, transposed: a parameter of its own).
     pub fn lm_head(&self) -> &Linear {
         &self.lm_head
     }

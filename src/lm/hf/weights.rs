@@ -264,15 +264,12 @@ impl Weights {
 }
 
 /// An LM head tied to the token embedding `table` (`[vocab, hidden]`): a linear layer
-/// `[hidden, vocab]` with no bias, holding its own contiguous copy (fine-tuning it leaves the
-/// embedding as loaded).
+/// `[hidden, vocab]` with no bias, a transposed view of the same storage (no second copy of a
+/// 50k x 768 table). It is a parameter of its own: fine-tuning it leaves the embedding as
+/// loaded, and the other way round.
 pub(crate) fn tied_head(table: &Tensor<2>) -> Linear {
-    let device = table.device();
     Linear {
-        weight: Param::from_tensor(Tensor::from_data(
-            table.clone().transpose().into_data(),
-            &device,
-        )),
+        weight: Param::from_tensor(table.clone().transpose()),
         bias: None,
     }
 }
