@@ -4,6 +4,8 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Tensor};
 
+use crate::lm::body::gather_positions;
+
 /// A large negative score for masked keys: `-inf` would give NaN for a row with no key.
 const MASKED: f32 = -1.0e9;
 
@@ -61,6 +63,87 @@ fn repeat_heads(x: Tensor<4>, heads: usize) -> Tensor<4> {
         .reshape([batch, heads, steps, d])
 }
 
+/// The blocks of a causal attention body, as the shared passes ([`causal_pass`],
+/// [`cached_step`]) drive them: each body says how a block projects and finishes, the passes
+/// do the masking and the cache once.
+pub(crate) trait AttentionBlocks {
+    /// What every block of one pass reads besides its input: the rotary angles of the pass's
+    /// positions (Llama), or nothing (learned positions, added to the embeddings).
+    type Positions;
+
+    /// Number of blocks.
+    fn block_count(&self) -> usize;
+
+    /// Queries `[B, heads, T, d]`, keys and values `[B, kv_heads, T, d]` of block `block` on
+    /// `x` (`[B, T, H]`).
+    fn project(&self, block: usize, x: Tensor<3>, positions: &Self::Positions) -> [Tensor<4>; 3];
+
+    /// The rest of block `block` once its queries, and the keys and values they may read
+    /// (`allowed`, `[B, 1 or Tq, Tk]`), are known.
+    fn finish(
+        &self,
+        block: usize,
+        x: Tensor<3>,
+        qkv: [Tensor<4>; 3],
+        allowed: Tensor<3, Bool>,
+    ) -> Tensor<3>;
+}
+
+/// Every block over embedded right-padded rows `x` (`[B, T, H]`, real tokens where `mask`),
+/// each position reading the real tokens up to itself; also returns every block's keys and
+/// values, for a cache.
+pub(crate) fn causal_pass<A: AttentionBlocks>(
+    body: &A,
+    mut x: Tensor<3>,
+    mask: Tensor<2, Bool>,
+    positions: &A::Positions,
+) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
+    let [batch, steps, _] = x.dims();
+    let allowed = causal_allowed(mask, batch, steps);
+    let (mut keys, mut values) = (Vec::new(), Vec::new());
+    for block in 0..body.block_count() {
+        let [q, k, v] = body.project(block, x.clone(), positions);
+        keys.push(k.clone());
+        values.push(v.clone());
+        x = body.finish(block, x, [q, k, v], allowed.clone());
+    }
+    (x, keys, values)
+}
+
+/// The hidden state at each row's last real token (`lengths[b] - 1`) of a [`causal_pass`]'s
+/// output `hidden` (after the final norm), and the cache to continue from there.
+pub(crate) fn prefilled(
+    hidden: Tensor<3>,
+    keys: Vec<Tensor<4>>,
+    values: Vec<Tensor<4>>,
+    mask: Tensor<2, Bool>,
+    lengths: &[usize],
+) -> (Tensor<2>, KvCache) {
+    let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
+    (
+        gather_positions(hidden, &last),
+        KvCache::new(keys, values, mask, lengths),
+    )
+}
+
+/// One new token per row (`x`, embedded: `[B, 1, H]`) through every block, reading every
+/// cached position and appending its own keys and values to `cache`.
+pub(crate) fn cached_step<A: AttentionBlocks>(
+    body: &A,
+    mut x: Tensor<3>,
+    positions: &A::Positions,
+    cache: &mut KvCache,
+) -> Tensor<3> {
+    let allowed = cache.open_step();
+    for block in 0..body.block_count() {
+        let [q, k, v] = body.project(block, x.clone(), positions);
+        let (keys, values) = cache.append(block, k, v);
+        x = body.finish(block, x, [q, keys, values], allowed.clone());
+    }
+    cache.close_step();
+    x
+}
+
 /// The incremental state of an attention body: keys and values of every position read so far,
 /// per block (`[B, kv_heads, T_cache, d]`), which of them are real tokens, and each row's next
 /// position.
@@ -76,7 +159,7 @@ pub struct KvCache {
 
 impl KvCache {
     /// The cache after a prefill that read `lengths[b]` real tokens of row `b`.
-    pub(crate) fn new(
+    fn new(
         keys: Vec<Tensor<4>>,
         values: Vec<Tensor<4>>,
         valid: Tensor<2, Bool>,
@@ -97,7 +180,7 @@ impl KvCache {
 
     /// Marks one new real token per row and returns which keys the new queries may read,
     /// `[B, 1, T_cache + 1]`.
-    pub(crate) fn open_step(&mut self) -> Tensor<3, Bool> {
+    fn open_step(&mut self) -> Tensor<3, Bool> {
         let [batch, _] = self.valid.dims();
         let device = self.valid.device();
         self.valid = Tensor::cat(
@@ -112,12 +195,7 @@ impl KvCache {
 
     /// Appends block `block`'s new keys and values (`[B, kv_heads, 1, d]`) and returns all of
     /// that block's keys and values.
-    pub(crate) fn append(
-        &mut self,
-        block: usize,
-        k: Tensor<4>,
-        v: Tensor<4>,
-    ) -> (Tensor<4>, Tensor<4>) {
+    fn append(&mut self, block: usize, k: Tensor<4>, v: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
         let keys = Tensor::cat(vec![self.keys[block].clone(), k], 2);
         let values = Tensor::cat(vec![self.values[block].clone(), v], 2);
         self.keys[block] = keys.clone();
@@ -126,7 +204,7 @@ impl KvCache {
     }
 
     /// Advances every row's position after a step.
-    pub(crate) fn close_step(&mut self) {
+    fn close_step(&mut self) {
         self.next_positions.iter_mut().for_each(|p| *p += 1);
     }
 }

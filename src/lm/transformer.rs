@@ -9,8 +9,7 @@ use rand::rngs::StdRng;
 
 use crate::error::{Error, Result};
 use crate::lm::LmBody;
-use crate::lm::attention::{KvCache, attend, causal_allowed};
-use crate::lm::body::gather_positions;
+use crate::lm::attention::{AttentionBlocks, KvCache, attend, cached_step, causal_pass, prefilled};
 use crate::lm::layers::{Embedding, LayerNorm};
 use crate::nn::{Activation, WeightInit};
 use crate::tensor_ops::index_tensor;
@@ -207,23 +206,39 @@ impl TransformerBody {
         ids: Tensor<2, Int>,
         mask: Tensor<2, Bool>,
     ) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
-        let [batch, steps] = ids.dims();
+        let [_, steps] = ids.dims();
         let device = ids.device();
         let position_ids: Vec<usize> = (0..steps).collect();
         let positions = self
             .positions
             .forward_1d(index_tensor(&position_ids, &device))
             .unsqueeze_dim::<3>(0);
-        let mut x = self.tokens.forward(ids) + positions;
-        let allowed = causal_allowed(mask, batch, steps);
-        let (mut keys, mut values) = (Vec::new(), Vec::new());
-        for block in &self.blocks {
-            let [q, k, v] = block.project(x.clone());
-            keys.push(k.clone());
-            values.push(v.clone());
-            x = block.finish(x, [q, k, v], allowed.clone());
-        }
+        let x = self.tokens.forward(ids) + positions;
+        let (x, keys, values) = causal_pass(self, x, mask, &());
         (self.norm.forward(x), keys, values)
+    }
+}
+
+/// Learned positions are added to the embeddings: the blocks read nothing else.
+impl AttentionBlocks for TransformerBody {
+    type Positions = ();
+
+    fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    fn project(&self, block: usize, x: Tensor<3>, _: &()) -> [Tensor<4>; 3] {
+        self.blocks[block].project(x)
+    }
+
+    fn finish(
+        &self,
+        block: usize,
+        x: Tensor<3>,
+        qkv: [Tensor<4>; 3],
+        allowed: Tensor<3, Bool>,
+    ) -> Tensor<3> {
+        self.blocks[block].finish(x, qkv, allowed)
     }
 }
 
@@ -253,9 +268,7 @@ impl LmBody for TransformerBody {
         lengths: &[usize],
     ) -> (Tensor<2>, TransformerCache) {
         let (hidden, keys, values) = self.run(ids, mask.clone());
-        let positions: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        let cache = KvCache::new(keys, values, mask, lengths);
-        (gather_positions(hidden, &positions), cache)
+        prefilled(hidden, keys, values, mask, lengths)
     }
 
     fn step(&self, tokens: Tensor<1, Int>, cache: &mut TransformerCache) -> Tensor<2> {
@@ -263,14 +276,8 @@ impl LmBody for TransformerBody {
         let positions = self
             .positions
             .forward_1d(index_tensor(cache.next_positions(), &device));
-        let mut x = (self.tokens.forward_1d(tokens) + positions).unsqueeze_dim::<3>(1);
-        let allowed = cache.open_step();
-        for (i, block) in self.blocks.iter().enumerate() {
-            let [q, k, v] = block.project(x.clone());
-            let (keys, values) = cache.append(i, k, v);
-            x = block.finish(x, [q, keys, values], allowed.clone());
-        }
-        cache.close_step();
+        let x = (self.tokens.forward_1d(tokens) + positions).unsqueeze_dim::<3>(1);
+        let x = cached_step(self, x, &(), cache);
         self.norm.forward(x).squeeze_dim(1)
     }
 }

@@ -9,8 +9,7 @@ use burn::tensor::{Bool, Int, Tensor, TensorData};
 
 use crate::error::Result;
 use crate::lm::LmBody;
-use crate::lm::attention::{KvCache, attend, causal_allowed};
-use crate::lm::body::gather_positions;
+use crate::lm::attention::{AttentionBlocks, KvCache, attend, cached_step, causal_pass, prefilled};
 use crate::lm::hf::LlamaConfig;
 use crate::lm::hf::weights::{Layout, Weights, tied_head};
 use crate::lm::layers::{Embedding, RmsNorm};
@@ -164,14 +163,32 @@ impl LlamaBody {
         })
     }
 
-    /// Queries, keys and values of `x` (`[B, T, H]`) with rotary positions applied: queries
-    /// `[B, heads, T, d]`, keys and values `[B, kv_heads, T, d]`.
-    fn project(
+    /// The forward pass that also returns every block's keys and values.
+    fn run(
         &self,
-        block: &LlamaBlock,
-        x: Tensor<3>,
-        [cos, sin]: &[Tensor<4>; 2],
-    ) -> [Tensor<4>; 3] {
+        ids: Tensor<2, Int>,
+        mask: Tensor<2, Bool>,
+    ) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
+        let [batch, steps] = ids.dims();
+        let positions = vec![(0..steps).collect::<Vec<_>>(); batch];
+        let rotation = self.rotation(&positions, &ids.device());
+        let (x, keys, values) = causal_pass(self, self.tokens.forward(ids), mask, &rotation);
+        (self.norm.forward(x), keys, values)
+    }
+}
+
+/// The rotary angles of the pass's positions are every block's extra input.
+impl AttentionBlocks for LlamaBody {
+    type Positions = [Tensor<4>; 2];
+
+    fn block_count(&self) -> usize {
+        self.blocks.len()
+    }
+
+    /// Queries and keys rotated to their positions: queries `[B, heads, T, d]`, keys and
+    /// values `[B, kv_heads, T, d]`.
+    fn project(&self, block: usize, x: Tensor<3>, [cos, sin]: &[Tensor<4>; 2]) -> [Tensor<4>; 3] {
+        let block = &self.blocks[block];
         let [batch, steps, _] = x.dims();
         let d = self.head_width;
         let normed = block.norm_attention.forward(x);
@@ -187,39 +204,18 @@ impl LlamaBody {
         [q, k, v]
     }
 
-    /// The rest of a block once the keys and values are known.
     fn finish(
         &self,
-        block: &LlamaBlock,
+        block: usize,
         x: Tensor<3>,
         [q, k, v]: [Tensor<4>; 3],
         allowed: Tensor<3, Bool>,
     ) -> Tensor<3> {
+        let block = &self.blocks[block];
         let x = x + block.output.forward(attend(q, k, v, allowed));
         let normed = block.norm_ffn.forward(x.clone());
         let hidden = silu(block.gate.forward(normed.clone())) * block.up.forward(normed);
         x + block.down.forward(hidden)
-    }
-
-    fn run(
-        &self,
-        ids: Tensor<2, Int>,
-        mask: Tensor<2, Bool>,
-    ) -> (Tensor<3>, Vec<Tensor<4>>, Vec<Tensor<4>>) {
-        let [batch, steps] = ids.dims();
-        let device = ids.device();
-        let positions = vec![(0..steps).collect::<Vec<_>>(); batch];
-        let rotation = self.rotation(&positions, &device);
-        let allowed = causal_allowed(mask, batch, steps);
-        let mut x = self.tokens.forward(ids);
-        let (mut keys, mut values) = (Vec::new(), Vec::new());
-        for block in &self.blocks {
-            let [q, k, v] = self.project(block, x.clone(), &rotation);
-            keys.push(k.clone());
-            values.push(v.clone());
-            x = self.finish(block, x, [q, k, v], allowed.clone());
-        }
-        (self.norm.forward(x), keys, values)
     }
 }
 
@@ -259,25 +255,14 @@ impl LmBody for LlamaBody {
         lengths: &[usize],
     ) -> (Tensor<2>, KvCache) {
         let (hidden, keys, values) = self.run(ids, mask.clone());
-        let last: Vec<usize> = lengths.iter().map(|&n| n - 1).collect();
-        (
-            gather_positions(hidden, &last),
-            KvCache::new(keys, values, mask, lengths),
-        )
+        prefilled(hidden, keys, values, mask, lengths)
     }
 
     fn step(&self, tokens: Tensor<1, Int>, cache: &mut KvCache) -> Tensor<2> {
-        let device = tokens.device();
         let positions: Vec<Vec<usize>> = cache.next_positions().iter().map(|&p| vec![p]).collect();
-        let rotation = self.rotation(&positions, &device);
-        let mut x = self.tokens.forward_1d(tokens).unsqueeze_dim::<3>(1);
-        let allowed = cache.open_step();
-        for (i, block) in self.blocks.iter().enumerate() {
-            let [q, k, v] = self.project(block, x.clone(), &rotation);
-            let (keys, values) = cache.append(i, k, v);
-            x = self.finish(block, x, [q, keys, values], allowed.clone());
-        }
-        cache.close_step();
+        let rotation = self.rotation(&positions, &tokens.device());
+        let x = self.tokens.forward_1d(tokens).unsqueeze_dim::<3>(1);
+        let x = cached_step(self, x, &rotation, cache);
         self.norm.forward(x).squeeze_dim(1)
     }
 }
