@@ -637,3 +637,56 @@ fn decoded_rewards_score_the_completion_text() {
         })
     ));
 }
+
+/// The idea's own layout: a pretrained BERT encodes text states, a `QNetwork` reads the pooled
+/// hidden state. The Q-values of a batch equal the network applied to each state's encoding
+/// alone (padding changes nothing), and one gradient step of the network on the encodings
+/// moves its Q-value toward the target.
+#[test]
+fn a_q_network_reads_bert_encodings() {
+    use burn::module::Module;
+    use valuefn::nn::QNetworkConfig;
+    use valuefn::value::QFunction;
+
+    let device = valuefn::device::default_device();
+    let bert = BertEncoder::load(folder("bert"), Pooling::Mean, &device).unwrap();
+    let tok = HfTokenizer::from_folder(folder("bert")).unwrap();
+    let states: Vec<TokenState> = ["hello world", "the dog barked at the postman."]
+        .iter()
+        .map(|t| TokenState::new(Arc::from(tok.encode(t, true).unwrap())))
+        .collect();
+    let train = device.clone().autodiff();
+    let q = QNetworkConfig::new(bert.hidden_size(), 3)
+        .with_hidden(vec![16])
+        .init(&train)
+        .unwrap();
+    let inference = q.valid();
+    let together = to_vec_f32(
+        inference
+            .q_values(bert.encode(&states, &device).unwrap())
+            .unwrap(),
+    );
+    for (i, state) in states.iter().enumerate() {
+        let alone = to_vec_f32(
+            inference
+                .q_values(bert.encode(std::slice::from_ref(state), &device).unwrap())
+                .unwrap(),
+        );
+        assert_close("q of one state", &together[3 * i..3 * i + 3], &alone, 1e-5);
+    }
+    // The encoder is frozen features here: only the network trains.
+    let features = bert.encode(&states, &device).unwrap();
+    let features = Tensor::<2>::from_data(features.into_data(), &train);
+    let before = to_vec_f32(q.q_values(features.clone()).unwrap())[0];
+    let loss = (q.q_values(features.clone()).unwrap().slice([0..1, 0..1]) - (before + 1.0))
+        .powi_scalar(2)
+        .sum();
+    let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &q);
+    use burn::optim::SgdConfig;
+    let q = SgdConfig::new().init().step(0.01, q, grads);
+    let after = to_vec_f32(q.q_values(features).unwrap())[0];
+    assert!(
+        after > before,
+        "Q(s0, a0) moved toward its target: {before} -> {after}"
+    );
+}
