@@ -5,6 +5,7 @@ use burn::tensor::Tensor;
 
 use crate::batch::TokenBatch;
 use crate::error::Result;
+use crate::lm::layers::dense;
 use crate::lm::{Decoding, LmBody, TokenModel};
 use crate::policy::{PolicyAndValue, PolicyValue};
 use crate::text::TokenId;
@@ -51,11 +52,11 @@ impl<B: LmBody> TokenDecoder for TokenModel<B> {
 
     fn start(&self, prompts: &TokenBatch) -> Result<(Tensor<2>, Self::State)> {
         let (hidden, decoding) = self.prefill_hidden(prompts)?;
-        Ok((self.policy_head().forward(hidden), decoding))
+        Ok((dense(self.policy_head(), hidden), decoding))
     }
 
     fn advance(&self, tokens: &[TokenId], state: &mut Self::State) -> Result<Tensor<2>> {
-        Ok(self.policy_head().forward(self.step_hidden(tokens, state)?))
+        Ok(dense(self.policy_head(), self.step_hidden(tokens, state)?))
     }
 }
 
@@ -152,7 +153,7 @@ impl<B: LmBody> TokenModel<B> {
     /// The policy and value heads on hidden states `[B, H]` (the Q head left out).
     fn policy_value(&self, hidden: Tensor<2>) -> PolicyValue {
         PolicyValue {
-            logits: self.policy_head().forward(hidden.clone()),
+            logits: dense(self.policy_head(), hidden.clone()),
             values: self.value_head().forward(hidden).squeeze_dim(1),
         }
     }

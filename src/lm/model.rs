@@ -12,6 +12,7 @@ use crate::batch::BatchRows;
 use crate::batch::TokenBatch;
 use crate::error::{Error, Result};
 use crate::lm::body::gather_positions;
+use crate::lm::layers::dense;
 use crate::lm::{LmBody, TokenPositions};
 use crate::nn::WeightInit;
 use crate::policy::{ActorCriticModel, LogitsPolicy, PolicyValue};
@@ -315,9 +316,9 @@ impl<B: LmBody> TokenModel<B> {
 
     fn apply_heads(&self, hidden: Tensor<2>) -> HeadOutputs {
         HeadOutputs {
-            logits: self.policy.forward(hidden.clone()),
-            q_values: self.q.forward(hidden.clone()),
-            values: self.value.forward(hidden).squeeze_dim(1),
+            logits: dense(&self.policy, hidden.clone()),
+            q_values: dense(&self.q, hidden.clone()),
+            values: dense(&self.value, hidden).squeeze_dim(1),
         }
     }
 

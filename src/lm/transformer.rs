@@ -10,7 +10,7 @@ use rand::rngs::StdRng;
 use crate::error::{Error, Result};
 use crate::lm::LmBody;
 use crate::lm::attention::{AttentionBlocks, KvCache, attend, cached_step, causal_pass, prefilled};
-use crate::lm::layers::{Embedding, LayerNorm};
+use crate::lm::layers::{Embedding, LayerNorm, dense};
 use crate::nn::{Activation, WeightInit};
 use crate::tensor_ops::index_tensor;
 
@@ -149,7 +149,7 @@ impl Block {
     fn project(&self, x: Tensor<3>) -> [Tensor<4>; 3] {
         let [batch, steps, width] = x.dims();
         let d = width / self.heads;
-        let qkv = self.qkv.forward(self.norm_attention.forward(x));
+        let qkv = dense(&self.qkv, self.norm_attention.forward(x));
         [0, 1, 2].map(|k| {
             qkv.clone()
                 .slice([0..batch, 0..steps, k * width..(k + 1) * width])
@@ -166,11 +166,9 @@ impl Block {
         [q, k, v]: [Tensor<4>; 3],
         allowed: Tensor<3, Bool>,
     ) -> Tensor<3> {
-        let x = x + self.projection.forward(attend(q, k, v, allowed));
-        let ffn = self.contract.forward(
-            self.activation
-                .apply(self.expand.forward(self.norm_ffn.forward(x.clone()))),
-        );
+        let x = x + dense(&self.projection, attend(q, k, v, allowed));
+        let expanded = dense(&self.expand, self.norm_ffn.forward(x.clone()));
+        let ffn = dense(&self.contract, self.activation.apply(expanded));
         x + ffn
     }
 }

@@ -12,7 +12,7 @@ use crate::lm::LmBody;
 use crate::lm::attention::{AttentionBlocks, KvCache, attend, cached_step, causal_pass, prefilled};
 use crate::lm::hf::LlamaConfig;
 use crate::lm::hf::weights::{Layout, Weights, tied_head};
-use crate::lm::layers::{Embedding, RmsNorm};
+use crate::lm::layers::{Embedding, RmsNorm, dense};
 
 /// Tensors some versions of `transformers` store that are buffers, not weights.
 pub(crate) fn ignored(name: &str) -> bool {
@@ -193,8 +193,7 @@ impl AttentionBlocks for LlamaBody {
         let d = self.head_width;
         let normed = block.norm_attention.forward(x);
         let split = |linear: &Linear, heads: usize| {
-            linear
-                .forward(normed.clone())
+            dense(linear, normed.clone())
                 .reshape([batch, steps, heads, d])
                 .swap_dims(1, 2)
         };
@@ -212,10 +211,10 @@ impl AttentionBlocks for LlamaBody {
         allowed: Tensor<3, Bool>,
     ) -> Tensor<3> {
         let block = &self.blocks[block];
-        let x = x + block.output.forward(attend(q, k, v, allowed));
+        let x = x + dense(&block.output, attend(q, k, v, allowed));
         let normed = block.norm_ffn.forward(x.clone());
-        let hidden = silu(block.gate.forward(normed.clone())) * block.up.forward(normed);
-        x + block.down.forward(hidden)
+        let hidden = silu(dense(&block.gate, normed.clone())) * dense(&block.up, normed);
+        x + dense(&block.down, hidden)
     }
 }
 
