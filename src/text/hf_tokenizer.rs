@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::text::vocab::read_text;
 use crate::text::{TextPair, TokenId, TokenTask, TokenVocabulary};
 
 /// A pretrained model's tokenizer, read from its folder with the `tokenizers` crate: the ids it
@@ -48,12 +49,7 @@ fn read_json(dir: &Path, name: &'static str) -> Result<Option<serde_json::Value>
     if !path.is_file() {
         return Ok(None);
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
-        action: "read",
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    serde_json::from_str(&text)
+    serde_json::from_str(&read_text(&path)?)
         .map(Some)
         .map_err(|e| decode_error(name, e))
 }
@@ -74,15 +70,10 @@ impl HfTokenizer {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] when the file cannot be read; [`Error::Decode`] for a malformed file.
+    /// [`Error::Io`] when the file cannot be read, [`Error::Parse`] when it is not UTF-8;
+    /// [`Error::Decode`] for a malformed file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            action: "read",
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        Self::from_json(&text)
+        Self::from_json(&read_text(path.as_ref())?)
     }
 
     /// Parses the contents of a `tokenizer.json`.
@@ -124,20 +115,17 @@ impl HfTokenizer {
             read_json(dir, "generation_config.json")?,
             read_json(dir, "config.json")?,
         ];
-        for (role, slot) in [("bos", 0), ("eos", 1), ("pad", 2)] {
-            let mut found = None;
+        // The first file that names a role decides it.
+        let named = |role: &str| -> Result<Option<TokenId>> {
             for source in sources.iter().flatten() {
-                if found.is_some() {
-                    break;
+                if let Some(id) = tokenizer.special(source, role)? {
+                    return Ok(Some(id));
                 }
-                found = tokenizer.special(source, role)?;
             }
-            match slot {
-                0 => tokenizer.bos = found,
-                1 => tokenizer.eos = found,
-                _ => tokenizer.pad = found,
-            }
-        }
+            Ok(None)
+        };
+        let (bos, eos, pad) = (named("bos")?, named("eos")?, named("pad")?);
+        (tokenizer.bos, tokenizer.eos, tokenizer.pad) = (bos, eos, pad);
         Ok(tokenizer)
     }
 

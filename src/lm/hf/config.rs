@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::lm::hf::RopeScaling;
-use crate::lm::hf::weights::io;
 use crate::nn::Activation;
+use crate::text::vocab::read_text;
 
 /// The largest size of any one dimension (vocabulary, width, positions) a config may ask for.
 pub const MAX_DIMENSION: usize = 1 << 24;
@@ -197,24 +197,28 @@ fn decode<T: DeserializeOwned>(value: serde_json::Value) -> Result<T> {
     })
 }
 
-/// Each size at least 1 and at most [`MAX_DIMENSION`] (blocks: [`MAX_LAYERS`]).
+/// Each size at least 1 and at most [`MAX_DIMENSION`].
 fn check_sizes(sizes: &[(&'static str, usize)]) -> Result<()> {
-    for &(field, value) in sizes {
-        if value == 0 {
-            return Err(Error::config(field, "at least 1", 0));
-        }
-        let limit = if field.contains("layer") {
-            MAX_LAYERS
-        } else {
-            MAX_DIMENSION
-        };
-        if value > limit {
-            return Err(Error::TooLarge {
-                what: field,
-                size: value as u128,
-                limit: limit as u128,
-            });
-        }
+    sizes
+        .iter()
+        .try_for_each(|&(field, value)| check_size(field, value, MAX_DIMENSION))
+}
+
+/// A block count: at least 1 and at most [`MAX_LAYERS`].
+fn check_layers(field: &'static str, value: usize) -> Result<()> {
+    check_size(field, value, MAX_LAYERS)
+}
+
+fn check_size(field: &'static str, value: usize, limit: usize) -> Result<()> {
+    if value == 0 {
+        return Err(Error::config(field, "at least 1", 0));
+    }
+    if value > limit {
+        return Err(Error::TooLarge {
+            what: field,
+            size: value as u128,
+            limit: limit as u128,
+        });
     }
     Ok(())
 }
@@ -263,9 +267,7 @@ impl HfConfig {
     ///
     /// [`Error::Io`] when it cannot be read; otherwise as [`HfConfig::from_json`].
     pub fn load(dir: impl AsRef<Path>) -> Result<Self> {
-        let path = dir.as_ref().join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| io("read", &path, e))?;
-        Self::from_json(&text)
+        Self::from_json(&read_text(&dir.as_ref().join("config.json"))?)
     }
 
     /// Parses and checks a `config.json`.
@@ -340,10 +342,10 @@ impl Gpt2Config {
             ("vocab_size", self.vocab_size),
             ("n_positions", self.n_positions),
             ("n_embd", self.n_embd),
-            ("n_layer", self.n_layer),
             ("n_head", self.n_head),
             ("n_inner", self.inner()),
         ])?;
+        check_layers("n_layer", self.n_layer)?;
         if !self.n_embd.is_multiple_of(self.n_head) {
             return Err(Error::config("n_embd", "a multiple of n_head", self.n_embd));
         }
@@ -423,12 +425,12 @@ impl LlamaConfig {
             ("vocab_size", self.vocab_size),
             ("hidden_size", self.hidden_size),
             ("intermediate_size", self.intermediate_size),
-            ("num_hidden_layers", self.num_hidden_layers),
             ("num_attention_heads", self.num_attention_heads),
             ("num_key_value_heads", self.kv_heads()),
             ("head_dim", self.head_width()),
             ("max_position_embeddings", self.max_position_embeddings),
         ])?;
+        check_layers("num_hidden_layers", self.num_hidden_layers)?;
         if !self.num_attention_heads.is_multiple_of(self.kv_heads()) {
             return Err(Error::config(
                 "num_key_value_heads",
@@ -491,12 +493,12 @@ impl BertConfig {
         check_sizes(&[
             ("vocab_size", self.vocab_size),
             ("hidden_size", self.hidden_size),
-            ("num_hidden_layers", self.num_hidden_layers),
             ("num_attention_heads", self.num_attention_heads),
             ("intermediate_size", self.intermediate_size),
             ("max_position_embeddings", self.max_position_embeddings),
             ("type_vocab_size", self.type_vocab_size),
         ])?;
+        check_layers("num_hidden_layers", self.num_hidden_layers)?;
         if !self.hidden_size.is_multiple_of(self.num_attention_heads) {
             return Err(Error::config(
                 "hidden_size",

@@ -1,12 +1,10 @@
 //! Rotary position embeddings' inverse frequencies: plain RoPE, and Llama 3's scaled variant.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 
 /// How the rotary frequencies are scaled (`rope_scaling` / `rope_parameters` of a
-/// `config.json`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// `config.json`), read with [`RopeScaling::from_json`], which checks the parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RopeScaling {
     /// Plain RoPE: `inv_freq_i = 1 / base^(2i / d)`.
     Default,

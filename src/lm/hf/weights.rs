@@ -15,7 +15,9 @@ use burn::store::{ModuleStore, SafetensorsStore, bridge, burn_pack};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use serde::Deserialize;
 
+use crate::algo::checkpoint::io;
 use crate::error::{Error, Result};
+use crate::text::vocab::read_text;
 
 type PackTensor = burn_pack::Tensor;
 
@@ -23,14 +25,6 @@ type PackTensor = burn_pack::Tensor;
 pub(crate) const SINGLE_FILE: &str = "model.safetensors";
 /// The index of a sharded folder.
 pub(crate) const INDEX_FILE: &str = "model.safetensors.index.json";
-
-pub(crate) fn io(action: &'static str, path: &Path, message: impl std::fmt::Display) -> Error {
-    Error::Io {
-        action,
-        path: path.display().to_string(),
-        message: message.to_string(),
-    }
-}
 
 /// The tensors of a folder, by name, each with the file it lives in.
 pub(crate) struct Weights {
@@ -77,7 +71,7 @@ impl Weights {
         if single.is_file() {
             weights.read_file(single)?;
         } else if index.is_file() {
-            let text = std::fs::read_to_string(&index).map_err(|e| io("read", &index, e))?;
+            let text = read_text(&index)?;
             let shards: ShardIndex = serde_json::from_str(&text).map_err(|e| Error::Decode {
                 what: "model.safetensors.index.json",
                 message: e.to_string(),
