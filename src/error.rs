@@ -181,6 +181,17 @@ pub enum Error {
         problem: String,
     },
 
+    /// A checkpoint folder that cannot be trusted: its manifest (`checkpoint.json`) is missing
+    /// or of another kind, or a file it lists is missing, of another size or of another SHA-256
+    /// (truncated, overwritten or bit-flipped). Nothing was loaded.
+    #[error("checkpoint {path}: {problem}")]
+    Checkpoint {
+        /// The folder, or the file in it that is wrong.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+
     /// An input whose size (a count of elements, states or tokens) is beyond a documented
     /// limit, or whose size does not fit in `usize`: refused before anything is allocated.
     #[error("{what}: {} is beyond the limit of {limit}", count_text(*.size))]
@@ -204,6 +215,19 @@ fn count_text(count: u128) -> String {
 }
 
 impl Error {
+    /// Builds [`Error::Io`] for `path`.
+    pub(crate) fn io(
+        action: &'static str,
+        path: &std::path::Path,
+        message: impl fmt::Display,
+    ) -> Self {
+        Error::Io {
+            action,
+            path: path.display().to_string(),
+            message: message.to_string(),
+        }
+    }
+
     /// Builds [`Error::InvalidConfig`] from any displayable value.
     pub(crate) fn config(
         field: &'static str,

@@ -71,12 +71,14 @@
 //!   GRU) under policy, Q and V heads, incremental decoding and generation.
 //! - [`replay`]: uniform and prioritized replay memories, n-step transitions.
 //! - [`encode`]: observations to tensors.
+//! - [`checkpoint`]: atomic, verified checkpoint folders (what every `save` writes).
 //! - [`error`]: one [`Error`] enum for everything a caller can get wrong.
 
 #![warn(missing_docs)]
 
 pub mod algo;
 pub mod batch;
+pub mod checkpoint;
 pub mod device;
 pub mod encode;
 pub mod env;

@@ -45,7 +45,8 @@ pub(crate) fn run_episodes<E: Environment<Action = usize>>(
 /// When a training loop evaluates: every `every` steps (0: never on schedule) and at the end.
 pub(crate) struct EvalSchedule {
     every: u64,
-    next: u64,
+    /// The step of the next evaluation (saved in training checkpoints).
+    pub(crate) next: u64,
 }
 
 impl EvalSchedule {

@@ -17,7 +17,6 @@
 //! out-of-range state or action, or a NaN reward, is an error and the table is unchanged.
 
 pub mod actor_critic;
-pub(crate) mod checkpoint;
 pub mod dqn;
 mod evaluation;
 pub(crate) mod gradients;

@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use burn::module::Module;
 use indicatif::ProgressBar;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::evaluation::EvalSchedule;
@@ -287,5 +288,100 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
         self.log.flush()?;
         self.report.seconds = self.start.elapsed().as_secs_f64();
         Ok(self.report)
+    }
+}
+
+/// A run's bookkeeping as a training checkpoint saves it: everything but the best model (a
+/// record beside it) and the clocks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(bound = "S: Serialize + DeserializeOwned")]
+pub(crate) struct SavedRun<S> {
+    total_steps: u64,
+    next_evaluation: u64,
+    running_returns: Vec<f64>,
+    running_lengths: Vec<u64>,
+    metrics: Vec<TrainMetrics<S>>,
+    episode_returns: Vec<f64>,
+    evaluations: Vec<(u64, f64)>,
+    best: Option<(u64, f64)>,
+    steps: u64,
+    updates: u64,
+    gradient_steps: u64,
+    train_seconds: f64,
+}
+
+impl<M: Module, S: Serialize + DeserializeOwned + Clone> TrainRun<M, S> {
+    /// What a checkpoint keeps of this run.
+    pub(crate) fn saved(&self) -> SavedRun<S> {
+        SavedRun {
+            total_steps: self.total_steps,
+            next_evaluation: self.schedule.next,
+            running_returns: self.episode_returns.clone(),
+            running_lengths: self.episode_lengths.clone(),
+            metrics: self.report.metrics.clone(),
+            episode_returns: self.report.episode_returns.clone(),
+            evaluations: self.report.evaluations.clone(),
+            best: self.report.best,
+            steps: self.report.steps,
+            updates: self.report.updates,
+            gradient_steps: self.report.gradient_steps,
+            train_seconds: self.report.train_seconds,
+        }
+    }
+
+    /// The best evaluated model, as a checkpoint keeps it.
+    pub(crate) fn best_model(&self) -> Option<&M> {
+        self.report.best_model.as_ref()
+    }
+
+    /// A run continued from `saved` (with its best model), as [`TrainRun::new`] would have
+    /// left it: the metrics file is written again with every saved record, so lines logged
+    /// after the checkpoint by an interrupted process are replaced.
+    pub(crate) fn resume(
+        saved: SavedRun<S>,
+        best_model: Option<M>,
+        eval_every: u64,
+        progress: bool,
+        metrics_path: Option<&str>,
+    ) -> Result<Self> {
+        if saved.running_returns.len() != saved.running_lengths.len()
+            || saved.best.is_some() != best_model.is_some()
+            || saved.steps > saved.total_steps
+        {
+            return Err(crate::Error::Decode {
+                what: "training run state",
+                message: format!(
+                    "{} running returns, {} lengths, best {:?} with{} a model, step {} of {}",
+                    saved.running_returns.len(),
+                    saved.running_lengths.len(),
+                    saved.best,
+                    if best_model.is_some() { "" } else { "out" },
+                    saved.steps,
+                    saved.total_steps
+                ),
+            });
+        }
+        let mut run = Self::new(saved.total_steps, eval_every, progress, metrics_path)?;
+        run.schedule.next = saved.next_evaluation;
+        run.episode_returns = saved.running_returns;
+        run.episode_lengths = saved.running_lengths;
+        let mut metrics = Vec::with_capacity(saved.metrics.len());
+        for record in &saved.metrics {
+            run.log.write(record, &mut metrics)?;
+        }
+        run.report = TrainReport {
+            metrics,
+            episode_returns: saved.episode_returns,
+            evaluations: saved.evaluations,
+            best: saved.best,
+            best_model,
+            steps: saved.steps,
+            updates: saved.updates,
+            gradient_steps: saved.gradient_steps,
+            train_seconds: saved.train_seconds,
+            seconds: 0.0,
+        };
+        run.advance(0);
+        Ok(run)
     }
 }

@@ -11,6 +11,7 @@
 pub mod classic;
 mod episode;
 mod identity;
+mod snapshot;
 pub mod tabular;
 mod tabular_env;
 pub mod text;
@@ -19,9 +20,10 @@ mod vec_env;
 
 pub use episode::{EnvironmentExt, EpisodeStats};
 pub use identity::IdentityEnv;
+pub use snapshot::Snapshot;
 pub use tabular_env::TabularEnv;
-pub use time_limit::TimeLimit;
-pub use vec_env::{SyncVecEnv, VecStep};
+pub use time_limit::{TimeLimit, TimeLimitSnapshot};
+pub use vec_env::{SyncVecEnv, SyncVecEnvSnapshot, VecStep};
 
 use serde::{Deserialize, Serialize};
 

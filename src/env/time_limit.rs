@@ -1,6 +1,6 @@
 //! The time-limit wrapper.
 
-use crate::env::{Environment, Step};
+use crate::env::{Environment, Snapshot, Step};
 use crate::error::{Error, Result};
 
 /// Ends every episode after `max_steps` steps with `truncated = true`.
@@ -99,5 +99,41 @@ impl<E: Environment> Environment for TimeLimit<E> {
         }
         self.finished = step.done();
         Ok(step)
+    }
+}
+
+/// The saved state of a [`TimeLimit`]: the wrapped environment's and the step count.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimeLimitSnapshot<S> {
+    /// The wrapped environment's state.
+    pub inner: S,
+    /// Steps taken in the current episode.
+    pub elapsed: usize,
+    /// Whether the episode has ended (or none has started).
+    pub finished: bool,
+}
+
+impl<E: Environment + Snapshot> Snapshot for TimeLimit<E> {
+    type Snapshot = TimeLimitSnapshot<E::Snapshot>;
+
+    fn snapshot(&self) -> Self::Snapshot {
+        TimeLimitSnapshot {
+            inner: self.env.snapshot(),
+            elapsed: self.elapsed,
+            finished: self.finished,
+        }
+    }
+
+    fn restore(&mut self, snapshot: Self::Snapshot) -> Result<()> {
+        if snapshot.elapsed > self.max_steps {
+            return Err(Error::config(
+                "elapsed",
+                "at most the time limit's max_steps",
+                format!("{} of {}", snapshot.elapsed, self.max_steps),
+            ));
+        }
+        self.env.restore(snapshot.inner)?;
+        (self.elapsed, self.finished) = (snapshot.elapsed, snapshot.finished);
+        Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! N copies of an environment stepped together, with automatic reset.
 
-use crate::env::Environment;
+use crate::env::{Environment, Snapshot};
 use crate::error::{Error, Result};
 use crate::space::Space;
 
@@ -142,5 +142,48 @@ where
             }
         }
         Ok(out)
+    }
+}
+
+/// The saved state of a [`SyncVecEnv`]: every copy's, in order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SyncVecEnvSnapshot<S> {
+    /// Whether the copies have been reset (auto-reset is running).
+    pub started: bool,
+    /// Each copy's state.
+    pub envs: Vec<S>,
+}
+
+impl<E: Environment + Snapshot> Snapshot for SyncVecEnv<E> {
+    type Snapshot = SyncVecEnvSnapshot<E::Snapshot>;
+
+    fn snapshot(&self) -> Self::Snapshot {
+        SyncVecEnvSnapshot {
+            started: self.started,
+            envs: self.envs.iter().map(Snapshot::snapshot).collect(),
+        }
+    }
+
+    /// Restores every copy, or none: when a copy refuses its state, the copies restored before
+    /// it are put back as they were.
+    fn restore(&mut self, snapshot: Self::Snapshot) -> Result<()> {
+        if snapshot.envs.len() != self.envs.len() {
+            return Err(Error::ShapeMismatch {
+                what: "environment snapshots (one per copy)",
+                expected: vec![self.envs.len()],
+                actual: vec![snapshot.envs.len()],
+            });
+        }
+        let backup: Vec<E::Snapshot> = self.envs.iter().map(Snapshot::snapshot).collect();
+        for (i, state) in snapshot.envs.into_iter().enumerate() {
+            if let Err(error) = self.envs[i].restore(state) {
+                for (env, state) in self.envs.iter_mut().zip(backup).take(i) {
+                    env.restore(state)?;
+                }
+                return Err(error);
+            }
+        }
+        self.started = snapshot.started;
+        Ok(())
     }
 }

@@ -1,11 +1,11 @@
 //! Saving and restoring a [`TokenModel`] with its vocabulary and body config.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::checkpoint::{create_dir, load_module, read_json, save_module, write_json};
+use crate::checkpoint::{CheckpointReader, CheckpointWriter};
 use crate::error::Result;
 use crate::lm::{LmBody, TokenModel};
 use crate::text::Vocabulary;
@@ -51,9 +51,8 @@ pub struct TokenModelCheckpoint<C> {
 /// Version 2: the model has a second Q head (`TokenModel::q2_head`).
 const VERSION: u32 = 2;
 
-fn files(dir: &Path) -> [PathBuf; 2] {
-    ["token_model.json", "model.bpk"].map(|name| dir.join(name))
-}
+/// The manifest's `kind` of a [`TokenModel`] checkpoint.
+const KIND: &str = "token_model";
 
 impl<C: DeserializeOwned> TokenModelCheckpoint<C> {
     /// Reads the header of a checkpoint written by [`TokenModel::save`].
@@ -64,9 +63,8 @@ impl<C: DeserializeOwned> TokenModelCheckpoint<C> {
     /// not such a header (a vocabulary its constructor would refuse, a config of another
     /// type).
     pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
-        let [json, _] = files(dir.as_ref());
-        read_json(
-            &json,
+        CheckpointReader::open(dir.as_ref(), KIND)?.header(
+            "token_model.json",
             "token model checkpoint",
             |h: &Self| h.version,
             VERSION,
@@ -87,18 +85,17 @@ impl<B: LmBody> TokenModel<B> {
         vocabulary: &Vocabulary,
         body_config: &C,
     ) -> Result<()> {
-        let dir = dir.as_ref();
-        create_dir(dir)?;
-        let [json, weights] = files(dir);
-        write_json(
-            &json,
+        let mut writer = CheckpointWriter::begin(dir.as_ref(), KIND)?;
+        writer.json(
+            "token_model.json",
             &TokenModelCheckpoint {
                 version: VERSION,
                 vocabulary: vocabulary.clone(),
                 body: body_config,
             },
         )?;
-        save_module(self, &weights)
+        writer.module("model.bpk", self)?;
+        writer.commit()
     }
 
     /// Loads the weights saved by [`TokenModel::save`] into `template`, a model of the same
@@ -109,7 +106,6 @@ impl<B: LmBody> TokenModel<B> {
     /// [`crate::Error::Io`] for a missing file; [`crate::Error::Decode`] when the weights do
     /// not fit the template.
     pub fn load_weights(dir: impl AsRef<Path>, template: Self) -> Result<Self> {
-        let [_, weights] = files(dir.as_ref());
-        load_module(&weights, template)
+        CheckpointReader::open(dir.as_ref(), KIND)?.module("model.bpk", template)
     }
 }

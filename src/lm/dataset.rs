@@ -6,7 +6,6 @@ use std::path::Path;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::checkpoint::io;
 use crate::env::text::{TextGenerationEnv, TextReward};
 use crate::error::{Error, Result};
 use crate::lm::{LmBody, TokenEpisode, TokenModel, TokenReplay, TokenRollouts};
@@ -394,7 +393,7 @@ impl ScoredCompletions {
     /// [`Error::Io`] when the file cannot be written.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        std::fs::write(path, self.to_json_lines()?).map_err(|e| io("write", path, e))
+        std::fs::write(path, self.to_json_lines()?).map_err(|e| Error::io("write", path, e))
     }
 
     /// Reads a dataset written by [`ScoredCompletions::save`] (or any JSON lines of the same

@@ -42,9 +42,9 @@ pub struct EnvStep<'a> {
     pub truncated: bool,
 }
 
-/// A step waiting for its window to fill.
-#[derive(Debug, Clone)]
-struct Pending {
+/// A step waiting for its window to fill (saved as is in a training checkpoint).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Pending {
     observation: Vec<f32>,
     action: usize,
     reward: f64,
@@ -150,6 +150,53 @@ impl NStepCollector {
     /// Steps of copy `env` waiting for their window to fill (0 for an `env` out of range).
     pub fn pending(&self, env: usize) -> usize {
         self.windows.get(env).map_or(0, VecDeque::len)
+    }
+
+    /// Every copy's pending steps, oldest first (for a training checkpoint).
+    pub(crate) fn windows(&self) -> Vec<Vec<Pending>> {
+        self.windows
+            .iter()
+            .map(|window| window.iter().cloned().collect())
+            .collect()
+    }
+
+    /// Puts back the pending steps of [`NStepCollector::windows`], checked against the shape
+    /// of the memory they will go to. On an error nothing changes.
+    pub(crate) fn restore_windows(
+        &mut self,
+        windows: Vec<Vec<Pending>>,
+        observation_dim: usize,
+        num_actions: usize,
+    ) -> Result<()> {
+        if windows.len() != self.windows.len() {
+            return Err(Error::ShapeMismatch {
+                what: "n-step windows (one per environment copy)",
+                expected: vec![self.windows.len()],
+                actual: vec![windows.len()],
+            });
+        }
+        for window in &windows {
+            if window.len() >= self.n {
+                return Err(Error::config(
+                    "pending steps",
+                    "fewer than n per copy",
+                    format!("{} with n = {}", window.len(), self.n),
+                ));
+            }
+            for step in window {
+                Transition::one_step(
+                    &step.observation,
+                    step.action,
+                    step.reward,
+                    &step.observation,
+                    false,
+                    self.gamma,
+                )
+                .validate(observation_dim, num_actions)?;
+            }
+        }
+        self.windows = windows.into_iter().map(VecDeque::from).collect();
+        Ok(())
     }
 
     /// Drops every pending step of every copy.

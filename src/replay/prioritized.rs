@@ -51,12 +51,12 @@ use crate::replay::{
 /// ```
 #[derive(Debug, Clone)]
 pub struct PrioritizedReplay {
-    storage: Storage,
-    tree: SumTree,
+    pub(super) storage: Storage,
+    pub(super) tree: SumTree,
     config: PrioritizedConfig,
     /// Largest priority `p` set so far; new transitions get it.
-    max_priority: f64,
-    progress: f64,
+    pub(super) max_priority: f64,
+    pub(super) progress: f64,
 }
 
 impl PrioritizedReplay {

@@ -13,14 +13,14 @@ pub(crate) struct Storage {
     capacity: usize,
     observation_dim: usize,
     num_actions: usize,
-    observations: Vec<f32>,
-    next_observations: Vec<f32>,
-    actions: Vec<usize>,
-    rewards: Vec<f32>,
-    terminated: Vec<bool>,
-    discounts: Vec<f32>,
+    pub(super) observations: Vec<f32>,
+    pub(super) next_observations: Vec<f32>,
+    pub(super) actions: Vec<usize>,
+    pub(super) rewards: Vec<f32>,
+    pub(super) terminated: Vec<bool>,
+    pub(super) discounts: Vec<f32>,
     /// Slot the next push writes.
-    next: usize,
+    pub(super) next: usize,
     len: usize,
 }
 
@@ -49,6 +49,11 @@ impl Storage {
             next: 0,
             len: 0,
         })
+    }
+
+    /// Forgets every row (the columns keep their allocation).
+    pub(crate) fn clear_rows(&mut self) {
+        (self.len, self.next) = (0, 0);
     }
 
     pub(crate) fn len(&self) -> usize {

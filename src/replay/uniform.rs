@@ -38,7 +38,7 @@ use crate::replay::{Replay, ReplayConfig, RowReplay, SampledBatch, Transition};
 /// ```
 #[derive(Debug, Clone)]
 pub struct ReplayBuffer {
-    storage: Storage,
+    pub(super) storage: Storage,
 }
 
 impl ReplayBuffer {

@@ -1,15 +1,13 @@
 //! Saving and restoring an [`ActorCritic`] through burn's record API.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::actor_critic::{ActorCritic, ActorCriticConfig};
-use crate::algo::checkpoint::{
-    create_dir, load_module, load_optimizer, read_json, save_module, save_optimizer, write_json,
-};
 use crate::batch::BatchRows;
+use crate::checkpoint::{CheckpointReader, CheckpointWriter};
 use crate::error::Result;
 use crate::policy::ActorCriticModel;
 
@@ -31,15 +29,8 @@ pub struct ActorCriticCheckpoint {
 /// Version 2: one model record (actor and critic together) instead of two.
 const VERSION: u32 = 2;
 
-fn files(dir: &Path) -> [PathBuf; 4] {
-    [
-        "actor_critic.json",
-        "model.bpk",
-        "actor_optimizer.bpk",
-        "critic_optimizer.bpk",
-    ]
-    .map(|name| dir.join(name))
-}
+/// The manifest's `kind` of an [`ActorCritic`] checkpoint.
+const KIND: &str = "actor_critic";
 
 impl<M> ActorCritic<M>
 where
@@ -75,11 +66,9 @@ where
     /// # Ok::<(), valuefn::Error>(())
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        create_dir(dir)?;
-        let [json, model, actor_optimizer, critic_optimizer] = files(dir);
-        write_json(
-            &json,
+        let mut writer = CheckpointWriter::begin(dir.as_ref(), KIND)?;
+        writer.json(
+            "actor_critic.json",
             &ActorCriticCheckpoint {
                 version: VERSION,
                 config: self.config().clone(),
@@ -87,10 +76,11 @@ where
                 updates: self.updates(),
             },
         )?;
-        save_module(self.model(), &model)?;
+        writer.module("model.bpk", self.model())?;
         let [actor_state, critic_state] = self.optimizers();
-        save_optimizer(actor_state, &actor_optimizer)?;
-        save_optimizer(critic_state, &critic_optimizer)
+        writer.optimizer("actor_optimizer.bpk", actor_state)?;
+        writer.optimizer("critic_optimizer.bpk", critic_state)?;
+        writer.commit()
     }
 
     /// Restores an updater saved by [`ActorCritic::save`]. The template is a model of the same
@@ -103,19 +93,21 @@ where
     /// not fit the template's architecture, and the config's own errors when the saved config
     /// is invalid.
     pub fn load(dir: impl AsRef<Path>, template: M) -> Result<Self> {
-        let dir = dir.as_ref();
-        let [json, model_path, actor_optimizer, critic_optimizer] = files(dir);
-        let header: ActorCriticCheckpoint = read_json(
-            &json,
+        let reader = CheckpointReader::open(dir.as_ref(), KIND)?;
+        let header: ActorCriticCheckpoint = reader.header(
+            "actor_critic.json",
             "actor-critic checkpoint",
             |h: &ActorCriticCheckpoint| h.version,
             VERSION,
         )?;
         header.config.validate()?;
-        let model = load_module(&model_path, template)?;
+        let model = reader.module("model.bpk", template)?;
         let optimizers = [
-            load_optimizer(&actor_optimizer, header.config.actor_optimizer.init())?,
-            load_optimizer(&critic_optimizer, header.config.critic_optimizer.init())?,
+            reader.optimizer("actor_optimizer.bpk", header.config.actor_optimizer.init())?,
+            reader.optimizer(
+                "critic_optimizer.bpk",
+                header.config.critic_optimizer.init(),
+            )?,
         ];
         Ok(Self::from_parts(
             header.config,

@@ -1,20 +1,19 @@
 //! Saving and restoring a [`Dqn`] through burn's record API.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::checkpoint::{
-    create_dir, load_module, load_optimizer, read_json, save_module, save_optimizer, write_json,
-};
 use crate::algo::dqn::{Dqn, DqnConfig};
 use crate::batch::BatchRows;
+use crate::checkpoint::{CheckpointReader, CheckpointWriter};
 use crate::error::Result;
 use crate::value::QFunction;
 
 /// The host-side part of a [`Dqn`] checkpoint (`dqn.json`); the networks and the optimiser
-/// state sit beside it as burnpack files (`online.bpk`, `target.bpk`, `optimizer.bpk`).
+/// state sit beside it as burnpack files (`online.bpk`, `target.bpk`, `optimizer.bpk`), all
+/// listed in the folder's manifest (see [`crate::checkpoint`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DqnCheckpoint {
     /// Format version, for later readers.
@@ -27,9 +26,8 @@ pub struct DqnCheckpoint {
 
 const VERSION: u32 = 1;
 
-fn files(dir: &Path) -> [PathBuf; 4] {
-    ["dqn.json", "online.bpk", "target.bpk", "optimizer.bpk"].map(|name| dir.join(name))
-}
+/// The manifest's `kind` of a [`Dqn`] checkpoint.
+pub(crate) const KIND: &str = "dqn";
 
 impl<Q> Dqn<Q>
 where
@@ -37,11 +35,14 @@ where
     Q::Input: BatchRows,
 {
     /// Writes the online and target networks, the optimiser state, the config and the step
-    /// counter into the folder `dir` (created if missing).
+    /// counter into the folder `dir` (created if missing), atomically: until the save
+    /// completes, the folder still holds its previous checkpoint whole (see
+    /// [`crate::checkpoint`]).
     ///
     /// # Errors
     ///
-    /// [`Error::Io`](crate::Error::Io) when a file cannot be written.
+    /// [`Error::Io`](crate::Error::Io) when a file cannot be written (the previous checkpoint
+    /// is left as it was).
     ///
     /// # Example
     ///
@@ -61,18 +62,25 @@ where
     /// # Ok::<(), valuefn::Error>(())
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        create_dir(dir)?;
-        let [json, online, target, optimizer] = files(dir);
-        let header = DqnCheckpoint {
-            version: VERSION,
-            config: self.config().clone(),
-            gradient_steps: self.gradient_steps(),
-        };
-        write_json(&json, &header)?;
-        save_module(self.online(), &online)?;
-        save_module(self.target(), &target)?;
-        save_optimizer(self.optimizer_state(), &optimizer)
+        let mut writer = CheckpointWriter::begin(dir.as_ref(), KIND)?;
+        self.write_into(&mut writer)?;
+        writer.commit()
+    }
+
+    /// Writes this updater's files into a save in progress (also part of a training run's
+    /// checkpoint).
+    pub(crate) fn write_into(&self, writer: &mut CheckpointWriter) -> Result<()> {
+        writer.json(
+            "dqn.json",
+            &DqnCheckpoint {
+                version: VERSION,
+                config: self.config().clone(),
+                gradient_steps: self.gradient_steps(),
+            },
+        )?;
+        writer.module("online.bpk", self.online())?;
+        writer.module("target.bpk", self.target())?;
+        writer.optimizer("optimizer.bpk", self.optimizer_state())
     }
 
     /// Restores an updater saved by [`Dqn::save`]. `template` is a network of the same
@@ -80,22 +88,27 @@ where
     ///
     /// # Errors
     ///
-    /// [`Error::Io`](crate::Error::Io) for a missing or unreadable file, [`Error::Decode`](crate::Error::Decode) for a file that is
-    /// not a checkpoint or does not fit the template's architecture, and the config's own
-    /// errors when the saved config is invalid.
+    /// [`Error::Checkpoint`](crate::Error::Checkpoint) for a folder without a complete DQN
+    /// checkpoint (a missing, truncated or corrupt file, named), [`Error::Io`](crate::Error::Io)
+    /// for an unreadable file, [`Error::Decode`](crate::Error::Decode) for a file that does not
+    /// fit the template's architecture, and the config's own errors when the saved config is
+    /// invalid.
     pub fn load(dir: impl AsRef<Path>, template: Q) -> Result<Self> {
-        let dir = dir.as_ref();
-        let [json, online, target, optimizer] = files(dir);
-        let header: DqnCheckpoint = read_json(
-            &json,
+        Self::read_from(&CheckpointReader::open(dir.as_ref(), KIND)?, template)
+    }
+
+    /// Reads this updater's files from an open checkpoint.
+    pub(crate) fn read_from(reader: &CheckpointReader, template: Q) -> Result<Self> {
+        let header: DqnCheckpoint = reader.header(
+            "dqn.json",
             "DQN checkpoint",
             |h: &DqnCheckpoint| h.version,
             VERSION,
         )?;
         header.config.validate()?;
-        let online_net = load_module(&online, template.clone())?;
-        let target_net = load_module(&target, template.valid())?;
-        let optimizer_state = load_optimizer(&optimizer, header.config.optimizer.init())?;
+        let online_net = reader.module("online.bpk", template.clone())?;
+        let target_net = reader.module("target.bpk", template.valid())?;
+        let optimizer_state = reader.optimizer("optimizer.bpk", header.config.optimizer.init())?;
         Ok(Self::from_parts(
             header.config,
             online_net,

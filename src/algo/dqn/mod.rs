@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod config;
+mod resume;
 mod soft;
 mod train;
 mod updater;
@@ -15,6 +16,7 @@ pub use crate::algo::TargetUpdate;
 pub use crate::algo::optim::LearningRateSchedule;
 pub use checkpoint::DqnCheckpoint;
 pub use config::{Bootstrap, DqnConfig, TdLoss};
+pub use resume::{ResumeConfig, train_dqn_resumable};
 pub use soft::SoftQ;
 pub use train::{
     DqnMetrics, DqnReport, DqnTrainConfig, DqnUpdate, ReplayKind, evaluate_greedy, train_dqn,

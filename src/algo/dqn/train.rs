@@ -5,13 +5,13 @@ use std::time::Instant;
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::algo::dqn::Dqn;
 use crate::algo::evaluation::{evaluation_seed, run_episodes};
 use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
+use crate::checkpoint::ChaCha12Rng;
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
@@ -216,7 +216,7 @@ pub fn train_dqn<E, Enc, Q>(
     config: &DqnTrainConfig,
     dqn: &mut Dqn<Q>,
     envs: &mut SyncVecEnv<E>,
-    mut eval_env: Option<&mut E>,
+    eval_env: Option<&mut E>,
     encoder: &Enc,
     device: &Device,
 ) -> Result<DqnReport<Q>>
@@ -227,114 +227,199 @@ where
     Q: Module + QFunction<Input = Tensor<2>>,
 {
     config.validate()?;
-    let (gamma, n_step) = (dqn.config().gamma, dqn.config().n_step);
-    let num_actions = dqn.online().num_actions();
-    let dim = encoder.dim();
-    let replay_config = ReplayConfig::new(config.buffer_size, dim, num_actions);
-    let mut memory = match &config.replay {
-        ReplayKind::Uniform => Memory::Uniform(ReplayBuffer::new(&replay_config)?),
-        ReplayKind::Prioritized(per) => {
-            Memory::Prioritized(PrioritizedReplay::new(&replay_config, per)?)
-        }
-    };
-    let mut collector = NStepCollector::new(n_step, gamma, envs.len())?;
-    let mut run = TrainRun::new(
-        config.total_steps,
-        config.eval_every,
-        config.progress_bar,
-        config.metrics_path.as_deref(),
-    )?;
-    let mut rng = StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15);
-    let mut observations = envs.reset(Some(config.seed));
-    let n = envs.len();
-    let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
-    let mut acting = dqn.online().valid();
-    let mut vec_steps = 0u64;
+    let mut state = DqnLoop::start(config, dqn, envs, encoder)?;
+    state.run(config, dqn, envs, eval_env, encoder, device, |_, _, _| {
+        Ok(false)
+    })?;
+    state.run.finish()
+}
 
-    while !run.done() {
-        let epsilon = config.exploration.value(run.steps() as usize);
-        let actions = if run.steps() < config.learning_starts {
-            (0..n).map(|_| rng.random_range(0..num_actions)).collect()
-        } else {
-            let q = acting.q_values(encoder.encode(&observations, device)?)?;
-            EpsilonGreedy::new(epsilon)?.select(q, &mut rng)
-        };
-        let step = envs.step(&actions)?;
-        for i in 0..n {
-            let next = step.final_observations[i]
-                .as_ref()
-                .unwrap_or(&step.observations[i]);
-            encoder.write_features(&observations[i], &mut row)?;
-            encoder.write_features(next, &mut next_row)?;
-            let transition = EnvStep {
-                observation: &row,
-                action: actions[i],
-                reward: step.rewards[i],
-                next_observation: &next_row,
-                terminated: step.terminated[i],
-                truncated: step.truncated[i],
-            };
-            collector.push(i, transition, &mut memory)?;
-        }
-        run.advance(n as u64);
-        vec_steps += 1;
-        run.steps_taken(
-            &step.rewards,
-            &step.terminated,
-            &step.truncated,
-            Some(epsilon),
-        )?;
-        observations = step.observations;
+/// Everything a DQN run carries from one environment step to the next, apart from the updater
+/// and the environments: what a training checkpoint saves beside them.
+pub(super) struct DqnLoop<Q, O> {
+    pub(super) memory: Memory,
+    pub(super) collector: NStepCollector,
+    pub(super) run: TrainRun<Q, DqnUpdate>,
+    pub(super) rng: ChaCha12Rng,
+    /// The copies' current observations.
+    pub(super) observations: Vec<O>,
+    /// Calls of the vector environment's `step` so far.
+    pub(super) vec_steps: u64,
+}
 
-        if run.steps() >= config.learning_starts
-            && vec_steps.is_multiple_of(config.train_frequency)
-            && memory.len() >= config.batch_size
-        {
-            let phase = Instant::now();
-            memory.set_progress(run.steps() as f64 / config.total_steps as f64);
-            let (mut loss, mut mean_q) = (0.0, 0.0);
-            for _ in 0..config.gradient_steps {
-                let sampled = memory.sample(config.batch_size, device, &mut rng)?;
-                let stats = dqn.update(&sampled.batch)?;
-                memory.update_priorities(&sampled.indices, &stats.td_errors)?;
-                loss += stats.loss;
-                mean_q += stats.mean_q;
+impl<Q, O> DqnLoop<Q, O>
+where
+    Q: Module + QFunction<Input = Tensor<2>>,
+{
+    /// A fresh run: empty memory, the copies reset with `config.seed`.
+    pub(super) fn start<E, Enc>(
+        config: &DqnTrainConfig,
+        dqn: &Dqn<Q>,
+        envs: &mut SyncVecEnv<E>,
+        encoder: &Enc,
+    ) -> Result<Self>
+    where
+        E: Environment<Action = usize, Observation = O>,
+        E::ActionSpace: std::fmt::Debug,
+        Enc: FeatureEncoder<O>,
+    {
+        let (mut state, _) = Self::empty(config, dqn, envs.len(), encoder.dim())?;
+        state.observations = envs.reset(Some(config.seed));
+        Ok(state)
+    }
+
+    /// A run with nothing collected and no observations yet (what a resumed run fills), and
+    /// the replay config it uses.
+    pub(super) fn empty(
+        config: &DqnTrainConfig,
+        dqn: &Dqn<Q>,
+        num_envs: usize,
+        dim: usize,
+    ) -> Result<(Self, ReplayConfig)> {
+        let (gamma, n_step) = (dqn.config().gamma, dqn.config().n_step);
+        let replay_config = ReplayConfig::new(config.buffer_size, dim, dqn.online().num_actions());
+        let memory = match &config.replay {
+            ReplayKind::Uniform => Memory::Uniform(ReplayBuffer::new(&replay_config)?),
+            ReplayKind::Prioritized(per) => {
+                Memory::Prioritized(PrioritizedReplay::new(&replay_config, per)?)
             }
-            acting = dqn.online().valid();
-            let phases = config.gradient_steps as f64;
-            run.updated(
-                DqnUpdate {
-                    loss: loss / phases,
-                    mean_q: mean_q / phases,
-                },
-                config.gradient_steps as u64,
-                phase.elapsed().as_secs_f64(),
+        };
+        let state = Self {
+            memory,
+            collector: NStepCollector::new(n_step, gamma, num_envs)?,
+            run: TrainRun::new(
+                config.total_steps,
+                config.eval_every,
+                config.progress_bar,
+                config.metrics_path.as_deref(),
+            )?,
+            rng: ChaCha12Rng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15),
+            observations: Vec::new(),
+            vec_steps: 0,
+        };
+        Ok((state, replay_config))
+    }
+
+    /// Runs until the run is done or `after_step` (called after every vector step with the
+    /// loop, the updater and the environments) returns `true`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run<E, Enc>(
+        &mut self,
+        config: &DqnTrainConfig,
+        dqn: &mut Dqn<Q>,
+        envs: &mut SyncVecEnv<E>,
+        mut eval_env: Option<&mut E>,
+        encoder: &Enc,
+        device: &Device,
+        mut after_step: impl FnMut(&Self, &Dqn<Q>, &SyncVecEnv<E>) -> Result<bool>,
+    ) -> Result<()>
+    where
+        E: Environment<Action = usize, Observation = O>,
+        E::ActionSpace: std::fmt::Debug,
+        Enc: FeatureEncoder<O>,
+    {
+        let num_actions = dqn.online().num_actions();
+        let dim = encoder.dim();
+        let n = envs.len();
+        let (mut row, mut next_row) = (vec![0.0f32; dim], vec![0.0f32; dim]);
+        // The online network as it was after the last training phase (a checkpoint is only
+        // ever taken between phases, so a resumed run rebuilds it from the online network).
+        let mut acting = dqn.online().valid();
+
+        while !self.run.done() {
+            let epsilon = config.exploration.value(self.run.steps() as usize);
+            let actions = if self.run.steps() < config.learning_starts {
+                (0..n)
+                    .map(|_| self.rng.random_range(0..num_actions))
+                    .collect()
+            } else {
+                let q = acting.q_values(encoder.encode(&self.observations, device)?)?;
+                EpsilonGreedy::new(epsilon)?.select(q, &mut self.rng)
+            };
+            let step = envs.step(&actions)?;
+            for i in 0..n {
+                let next = step.final_observations[i]
+                    .as_ref()
+                    .unwrap_or(&step.observations[i]);
+                encoder.write_features(&self.observations[i], &mut row)?;
+                encoder.write_features(next, &mut next_row)?;
+                let transition = EnvStep {
+                    observation: &row,
+                    action: actions[i],
+                    reward: step.rewards[i],
+                    next_observation: &next_row,
+                    terminated: step.terminated[i],
+                    truncated: step.truncated[i],
+                };
+                self.collector.push(i, transition, &mut self.memory)?;
+            }
+            self.run.advance(n as u64);
+            self.vec_steps += 1;
+            self.run.steps_taken(
+                &step.rewards,
+                &step.terminated,
+                &step.truncated,
                 Some(epsilon),
             )?;
-        }
+            self.observations = step.observations;
 
-        if let Some(env) = eval_env.as_deref_mut()
-            && config.eval_episodes > 0
-            && run.evaluation_due(run.done())
-        {
-            let returns = evaluate_greedy(
-                &acting,
-                env,
-                encoder,
-                config.eval_episodes,
-                config.eval_max_steps,
-                evaluation_seed(config.seed),
-                device,
-            )?;
-            let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-            run.evaluated(mean, dqn.online())?;
+            if self.run.steps() >= config.learning_starts
+                && self.vec_steps.is_multiple_of(config.train_frequency)
+                && self.memory.len() >= config.batch_size
+            {
+                let phase = Instant::now();
+                self.memory
+                    .set_progress(self.run.steps() as f64 / config.total_steps as f64);
+                let (mut loss, mut mean_q) = (0.0, 0.0);
+                for _ in 0..config.gradient_steps {
+                    let sampled = self
+                        .memory
+                        .sample(config.batch_size, device, &mut self.rng)?;
+                    let stats = dqn.update(&sampled.batch)?;
+                    self.memory
+                        .update_priorities(&sampled.indices, &stats.td_errors)?;
+                    loss += stats.loss;
+                    mean_q += stats.mean_q;
+                }
+                acting = dqn.online().valid();
+                let phases = config.gradient_steps as f64;
+                self.run.updated(
+                    DqnUpdate {
+                        loss: loss / phases,
+                        mean_q: mean_q / phases,
+                    },
+                    config.gradient_steps as u64,
+                    phase.elapsed().as_secs_f64(),
+                    Some(epsilon),
+                )?;
+            }
+
+            if let Some(env) = eval_env.as_deref_mut()
+                && config.eval_episodes > 0
+                && self.run.evaluation_due(self.run.done())
+            {
+                let returns = evaluate_greedy(
+                    &acting,
+                    env,
+                    encoder,
+                    config.eval_episodes,
+                    config.eval_max_steps,
+                    evaluation_seed(config.seed),
+                    device,
+                )?;
+                let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+                self.run.evaluated(mean, dqn.online())?;
+            }
+            if after_step(self, dqn, envs)? {
+                break;
+            }
         }
+        Ok(())
     }
-    run.finish()
 }
 
 /// The memory [`train_dqn`] runs, chosen at run time by [`ReplayKind`].
-enum Memory {
+pub(super) enum Memory {
     Uniform(ReplayBuffer),
     Prioritized(PrioritizedReplay),
 }

@@ -1,13 +1,11 @@
 //! Saving and restoring an [`Ilql`] updater through burn's record API.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::algo::checkpoint::{
-    create_dir, load_module, load_optimizer, read_json, save_module, save_optimizer, write_json,
-};
 use crate::algo::ilql::{Ilql, IlqlConfig, IlqlModel};
+use crate::checkpoint::{CheckpointReader, CheckpointWriter};
 use crate::error::Result;
 
 /// The host-side part of an [`Ilql`] checkpoint (`ilql.json`); beside it, burnpack files of
@@ -27,8 +25,11 @@ pub struct IlqlCheckpoint {
 /// network files and three optimisers).
 const VERSION: u32 = 2;
 
-fn optimizer_path(dir: &Path, group: usize) -> PathBuf {
-    dir.join(format!("optimizer_{group}.bpk"))
+/// The manifest's `kind` of an [`Ilql`] checkpoint.
+const KIND: &str = "ilql";
+
+fn optimizer_name(group: usize) -> String {
+    format!("optimizer_{group}.bpk")
 }
 
 impl<M: IlqlModel> Ilql<M> {
@@ -60,22 +61,21 @@ impl<M: IlqlModel> Ilql<M> {
     /// # Ok::<(), valuefn::Error>(())
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        let dir = dir.as_ref();
-        create_dir(dir)?;
-        write_json(
-            &dir.join("ilql.json"),
+        let mut writer = CheckpointWriter::begin(dir.as_ref(), KIND)?;
+        writer.json(
+            "ilql.json",
             &IlqlCheckpoint {
                 version: VERSION,
                 config: self.config().clone(),
                 gradient_steps: self.gradient_steps(),
             },
         )?;
-        save_module(self.model(), &dir.join("model.bpk"))?;
-        save_module(self.targets(), &dir.join("targets.bpk"))?;
+        writer.module("model.bpk", self.model())?;
+        writer.module("targets.bpk", self.targets())?;
         for (group, optimizer) in self.optimizer_states().into_iter().enumerate() {
-            save_optimizer(optimizer, &optimizer_path(dir, group))?;
+            writer.optimizer(&optimizer_name(group), optimizer)?;
         }
-        Ok(())
+        writer.commit()
     }
 
     /// Restores an updater saved by [`Ilql::save`]. `template` is a model of the saved
@@ -88,20 +88,18 @@ impl<M: IlqlModel> Ilql<M> {
     /// fit the template's architecture, and the config's own errors when the saved config is
     /// invalid.
     pub fn load(dir: impl AsRef<Path>, template: M) -> Result<Self> {
-        let dir = dir.as_ref();
-        let header: IlqlCheckpoint = read_json(
-            &dir.join("ilql.json"),
+        let reader = CheckpointReader::open(dir.as_ref(), KIND)?;
+        let header: IlqlCheckpoint = reader.header(
+            "ilql.json",
             "ILQL checkpoint",
             |h: &IlqlCheckpoint| h.version,
             VERSION,
         )?;
         header.config.validate()?;
-        let targets = load_module(&dir.join("targets.bpk"), template.online_targets())?;
-        let model = load_module(&dir.join("model.bpk"), template)?;
+        let targets = reader.module("targets.bpk", template.online_targets())?;
+        let model = reader.module("model.bpk", template)?;
         let optimizers = (0..M::GROUPS.len())
-            .map(|group| {
-                load_optimizer(&optimizer_path(dir, group), header.config.optimizer.init())
-            })
+            .map(|group| reader.optimizer(&optimizer_name(group), header.config.optimizer.init()))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self::from_parts(
             header.config,

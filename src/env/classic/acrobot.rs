@@ -3,11 +3,11 @@
 use std::f64::consts::PI;
 
 use burn::config::Config;
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{Clock, check_max_episode_steps, check_state};
-use crate::env::{Environment, Step};
+use super::{ClassicSnapshot, Clock, check_max_episode_steps, check_state};
+use crate::checkpoint::ChaCha12Rng;
+use crate::env::{Environment, Snapshot, Step};
 use crate::error::{Error, Result};
 use crate::space::{BoxSpace, Discrete};
 
@@ -74,7 +74,7 @@ impl AcrobotConfig {
             config: *self,
             observation_space,
             action_space: Discrete::new(3).expect("n >= 1"),
-            rng: StdRng::seed_from_u64(0),
+            rng: ChaCha12Rng::seed_from_u64(0),
             state: None,
             clock: Clock::new(self.max_episode_steps),
         })
@@ -128,7 +128,7 @@ pub struct Acrobot {
     config: AcrobotConfig,
     observation_space: BoxSpace,
     action_space: Discrete,
-    rng: StdRng,
+    rng: ChaCha12Rng,
     state: Option<[f64; 4]>,
     clock: Clock,
 }
@@ -367,7 +367,7 @@ impl Environment for Acrobot {
 
     fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
         if let Some(seed) = seed {
-            self.rng = StdRng::seed_from_u64(seed);
+            self.rng = ChaCha12Rng::seed_from_u64(seed);
         }
         let state: [f64; 4] =
             std::array::from_fn(|_| f64::from(self.rng.random_range(-0.1..0.1) as f32));
@@ -389,6 +389,20 @@ impl Environment for Acrobot {
             terminated,
             truncated,
         })
+    }
+}
+
+impl Snapshot for Acrobot {
+    type Snapshot = ClassicSnapshot;
+
+    fn snapshot(&self) -> ClassicSnapshot {
+        ClassicSnapshot::of(&self.rng, self.state, &self.clock)
+    }
+
+    fn restore(&mut self, snapshot: ClassicSnapshot) -> Result<()> {
+        let (rng, state, clock) = snapshot.parts("Acrobot state", self.clock.max_episode_steps)?;
+        (self.rng, self.state, self.clock) = (rng, state, clock);
+        Ok(())
     }
 }
 

@@ -1,11 +1,11 @@
 //! CartPole-v1.
 
 use burn::config::Config;
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{Clock, check_max_episode_steps, check_state, to_f32};
-use crate::env::{Environment, Step};
+use super::{ClassicSnapshot, Clock, check_max_episode_steps, check_state, to_f32};
+use crate::checkpoint::ChaCha12Rng;
+use crate::env::{Environment, Snapshot, Step};
 use crate::error::{Error, Result};
 use crate::space::{BoxSpace, Discrete};
 
@@ -70,7 +70,7 @@ impl CartPoleConfig {
             config: *self,
             observation_space,
             action_space: Discrete::new(2).expect("n >= 1"),
-            rng: StdRng::seed_from_u64(0),
+            rng: ChaCha12Rng::seed_from_u64(0),
             state: None,
             clock: Clock::new(self.max_episode_steps),
         })
@@ -122,7 +122,7 @@ pub struct CartPole {
     config: CartPoleConfig,
     observation_space: BoxSpace,
     action_space: Discrete,
-    rng: StdRng,
+    rng: ChaCha12Rng,
     state: Option<[f64; 4]>,
     clock: Clock,
 }
@@ -299,7 +299,7 @@ impl Environment for CartPole {
 
     fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
         if let Some(seed) = seed {
-            self.rng = StdRng::seed_from_u64(seed);
+            self.rng = ChaCha12Rng::seed_from_u64(seed);
         }
         let state: [f64; 4] = std::array::from_fn(|_| self.rng.random_range(-0.05..0.05));
         self.start(state)
@@ -322,6 +322,20 @@ impl Environment for CartPole {
             terminated,
             truncated,
         })
+    }
+}
+
+impl Snapshot for CartPole {
+    type Snapshot = ClassicSnapshot;
+
+    fn snapshot(&self) -> ClassicSnapshot {
+        ClassicSnapshot::of(&self.rng, self.state, &self.clock)
+    }
+
+    fn restore(&mut self, snapshot: ClassicSnapshot) -> Result<()> {
+        let (rng, state, clock) = snapshot.parts("CartPole state", self.clock.max_episode_steps)?;
+        (self.rng, self.state, self.clock) = (rng, state, clock);
+        Ok(())
     }
 }
 
@@ -357,7 +371,7 @@ mod tests {
     #[test]
     fn observations_stay_in_the_box_until_termination() {
         let mut env = CartPole::new();
-        let mut rng = StdRng::seed_from_u64(9);
+        let mut rng = ChaCha12Rng::seed_from_u64(9);
         for episode in 0..20 {
             let first = env.reset(Some(episode));
             assert!(env.observation_space().contains(&first));

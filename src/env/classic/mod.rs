@@ -55,6 +55,9 @@ pub use acrobot::{Acrobot, AcrobotConfig};
 pub use cartpole::{CartPole, CartPoleConfig};
 pub use mountain_car::{MountainCar, MountainCarConfig};
 
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{ChaCha12Rng, RngState};
 use crate::error::{Error, Result, check_finite};
 
 /// Step counting and the time limit, shared by the three environments.
@@ -88,6 +91,78 @@ impl Clock {
         let truncated = !terminated && self.elapsed >= self.max_episode_steps;
         self.running = !(terminated || truncated);
         truncated
+    }
+}
+
+/// The saved state of a classic-control environment (its [`crate::env::Snapshot`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicSnapshot {
+    /// The random generator that draws initial states.
+    pub rng: RngState,
+    /// The physical state, or `None` before the first reset.
+    pub state: Option<Vec<f64>>,
+    /// Steps taken in the current episode.
+    pub elapsed: usize,
+    /// Whether an episode is in progress.
+    pub running: bool,
+}
+
+impl ClassicSnapshot {
+    fn of<const N: usize>(rng: &ChaCha12Rng, state: Option<[f64; N]>, clock: &Clock) -> Self {
+        Self {
+            rng: RngState::of(rng),
+            state: state.map(Vec::from),
+            elapsed: clock.elapsed,
+            running: clock.running,
+        }
+    }
+
+    /// The generator, state and clock this snapshot holds, checked against the environment's
+    /// step limit.
+    fn parts<const N: usize>(
+        self,
+        what: &'static str,
+        max_episode_steps: usize,
+    ) -> Result<(ChaCha12Rng, Option<[f64; N]>, Clock)> {
+        let state = match self.state {
+            None => None,
+            Some(state) => {
+                let state: [f64; N] =
+                    state
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| Error::ShapeMismatch {
+                            what,
+                            expected: vec![N],
+                            actual: vec![state.len()],
+                        })?;
+                check_state(what, &state)?;
+                Some(state)
+            }
+        };
+        let limit = if self.running {
+            max_episode_steps - 1
+        } else {
+            max_episode_steps
+        };
+        if self.elapsed > limit || (self.running && state.is_none()) {
+            return Err(Error::config(
+                "elapsed",
+                "below max_episode_steps, with a state, while an episode runs",
+                format!(
+                    "{} of {max_episode_steps} (running: {}, state: {})",
+                    self.elapsed,
+                    self.running,
+                    state.is_some()
+                ),
+            ));
+        }
+        let clock = Clock {
+            max_episode_steps,
+            elapsed: self.elapsed,
+            running: self.running,
+        };
+        Ok((self.rng.restore()?, state, clock))
     }
 }
 

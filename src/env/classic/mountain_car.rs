@@ -1,11 +1,11 @@
 //! MountainCar-v0.
 
 use burn::config::Config;
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::{Clock, check_max_episode_steps, check_state, to_f32};
-use crate::env::{Environment, Step};
+use super::{ClassicSnapshot, Clock, check_max_episode_steps, check_state, to_f32};
+use crate::checkpoint::ChaCha12Rng;
+use crate::env::{Environment, Snapshot, Step};
 use crate::error::{Error, Result};
 use crate::space::{BoxSpace, Discrete};
 
@@ -75,7 +75,7 @@ impl MountainCarConfig {
             config: *self,
             observation_space,
             action_space: Discrete::new(3).expect("n >= 1"),
-            rng: StdRng::seed_from_u64(0),
+            rng: ChaCha12Rng::seed_from_u64(0),
             state: None,
             clock: Clock::new(self.max_episode_steps),
         })
@@ -127,7 +127,7 @@ pub struct MountainCar {
     config: MountainCarConfig,
     observation_space: BoxSpace,
     action_space: Discrete,
-    rng: StdRng,
+    rng: ChaCha12Rng,
     state: Option<[f64; 2]>,
     clock: Clock,
 }
@@ -296,7 +296,7 @@ impl Environment for MountainCar {
 
     fn reset(&mut self, seed: Option<u64>) -> Vec<f32> {
         if let Some(seed) = seed {
-            self.rng = StdRng::seed_from_u64(seed);
+            self.rng = ChaCha12Rng::seed_from_u64(seed);
         }
         let position = self.rng.random_range(-0.6..-0.4);
         self.start([position, 0.0])
@@ -318,6 +318,21 @@ impl Environment for MountainCar {
             terminated,
             truncated,
         })
+    }
+}
+
+impl Snapshot for MountainCar {
+    type Snapshot = ClassicSnapshot;
+
+    fn snapshot(&self) -> ClassicSnapshot {
+        ClassicSnapshot::of(&self.rng, self.state, &self.clock)
+    }
+
+    fn restore(&mut self, snapshot: ClassicSnapshot) -> Result<()> {
+        let (rng, state, clock) =
+            snapshot.parts("MountainCar state", self.clock.max_episode_steps)?;
+        (self.rng, self.state, self.clock) = (rng, state, clock);
+        Ok(())
     }
 }
 

@@ -15,7 +15,6 @@ use burn::store::{ModuleStore, SafetensorsStore, bridge, burn_pack};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use serde::Deserialize;
 
-use crate::algo::checkpoint::io;
 use crate::error::{Error, Result};
 use crate::text::vocab::read_text;
 
@@ -97,7 +96,7 @@ impl Weights {
                 }
             }
         } else {
-            return Err(io(
+            return Err(Error::io(
                 "read",
                 dir,
                 format!("no {SINGLE_FILE} or {INDEX_FILE} in the folder"),
@@ -108,7 +107,7 @@ impl Weights {
 
     fn read_file(&mut self, path: PathBuf) -> Result<()> {
         if !path.is_file() {
-            return Err(io("read", &path, "no such file"));
+            return Err(Error::io("read", &path, "no such file"));
         }
         let mut store = SafetensorsStore::from_file(&path);
         let tensors = store.get_all_tensors().map_err(|e| Error::Decode {

@@ -1,0 +1,335 @@
+//! [`train_dqn_resumable`]: [`train_dqn`] that saves the whole run as it goes and continues a
+//! run it finds saved, bit for bit as if it had never stopped.
+
+use std::path::Path;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::algo::dqn::train::{DqnLoop, Memory};
+use crate::algo::dqn::{Dqn, DqnReport, DqnTrainConfig, DqnUpdate};
+use crate::algo::run::{SavedRun, TrainRun};
+use crate::checkpoint::{
+    CheckpointReader, CheckpointWriter, ColumnReader, ColumnWriter, MANIFEST, RngState,
+};
+use crate::encode::FeatureEncoder;
+use crate::env::{Environment, Snapshot, SyncVecEnv};
+use crate::error::{Error, Result};
+use crate::replay::{Pending, ReplayHeader};
+use crate::value::QFunction;
+
+/// Where a resumable DQN run ([`train_dqn_resumable`]) keeps its checkpoint, and how often it
+/// writes it.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::dqn::ResumeConfig;
+///
+/// let resume = ResumeConfig::new("runs/cartpole".into()).with_every(5_000);
+/// assert!(resume.validate().is_ok());
+/// assert!(resume.with_every(0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct ResumeConfig {
+    /// The checkpoint folder: created if missing; a run saved there is continued.
+    pub dir: String,
+    /// Save after the first vector step at or past each multiple of this many environment
+    /// steps (>= 1), and when the run ends.
+    #[config(default = 10_000)]
+    pub every: u64,
+    /// Save and return once the run has taken this many environment steps, so that a job
+    /// with a time slot runs part of the run and the next call goes on from there. The
+    /// report then covers the steps so far (`report.steps < total_steps`).
+    #[config(default = "None")]
+    pub stop_at: Option<u64>,
+}
+
+impl ResumeConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for `every = 0` or an empty `dir`.
+    pub fn validate(&self) -> Result<()> {
+        if self.every == 0 {
+            return Err(Error::config("every", "at least 1", 0));
+        }
+        if self.dir.is_empty() {
+            return Err(Error::config("dir", "a folder path", "\"\""));
+        }
+        Ok(())
+    }
+}
+
+/// The manifest's `kind` of a DQN training checkpoint.
+const KIND: &str = "dqn_training";
+
+const VERSION: u32 = 1;
+
+/// `run.json`: the loop's state beside the updater's files (`dqn.json`, `online.bpk`, ...),
+/// the replay memory's columns (`replay.bin`) and the best evaluated network (`best.bpk`).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "O: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned")]
+struct SavedLoop<O, S> {
+    version: u32,
+    config: DqnTrainConfig,
+    envs: S,
+    observations: Vec<O>,
+    rng: RngState,
+    vec_steps: u64,
+    windows: Vec<Vec<Pending>>,
+    replay: ReplayHeader,
+    run: SavedRun<DqnUpdate>,
+}
+
+/// [`train_dqn`](crate::algo::dqn::train_dqn), saving the whole run into `resume.dir` every
+/// `resume.every` environment steps and at the end, and continuing the run saved there when
+/// there is one.
+///
+/// A checkpoint holds everything the next step depends on: the updater (networks, optimiser
+/// state, step counter), the environments' states (random generators included, through
+/// [`Snapshot`]), their current observations, the replay memory's contents (and priorities),
+/// the n-step windows in flight, the loop's random generator and counters, and the run's
+/// bookkeeping (metrics so far, episode returns in progress, evaluation schedule, best model).
+/// A run stopped at any point (a crash, a killed job, `stop_at`) and resumed from its last
+/// checkpoint gives the same metrics, evaluations and parameters as the uninterrupted run, bit
+/// for bit on the same backend. Saves are atomic ([`crate::checkpoint`]): a crash during a save
+/// leaves the previous checkpoint to resume from. Only wall-clock fields (`steps_per_second`,
+/// `seconds`, `train_seconds`) differ.
+///
+/// On resume `dqn` is replaced by the saved updater (its online network serves as the
+/// architecture template) and `envs` by the saved states; `config` must equal the saved
+/// config except for `progress_bar` and `metrics_path`. The metrics file, when one is given,
+/// is rewritten with every record up to the checkpoint and then continued.
+///
+/// # Errors
+///
+/// Those of [`train_dqn`](crate::algo::dqn::train_dqn); [`Error::InvalidConfig`] for a bad
+/// `resume` or a `config` other than the saved one; [`Error::Checkpoint`] and
+/// [`Error::Decode`] for a checkpoint that is incomplete, corrupt, or does not fit the
+/// network, the environments or the encoder (nothing is changed then); [`Error::Io`] when a
+/// checkpoint cannot be written.
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::dqn::{Dqn, DqnConfig, DqnTrainConfig, ResumeConfig, train_dqn_resumable};
+/// use valuefn::encode::Features;
+/// use valuefn::env::SyncVecEnv;
+/// use valuefn::env::classic::CartPoleConfig;
+/// use valuefn::nn::QNetworkConfig;
+///
+/// let device = valuefn::device::default_device().autodiff();
+/// let config = DqnTrainConfig::new()
+///     .with_total_steps(200)
+///     .with_learning_starts(50)
+///     .with_batch_size(16)
+///     .with_eval_episodes(0)
+///     .with_progress_bar(false);
+/// let net = QNetworkConfig::new(4, 2).with_hidden(vec![16]);
+/// let dir = std::env::temp_dir().join("valuefn-doc-dqn-resume");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// let resume = ResumeConfig::new(dir.display().to_string()).with_every(50);
+/// let envs = || SyncVecEnv::new(vec![CartPoleConfig::new().init()?, CartPoleConfig::new().init()?]);
+///
+/// // A job that may only run the first 100 steps...
+/// let mut dqn = Dqn::new(DqnConfig::new(), net.init(&device)?)?;
+/// let first = train_dqn_resumable(
+///     &config, &resume.clone().with_stop_at(Some(100)), &mut dqn, &mut envs()?, None,
+///     &Features::new(4), &device,
+/// )?;
+/// assert_eq!(first.steps, 100);
+///
+/// // ...and the next one, with fresh objects, continues from the checkpoint.
+/// let mut dqn = Dqn::new(DqnConfig::new(), net.with_seed(9).init(&device)?)?;
+/// let rest = train_dqn_resumable(
+///     &config, &resume, &mut dqn, &mut envs()?, None, &Features::new(4), &device,
+/// )?;
+/// assert_eq!(rest.steps, 200);
+/// assert_eq!(rest.episode_returns[..first.episode_returns.len()], first.episode_returns[..]);
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn train_dqn_resumable<E, Enc, Q>(
+    config: &DqnTrainConfig,
+    resume: &ResumeConfig,
+    dqn: &mut Dqn<Q>,
+    envs: &mut SyncVecEnv<E>,
+    eval_env: Option<&mut E>,
+    encoder: &Enc,
+    device: &Device,
+) -> Result<DqnReport<Q>>
+where
+    E: Environment<Action = usize> + Snapshot,
+    E::ActionSpace: std::fmt::Debug,
+    E::Observation: Serialize + DeserializeOwned,
+    Enc: FeatureEncoder<E::Observation>,
+    Q: Module + QFunction<Input = Tensor<2>>,
+{
+    config.validate()?;
+    resume.validate()?;
+    let dir = Path::new(&resume.dir);
+    let mut state = match load(dir, config, dqn, envs, encoder)? {
+        Some(state) => state,
+        None => DqnLoop::start(config, dqn, envs, encoder)?,
+    };
+    let stop_at = resume.stop_at.unwrap_or(u64::MAX);
+    let mut next_save = next_multiple(state.run.steps(), resume.every);
+    if !state.run.done() && state.run.steps() < stop_at {
+        state.run(
+            config,
+            dqn,
+            envs,
+            eval_env,
+            encoder,
+            device,
+            |state, dqn, envs| {
+                let steps = state.run.steps();
+                let stop = steps >= stop_at;
+                if steps >= next_save || stop || state.run.done() {
+                    save(dir, config, state, dqn, envs)?;
+                    next_save = next_multiple(steps, resume.every);
+                }
+                Ok(stop)
+            },
+        )?;
+    }
+    state.run.finish()
+}
+
+/// The first multiple of `every` above `steps`.
+fn next_multiple(steps: u64, every: u64) -> u64 {
+    (steps / every).saturating_add(1).saturating_mul(every)
+}
+
+fn save<E, Q>(
+    dir: &Path,
+    config: &DqnTrainConfig,
+    state: &DqnLoop<Q, E::Observation>,
+    dqn: &Dqn<Q>,
+    envs: &SyncVecEnv<E>,
+) -> Result<()>
+where
+    E: Environment<Action = usize> + Snapshot,
+    E::ActionSpace: std::fmt::Debug,
+    E::Observation: Serialize + DeserializeOwned,
+    Q: Module + QFunction<Input = Tensor<2>>,
+{
+    let mut writer = CheckpointWriter::begin(dir, KIND)?;
+    dqn.write_into(&mut writer)?;
+    let mut columns = ColumnWriter::default();
+    let replay = match &state.memory {
+        Memory::Uniform(memory) => memory.write_columns(&mut columns),
+        Memory::Prioritized(memory) => memory.write_columns(&mut columns),
+    };
+    writer.bytes("replay.bin", &columns.into_bytes())?;
+    if let Some(best) = state.run.best_model() {
+        writer.module("best.bpk", best)?;
+    }
+    writer.json(
+        "run.json",
+        &SavedLoop {
+            version: VERSION,
+            config: config.clone(),
+            envs: envs.snapshot(),
+            observations: state.observations.clone(),
+            rng: RngState::of(&state.rng),
+            vec_steps: state.vec_steps,
+            windows: state.collector.windows(),
+            replay,
+            run: state.run.saved(),
+        },
+    )?;
+    writer.commit()
+}
+
+/// The run saved in `dir`, or `None` when `dir` holds no checkpoint yet. Everything is read
+/// and checked before `dqn` and `envs` are replaced.
+fn load<E, Enc, Q>(
+    dir: &Path,
+    config: &DqnTrainConfig,
+    dqn: &mut Dqn<Q>,
+    envs: &mut SyncVecEnv<E>,
+    encoder: &Enc,
+) -> Result<Option<DqnLoop<Q, E::Observation>>>
+where
+    E: Environment<Action = usize> + Snapshot,
+    E::ActionSpace: std::fmt::Debug,
+    E::Observation: Serialize + DeserializeOwned,
+    Enc: FeatureEncoder<E::Observation>,
+    Q: Module + QFunction<Input = Tensor<2>>,
+{
+    // A folder without a manifest has never held a complete save (a first save that crashed
+    // leaves only uncommitted files): start afresh. A manifest that cannot be read is an error.
+    if !dir.join(MANIFEST).exists() {
+        return Ok(None);
+    }
+    let reader = CheckpointReader::open(dir, KIND)?;
+    let saved: SavedLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot> = reader.header(
+        "run.json",
+        "DQN training checkpoint",
+        |saved: &SavedLoop<_, _>| saved.version,
+        VERSION,
+    )?;
+    let cosmetic = |c: &DqnTrainConfig| c.clone().with_progress_bar(false).with_metrics_path(None);
+    if cosmetic(&saved.config) != cosmetic(config) {
+        return Err(Error::config(
+            "config",
+            "the config the checkpoint was saved with (progress_bar and metrics_path aside)",
+            format!("a different one; saved: {}", saved.config),
+        ));
+    }
+    let loaded = Dqn::read_from(&reader, dqn.online().clone())?;
+    let (mut state, replay_config) = DqnLoop::empty(config, &loaded, envs.len(), encoder.dim())?;
+    let bytes = reader.bytes("replay.bin")?;
+    let mut columns = ColumnReader::new("replay memory", &bytes);
+    match &mut state.memory {
+        Memory::Uniform(memory) => memory.read_columns(&saved.replay, &mut columns)?,
+        Memory::Prioritized(memory) => memory.read_columns(&saved.replay, &mut columns)?,
+    }
+    columns.finish()?;
+    state.collector.restore_windows(
+        saved.windows,
+        replay_config.observation_dim,
+        replay_config.num_actions,
+    )?;
+    if saved.observations.len() != envs.len() {
+        return Err(Error::ShapeMismatch {
+            what: "saved observations (one per environment copy)",
+            expected: vec![envs.len()],
+            actual: vec![saved.observations.len()],
+        });
+    }
+    let best = if reader.has("best.bpk") {
+        Some(reader.module("best.bpk", loaded.online().valid())?)
+    } else {
+        None
+    };
+    state.rng = saved.rng.restore()?;
+    state.observations = saved.observations;
+    state.vec_steps = saved.vec_steps;
+    // From here on the caller's objects and the metrics file change: the environments refuse
+    // a bad state without changing, and are put back when the metrics file cannot be written.
+    let before = envs.snapshot();
+    envs.restore(saved.envs)?;
+    let run = TrainRun::resume(
+        saved.run,
+        best,
+        config.eval_every,
+        config.progress_bar,
+        config.metrics_path.as_deref(),
+    );
+    state.run = match run {
+        Ok(run) => run,
+        Err(error) => {
+            envs.restore(before)?;
+            return Err(error);
+        }
+    };
+    *dqn = loaded;
+    Ok(Some(state))
+}

@@ -1,0 +1,551 @@
+//! Saved state: checkpoints survive a crash in the middle of a save, refuse to load when a file
+//! is missing, truncated or corrupt, and a DQN run resumed from its checkpoint equals the run
+//! that never stopped, bit for bit.
+//!
+//! The crash test runs the save in a child process (this test binary again, running the
+//! ignored `crash_child` test) that aborts at a chosen boundary between durable steps, as a
+//! killed job or a power cut would stop it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use valuefn::Error;
+use valuefn::algo::dqn::{
+    Dqn, DqnConfig, DqnReport, DqnTrainConfig, ReplayKind, ResumeConfig, train_dqn,
+    train_dqn_resumable,
+};
+use valuefn::checkpoint::{self, MANIFEST};
+use valuefn::encode::Features;
+use valuefn::env::classic::{CartPole, CartPoleConfig};
+use valuefn::env::{Environment, Snapshot, SyncVecEnv};
+use valuefn::nn::{QNetwork, QNetworkConfig};
+use valuefn::replay::PrioritizedConfig;
+use valuefn::tensor_ops::to_vec_f32;
+use valuefn::value::QFunction;
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("valuefn-test-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    dir
+}
+
+fn net() -> QNetworkConfig {
+    QNetworkConfig::new(4, 2).with_hidden(vec![16])
+}
+
+/// A short CartPole run with everything a resume must carry: n-step windows in flight (n = 3),
+/// evaluations (and so a best model), several copies, and the given replay.
+fn run_config(replay: ReplayKind) -> DqnTrainConfig {
+    DqnTrainConfig::new()
+        .with_total_steps(480)
+        .with_buffer_size(300) // the ring wraps before the end
+        .with_batch_size(16)
+        .with_learning_starts(60)
+        .with_train_frequency(2)
+        .with_gradient_steps(2)
+        .with_eval_every(120)
+        .with_eval_episodes(2)
+        .with_replay(replay)
+        .with_seed(5)
+        .with_progress_bar(false)
+}
+
+fn dqn_config() -> DqnConfig {
+    DqnConfig::new().with_gamma(0.95).with_n_step(3)
+}
+
+fn envs() -> SyncVecEnv<CartPole> {
+    let copies = (0..3)
+        .map(|_| CartPoleConfig::new().init().unwrap())
+        .collect();
+    SyncVecEnv::new(copies).unwrap()
+}
+
+fn fresh_dqn(device: &Device, seed: u64) -> Dqn<QNetwork> {
+    Dqn::new(dqn_config(), net().with_seed(seed).init(device).unwrap()).unwrap()
+}
+
+/// The online and target networks' Q-values on fixed inputs: equal only if the weights are.
+fn fingerprint(dqn: &Dqn<QNetwork>, device: &Device) -> Vec<f32> {
+    let x: Vec<f32> = (0..32).map(|i| (i as f32 * 0.37).sin()).collect();
+    let input = || Tensor::<2>::from_data(TensorData::new(x.clone(), [8, 4]), device);
+    let mut values = to_vec_f32(dqn.online().q_values(input()).unwrap());
+    values.extend(to_vec_f32(dqn.target().q_values(input()).unwrap()));
+    values
+}
+
+/// Everything a report holds that does not depend on the clock.
+fn assert_same_run(a: &DqnReport<QNetwork>, b: &DqnReport<QNetwork>, what: &str) {
+    assert_eq!(a.metrics.len(), b.metrics.len(), "{what}: metrics count");
+    for (x, y) in a.metrics.iter().zip(&b.metrics) {
+        let (mut x, mut y) = (x.clone(), y.clone());
+        (x.steps_per_second, y.steps_per_second) = (0.0, 0.0);
+        assert_eq!(x, y, "{what}: metrics differ");
+    }
+    assert_eq!(a.episode_returns, b.episode_returns, "{what}: episodes");
+    assert_eq!(a.evaluations, b.evaluations, "{what}: evaluations");
+    assert_eq!(a.best, b.best, "{what}: best");
+    assert_eq!(
+        (a.steps, a.updates, a.gradient_steps),
+        (b.steps, b.updates, b.gradient_steps),
+        "{what}: counters"
+    );
+}
+
+fn uninterrupted(config: &DqnTrainConfig, device: &Device) -> (DqnReport<QNetwork>, Vec<f32>) {
+    let mut dqn = fresh_dqn(device, 1);
+    let mut eval = CartPoleConfig::new().init().unwrap();
+    let report = train_dqn(
+        config,
+        &mut dqn,
+        &mut envs(),
+        Some(&mut eval),
+        &Features::new(4),
+        device,
+    )
+    .unwrap();
+    (report, fingerprint(&dqn, device))
+}
+
+/// Runs (or resumes) `config` from `dir` with fresh objects; the updater's own seed differs
+/// from the reference run's, so only a restored updater can match it.
+fn resumed(
+    config: &DqnTrainConfig,
+    resume: &ResumeConfig,
+    device: &Device,
+) -> valuefn::Result<(DqnReport<QNetwork>, Vec<f32>)> {
+    let mut dqn = fresh_dqn(device, 1);
+    let mut eval = CartPoleConfig::new().init().unwrap();
+    let report = train_dqn_resumable(
+        config,
+        resume,
+        &mut dqn,
+        &mut envs(),
+        Some(&mut eval),
+        &Features::new(4),
+        device,
+    )?;
+    Ok((report, fingerprint(&dqn, device)))
+}
+
+#[test]
+fn a_dqn_run_stopped_and_resumed_equals_the_run_that_never_stopped() {
+    let prioritized = ReplayKind::Prioritized(PrioritizedConfig::new());
+    for (name, device) in valuefn::device::cpu_devices() {
+        let device = device.autodiff();
+        for (replay_name, replay) in [
+            ("uniform", ReplayKind::Uniform),
+            ("prioritized", prioritized.clone()),
+        ] {
+            let what = format!("{name}, {replay_name}");
+            let config = run_config(replay);
+            let (reference, weights) = uninterrupted(&config, &device);
+            assert!(reference.best.is_some() && reference.gradient_steps > 100);
+
+            let dir = temp_dir(&format!("resume-{name}-{replay_name}"));
+            let resume = ResumeConfig::new(dir.display().to_string()).with_every(100);
+            // Stopped twice: mid-episode, between evaluations, with windows in flight; each
+            // call starts from fresh objects (another network seed) and the folder alone.
+            for stop in [133, 301] {
+                let (part, _) =
+                    resumed(&config, &resume.clone().with_stop_at(Some(stop)), &device).unwrap();
+                assert!(
+                    part.steps >= stop && part.steps < stop + 3,
+                    "{what}: {}",
+                    part.steps
+                );
+            }
+            let (report, resumed_weights) = resumed(&config, &resume, &device).unwrap();
+            assert_same_run(&reference, &report, &what);
+            assert_eq!(weights, resumed_weights, "{what}: the networks differ");
+
+            // A finished run resumed again returns its report and changes nothing.
+            let (again, again_weights) = resumed(&config, &resume, &device).unwrap();
+            assert_same_run(&reference, &again, &what);
+            assert_eq!(weights, again_weights);
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    }
+}
+
+#[test]
+fn a_resume_refuses_another_config_and_changes_nothing() {
+    let device = valuefn::device::default_device().autodiff();
+    let config = run_config(ReplayKind::Uniform);
+    let dir = temp_dir("resume-config");
+    let resume = ResumeConfig::new(dir.display().to_string()).with_every(50);
+    resumed(&config, &resume.clone().with_stop_at(Some(90)), &device).unwrap();
+
+    let mut dqn = fresh_dqn(&device, 4);
+    let before = fingerprint(&dqn, &device);
+    let mut copies = envs();
+    copies.reset(Some(11));
+    let env_before = copies.snapshot();
+    let other = config.clone().with_batch_size(32);
+    let err = train_dqn_resumable(
+        &other,
+        &resume,
+        &mut dqn,
+        &mut copies,
+        None,
+        &Features::new(4),
+        &device,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidConfig {
+                field: "config",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("\"batch_size\": 16"), "{err}");
+    assert_eq!(fingerprint(&dqn, &device), before);
+    assert_eq!(copies.snapshot(), env_before);
+
+    // A corrupt replay file: refused by its hash before anything is decoded or replaced.
+    let manifest = checkpoint::verify(&dir).unwrap();
+    flip_last_bit(&dir.join(&manifest.files["replay.bin"].file));
+    let err = train_dqn_resumable(
+        &config,
+        &resume,
+        &mut dqn,
+        &mut copies,
+        None,
+        &Features::new(4),
+        &device,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("replay.2.bin"), "{err}");
+    assert_eq!(fingerprint(&dqn, &device), before);
+    assert_eq!(copies.snapshot(), env_before);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+fn flip_last_bit(path: &Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A DQN checkpoint saved twice (generation 2), and the network it holds.
+fn saved_dqn(name: &str) -> (PathBuf, Device) {
+    let device = valuefn::device::default_device().autodiff();
+    let dir = temp_dir(name);
+    let dqn = fresh_dqn(&device, 3);
+    dqn.save(&dir).unwrap();
+    dqn.save(&dir).unwrap();
+    (dir, device)
+}
+
+fn load(dir: &Path, device: &Device) -> valuefn::Result<Dqn<QNetwork>> {
+    Dqn::load(dir, net().with_seed(8).init(device).unwrap())
+}
+
+#[test]
+fn saves_keep_one_generation_and_verify_lists_every_file() {
+    let (dir, device) = saved_dqn("generations");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            MANIFEST,
+            "dqn.2.json",
+            "online.2.bpk",
+            "optimizer.2.bpk",
+            "target.2.bpk"
+        ]
+    );
+    let manifest = checkpoint::verify(&dir).unwrap();
+    assert_eq!((manifest.kind.as_str(), manifest.generation), ("dqn", 2));
+    let online = &manifest.files["online.bpk"];
+    let bytes = std::fs::read(dir.join(&online.file)).unwrap();
+    assert_eq!(online.bytes, bytes.len() as u64);
+    assert_eq!(online.sha256.len(), 64);
+    let loaded = load(&dir, &device).unwrap();
+    assert_eq!(
+        fingerprint(&loaded, &device),
+        fingerprint(&fresh_dqn(&device, 3), &device)
+    );
+
+    // Leftovers of a save that never committed (a stale manifest draft, a next-generation
+    // file) are ignored on load and removed by the next save; other files are left alone.
+    std::fs::write(dir.join("online.3.bpk"), b"half a file").unwrap();
+    std::fs::write(dir.join("checkpoint.json.tmp"), b"{").unwrap();
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+    load(&dir, &device).unwrap();
+    fresh_dqn(&device, 3).save(&dir).unwrap();
+    assert!(dir.join("online.3.bpk").exists()); // the new generation's own file
+    assert_eq!(checkpoint::verify(&dir).unwrap().generation, 3);
+    assert!(!dir.join("checkpoint.json.tmp").exists());
+    assert!(!dir.join("online.2.bpk").exists());
+    assert!(dir.join("notes.txt").exists());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_missing_truncated_or_corrupt_file_is_a_typed_error_naming_it() {
+    type Damage = fn(&Path, &checkpoint::Manifest);
+    let cases: [(&str, Damage, &str); 7] = [
+        (
+            "truncated",
+            |dir, m| {
+                let path = dir.join(&m.files["optimizer.bpk"].file);
+                let bytes = std::fs::read(&path).unwrap();
+                std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+            },
+            "optimizer.2.bpk: 128 bytes where the manifest records 256",
+        ),
+        (
+            "bit-flipped",
+            |dir, m| flip_last_bit(&dir.join(&m.files["target.bpk"].file)),
+            "SHA-256",
+        ),
+        (
+            "missing",
+            |dir, m| std::fs::remove_file(dir.join(&m.files["online.bpk"].file)).unwrap(),
+            "online.2.bpk: missing",
+        ),
+        (
+            "grown",
+            |dir, m| {
+                let path = dir.join(&m.files["dqn.json"].file);
+                let mut bytes = std::fs::read(&path).unwrap();
+                bytes.extend_from_slice(b"\n\n");
+                std::fs::write(&path, bytes).unwrap();
+            },
+            "bytes where the manifest records",
+        ),
+        (
+            "no manifest",
+            |dir, _| std::fs::remove_file(dir.join(MANIFEST)).unwrap(),
+            "no manifest",
+        ),
+        (
+            "garbled manifest",
+            |dir, _| std::fs::write(dir.join(MANIFEST), b"{\"format\": ").unwrap(),
+            "does not decode",
+        ),
+        (
+            "escaping manifest",
+            |dir, m| {
+                let mut m = m.clone();
+                m.files.get_mut("online.bpk").unwrap().file = "../online.bpk".into();
+                std::fs::write(dir.join(MANIFEST), serde_json::to_vec(&m).unwrap()).unwrap();
+            },
+            "not a file of the folder",
+        ),
+    ];
+    for (name, damage, expected) in cases {
+        let (dir, device) = saved_dqn(&format!("damage-{}", name.replace(' ', "-")));
+        let manifest = checkpoint::Manifest::read(&dir).unwrap();
+        damage(&dir, &manifest);
+        let err = load(&dir, &device).unwrap_err();
+        assert!(matches!(err, Error::Checkpoint { .. }), "{name}: {err:?}");
+        assert!(err.to_string().contains(expected), "{name}: {err}");
+        assert!(checkpoint::verify(&dir).is_err(), "{name}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    // A checkpoint of another kind is refused by name.
+    let device = valuefn::device::default_device().autodiff();
+    let dir = temp_dir("kind");
+    let resume = ResumeConfig::new(dir.display().to_string());
+    resumed(
+        &run_config(ReplayKind::Uniform).with_total_steps(30),
+        &resume,
+        &device,
+    )
+    .unwrap();
+    let err = load(&dir, &device).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("holds a \"dqn_training\" checkpoint, not a \"dqn\" one"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+const CRASH_DIR: &str = "VALUEFN_TEST_CRASH_DIR";
+const CRASH_STEP: &str = "VALUEFN_TEST_CRASH_STEP";
+
+/// Durable steps of one training checkpoint: seven files (dqn.json, online, target,
+/// optimizer, replay.bin, best.bpk, run.json), the manifest draft, its rename, the clean-up.
+const STEPS_PER_SAVE: usize = 10;
+
+/// The crash test's run: saves at steps 150, 300, 450 and 480 (the end), each after the first
+/// evaluation (step 120), so each holds a best model and takes the same steps.
+fn crash_run() -> (DqnTrainConfig, fn(&Path) -> ResumeConfig) {
+    (run_config(ReplayKind::Uniform), |dir| {
+        ResumeConfig::new(dir.display().to_string()).with_every(150)
+    })
+}
+
+/// Not a test of its own: the child process of the crash test. It trains and aborts in the
+/// middle of its third save, at the durable step the parent chose.
+#[test]
+#[ignore = "run by crash_during_a_save_leaves_a_checkpoint_that_resumes_bit_identically"]
+fn crash_child() {
+    let (Ok(dir), Ok(step)) = (std::env::var(CRASH_DIR), std::env::var(CRASH_STEP)) else {
+        panic!("run by the crash test, with {CRASH_DIR} and {CRASH_STEP} set");
+    };
+    checkpoint::abort_after_durable_steps(step.parse().unwrap());
+    let device = valuefn::device::default_device().autodiff();
+    let (config, resume) = crash_run();
+    resumed(&config, &resume(Path::new(&dir)), &device).unwrap();
+}
+
+#[test]
+fn crash_during_a_save_leaves_a_checkpoint_that_resumes_bit_identically() {
+    let device = valuefn::device::default_device().autodiff();
+    let (config, resume) = crash_run();
+    let (reference, weights) = uninterrupted(&config, &device);
+    for boundary in 0..STEPS_PER_SAVE {
+        let dir = temp_dir(&format!("crash-{boundary}"));
+        let status = Command::new(std::env::current_exe().unwrap())
+            .args(["crash_child", "--exact", "--ignored", "--test-threads=1"])
+            .env(CRASH_DIR, &dir)
+            .env(CRASH_STEP, (2 * STEPS_PER_SAVE + boundary).to_string())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            !status.success(),
+            "boundary {boundary}: the child was not stopped"
+        );
+        // Before the rename the second checkpoint is the folder's; from the rename on, the third.
+        let manifest = checkpoint::verify(&dir).unwrap();
+        let expected = if boundary < STEPS_PER_SAVE - 1 { 2 } else { 3 };
+        assert_eq!(manifest.generation, expected, "boundary {boundary}");
+        let (report, resumed_weights) = resumed(&config, &resume(&dir), &device).unwrap();
+        assert_same_run(
+            &reference,
+            &report,
+            &format!("crash at boundary {boundary}"),
+        );
+        assert_eq!(weights, resumed_weights, "boundary {boundary}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
+
+#[test]
+fn classic_environments_restore_their_state_and_refuse_impossible_ones() {
+    /// Three steps, then a reset drawn from the environment's own generator.
+    fn run_ahead<E>(env: &mut E, action: usize) -> (Vec<valuefn::env::Step<Vec<f32>>>, Vec<f32>)
+    where
+        E: Environment<Action = usize, Observation = Vec<f32>>,
+    {
+        let steps = (0..3).map(|_| env.step(action).unwrap()).collect();
+        (steps, env.reset(None))
+    }
+    fn check<E>(mut env: E, fresh: impl Fn() -> E, actions: &[usize])
+    where
+        E: Environment<Action = usize, Observation = Vec<f32>> + Snapshot,
+        E::Snapshot: Clone + PartialEq + std::fmt::Debug,
+    {
+        env.reset(Some(21));
+        for &action in actions {
+            env.step(action).unwrap();
+        }
+        let saved = env.snapshot();
+        let ahead = run_ahead(&mut env, actions[0]);
+        let mut other = fresh();
+        other.restore(saved.clone()).unwrap();
+        assert_eq!(other.snapshot(), saved);
+        let replay = run_ahead(&mut other, actions[0]);
+        assert_eq!(ahead, replay);
+    }
+    use valuefn::env::classic::{AcrobotConfig, ClassicSnapshot, MountainCarConfig};
+    check(
+        CartPoleConfig::new().init().unwrap(),
+        || CartPoleConfig::new().init().unwrap(),
+        &[1, 0, 1],
+    );
+    check(
+        AcrobotConfig::new().init().unwrap(),
+        || AcrobotConfig::new().init().unwrap(),
+        &[2, 0],
+    );
+    check(
+        MountainCarConfig::new().init().unwrap(),
+        || MountainCarConfig::new().init().unwrap(),
+        &[2, 2],
+    );
+
+    let mut env = CartPoleConfig::new().init().unwrap();
+    env.reset(Some(1));
+    let good = env.snapshot();
+    let bad: [(ClassicSnapshot, &str); 5] = [
+        (
+            ClassicSnapshot {
+                state: Some(vec![0.0, f64::NAN, 0.0, 0.0]),
+                ..good.clone()
+            },
+            "finite",
+        ),
+        (
+            ClassicSnapshot {
+                state: Some(vec![0.0; 3]),
+                ..good.clone()
+            },
+            "shape mismatch",
+        ),
+        (
+            ClassicSnapshot {
+                elapsed: 500,
+                ..good.clone()
+            },
+            "elapsed",
+        ),
+        (
+            ClassicSnapshot {
+                state: None,
+                ..good.clone()
+            },
+            "elapsed",
+        ),
+        (
+            ClassicSnapshot {
+                rng: checkpoint::RngState::from_hex("zz"),
+                ..good.clone()
+            },
+            "random generator state",
+        ),
+    ];
+    for (snapshot, expected) in bad {
+        let err = env.restore(snapshot).unwrap_err();
+        assert!(err.to_string().contains(expected), "{err}");
+        assert_eq!(
+            env.snapshot(),
+            good,
+            "a refused state changed the environment"
+        );
+    }
+
+    // A vector of copies restores all or none.
+    let mut copies = envs();
+    copies.reset(Some(2));
+    let before = copies.snapshot();
+    let mut mixed = before.clone();
+    mixed.envs[0].elapsed = 3;
+    mixed.envs[2].elapsed = 10_000;
+    assert!(copies.restore(mixed).is_err());
+    assert_eq!(copies.snapshot(), before);
+    let mut short = before.clone();
+    short.envs.pop();
+    assert!(matches!(
+        copies.restore(short),
+        Err(Error::ShapeMismatch { .. })
+    ));
+}
