@@ -115,6 +115,11 @@ pub mod prelude {
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
+/// docs/saved-state.md's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/saved-state.md")]
+pub struct SavedStateDoctests;
+
 /// docs/pretrained.md's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/pretrained.md")]

@@ -669,7 +669,7 @@ fn loading_a_checkpoint_into_the_wrong_architecture_is_an_error() {
     let (actor, critic) = identity_networks(0, &device);
     assert!(matches!(
         ActorCritic::load(&dir, PolicyAndValue::new(actor, critic)).unwrap_err(),
-        Error::Io { .. }
+        Error::Checkpoint { .. }
     ));
 }
 

@@ -802,7 +802,8 @@ fn pretraining_lowers_held_out_cross_entropy_and_a_checkpoint_generates_the_same
     );
     let err = TokenModel::load_weights(std::env::temp_dir().join("valuefn-no-such-dir"), wide)
         .unwrap_err();
-    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(matches!(err, Error::Checkpoint { .. }), "{err}");
+    assert!(err.to_string().contains("no manifest"), "{err}");
 }
 
 /// `Dqn`, unchanged, trains a GRU token model's Q head on every transition of the enumerated

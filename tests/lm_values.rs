@@ -563,12 +563,19 @@ fn an_ilql_checkpoint_continues_identically() {
             Ilql::load(&dir, template.unwrap()),
             Err(Error::Decode { .. })
         ));
-        // The V head's optimiser state (group 2) goes missing.
-        std::fs::remove_file(dir.join("optimizer_2.bpk")).unwrap();
-        assert!(matches!(
-            Ilql::load(&dir, networks([4, 5, 6])),
-            Err(Error::Io { .. })
-        ));
+        // The V head's optimiser state (group 2) goes missing: refused by name.
+        let manifest = valuefn::checkpoint::verify(&dir).unwrap();
+        let file = &manifest.files["optimizer_2.bpk"].file;
+        std::fs::remove_file(dir.join(file)).unwrap();
+        match Ilql::load(&dir, networks([4, 5, 6])) {
+            Err(err @ Error::Checkpoint { .. }) => {
+                assert!(
+                    err.to_string().contains(&format!("{file}: missing")),
+                    "{err}"
+                )
+            }
+            other => panic!("{:?}", other.err()),
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

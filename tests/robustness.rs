@@ -2262,8 +2262,8 @@ fn lm_probes(s: &mut Sweep) {
     s.err(
         "TokenModelCheckpoint::read",
         "missing folder",
-        is!(Error::Io { .. }),
-        "token_model.json",
+        is!(Error::Checkpoint { .. }),
+        "no manifest",
         || {
             TokenModelCheckpoint::<GruBodyConfig>::read(
                 std::env::temp_dir().join("valuefn-no-checkpoint-here"),
@@ -2273,8 +2273,8 @@ fn lm_probes(s: &mut Sweep) {
     s.err(
         "TokenModel::load_weights",
         "missing folder",
-        is!(Error::Io { .. }),
-        "model.bpk",
+        is!(Error::Checkpoint { .. }),
+        "no manifest",
         || {
             TokenModel::load_weights(
                 std::env::temp_dir().join("valuefn-no-checkpoint-here"),

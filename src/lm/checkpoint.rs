@@ -59,9 +59,10 @@ impl<C: DeserializeOwned> TokenModelCheckpoint<C> {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Io`] for a missing file; [`crate::Error::Decode`] for a file that is
-    /// not such a header (a vocabulary its constructor would refuse, a config of another
-    /// type).
+    /// [`crate::Error::Checkpoint`] for a folder without a complete token-model checkpoint (a
+    /// missing, truncated or corrupt file, named); [`crate::Error::Io`] for an unreadable file;
+    /// [`crate::Error::Decode`] for a file that is not such a header (a vocabulary its
+    /// constructor would refuse, a config of another type).
     pub fn read(dir: impl AsRef<Path>) -> Result<Self> {
         CheckpointReader::open(dir.as_ref(), KIND)?.header(
             "token_model.json",
@@ -78,7 +79,8 @@ impl<B: LmBody> TokenModel<B> {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Io`] when a file cannot be written.
+    /// [`crate::Error::Io`] when a file cannot be written; the folder's previous checkpoint is
+    /// then left whole (saves are atomic: see [`crate::checkpoint`]).
     pub fn save<C: Serialize>(
         &self,
         dir: impl AsRef<Path>,
@@ -103,8 +105,9 @@ impl<B: LmBody> TokenModel<B> {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Io`] for a missing file; [`crate::Error::Decode`] when the weights do
-    /// not fit the template.
+    /// [`crate::Error::Checkpoint`] for a folder without a complete token-model checkpoint (a
+    /// missing, truncated or corrupt file, named); [`crate::Error::Io`] for an unreadable file;
+    /// [`crate::Error::Decode`] when the weights do not fit the template.
     pub fn load_weights(dir: impl AsRef<Path>, template: Self) -> Result<Self> {
         CheckpointReader::open(dir.as_ref(), KIND)?.module("model.bpk", template)
     }

@@ -337,7 +337,7 @@ where
                 EpsilonGreedy::new(epsilon)?.select(q, &mut self.rng)
             };
             let step = envs.step(&actions)?;
-            for i in 0..n {
+            for (i, &action) in actions.iter().enumerate() {
                 let next = step.final_observations[i]
                     .as_ref()
                     .unwrap_or(&step.observations[i]);
@@ -345,7 +345,7 @@ where
                 encoder.write_features(next, &mut next_row)?;
                 let transition = EnvStep {
                     observation: &row,
-                    action: actions[i],
+                    action,
                     reward: step.rewards[i],
                     next_observation: &next_row,
                     terminated: step.terminated[i],

@@ -38,7 +38,8 @@ impl<M: IlqlModel> Ilql<M> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`](crate::Error::Io) when a file cannot be written.
+    /// [`Error::Io`](crate::Error::Io) when a file cannot be written; the folder's previous
+    /// checkpoint is then left whole (saves are atomic: see [`crate::checkpoint`]).
     ///
     /// # Example
     ///
@@ -83,7 +84,9 @@ impl<M: IlqlModel> Ilql<M> {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`](crate::Error::Io) for a missing or unreadable file,
+    /// [`Error::Checkpoint`](crate::Error::Checkpoint) for a folder without a complete
+    /// checkpoint of this kind (a missing, truncated or corrupt file, named),
+    /// [`Error::Io`](crate::Error::Io) for an unreadable file,
     /// [`Error::Decode`](crate::Error::Decode) for a file that is not a checkpoint or does not
     /// fit the template's architecture, and the config's own errors when the saved config is
     /// invalid.
