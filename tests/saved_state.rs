@@ -203,7 +203,7 @@ fn a_resume_refuses_another_config_and_changes_nothing() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("\"batch_size\": 16"), "{err}");
+    assert!(err.to_string().contains("\"batch_size\":16"), "{err}");
     assert_eq!(fingerprint(&dqn, &device), before);
     assert_eq!(copies.snapshot(), env_before);
 
@@ -548,4 +548,127 @@ fn classic_environments_restore_their_state_and_refuse_impossible_ones() {
         copies.restore(short),
         Err(Error::ShapeMismatch { .. })
     ));
+}
+
+mod actor_critic {
+    use super::*;
+    use valuefn::algo::actor_critic::{
+        ActorCritic, ActorCriticConfig, ActorCriticReport, ActorCriticTrainConfig,
+        train_actor_critic, train_actor_critic_resumable,
+    };
+    use valuefn::nn::{CategoricalPolicy, CategoricalPolicyConfig, VNetwork, VNetworkConfig};
+    use valuefn::policy::PolicyAndValue;
+
+    type Model = PolicyAndValue<CategoricalPolicy, VNetwork>;
+
+    /// PPO on CartPole: epochs of shuffled minibatches (the order follows from the update
+    /// count), a learning-rate schedule, evaluations and a best model.
+    fn config() -> ActorCriticTrainConfig {
+        ActorCriticTrainConfig::new()
+            .with_n_steps(16)
+            .with_total_steps(320)
+            .with_eval_every(96)
+            .with_eval_episodes(2)
+            .with_seed(3)
+            .with_progress_bar(false)
+    }
+
+    fn updater(device: &Device, seed: u64) -> ActorCritic<Model> {
+        let model = PolicyAndValue::new(
+            CategoricalPolicyConfig::new(4, 2)
+                .with_hidden(vec![16])
+                .with_seed(seed)
+                .init(device)
+                .unwrap(),
+            VNetworkConfig::new(4)
+                .with_hidden(vec![16])
+                .with_seed(seed)
+                .init(device)
+                .unwrap(),
+        );
+        ActorCritic::new(ActorCriticConfig::ppo_cartpole(200), model).unwrap()
+    }
+
+    fn two_envs() -> SyncVecEnv<CartPole> {
+        let copies = (0..2)
+            .map(|_| CartPoleConfig::new().init().unwrap())
+            .collect();
+        SyncVecEnv::new(copies).unwrap()
+    }
+
+    fn probabilities(updater: &ActorCritic<Model>, device: &Device) -> Vec<f32> {
+        use valuefn::policy::LogitsPolicy;
+        let x: Vec<f32> = (0..32).map(|i| (i as f32 * 0.41).cos()).collect();
+        let input = Tensor::<2>::from_data(TensorData::new(x, [8, 4]), device);
+        to_vec_f32(updater.model().logits(input).unwrap())
+    }
+
+    fn same(a: &ActorCriticReport<Model>, b: &ActorCriticReport<Model>, what: &str) {
+        assert_eq!(a.metrics.len(), b.metrics.len(), "{what}");
+        for (x, y) in a.metrics.iter().zip(&b.metrics) {
+            let (mut x, mut y) = (x.clone(), y.clone());
+            (x.steps_per_second, y.steps_per_second) = (0.0, 0.0);
+            assert_eq!(x, y, "{what}: metrics differ");
+        }
+        assert_eq!(a.episode_returns, b.episode_returns, "{what}");
+        assert_eq!(
+            (a.evaluations.clone(), a.best),
+            (b.evaluations.clone(), b.best),
+            "{what}"
+        );
+        assert_eq!(
+            (a.updates, a.gradient_steps),
+            (b.updates, b.gradient_steps),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn a_ppo_run_stopped_and_resumed_equals_the_run_that_never_stopped() {
+        for (name, device) in valuefn::device::cpu_devices() {
+            let device = device.autodiff();
+            let run = |resume: Option<&ResumeConfig>| {
+                let mut ppo = updater(&device, 1);
+                let mut eval = CartPoleConfig::new().init().unwrap();
+                let (config, encoder) = (config(), Features::new(4));
+                let report = match resume {
+                    None => train_actor_critic(
+                        &config,
+                        &mut ppo,
+                        &mut two_envs(),
+                        Some(&mut eval),
+                        &encoder,
+                        &device,
+                    ),
+                    Some(resume) => train_actor_critic_resumable(
+                        &config,
+                        resume,
+                        &mut ppo,
+                        &mut two_envs(),
+                        Some(&mut eval),
+                        &encoder,
+                        &device,
+                    ),
+                }
+                .unwrap();
+                (report, probabilities(&ppo, &device))
+            };
+            let (reference, weights) = run(None);
+            assert!(reference.best.is_some() && reference.updates == 10);
+            let dir = temp_dir(&format!("resume-ppo-{name}"));
+            let resume = ResumeConfig::new(dir.display().to_string()).with_every(64);
+            for stop in [70, 150] {
+                let (part, _) = run(Some(&resume.clone().with_stop_at(Some(stop))));
+                assert_eq!(part.steps, stop.div_ceil(32) * 32, "{name}");
+            }
+            let (report, resumed_weights) = run(Some(&resume));
+            same(&reference, &report, name);
+            assert_eq!(weights, resumed_weights, "{name}: the models differ");
+            assert_eq!(
+                checkpoint::verify(&dir).unwrap().kind,
+                "actor_critic_training"
+            );
+            std::fs::remove_dir_all(&dir).ok();
+        }
+    }
 }

@@ -23,12 +23,14 @@ pub(crate) mod gradients;
 pub mod ilql;
 mod metrics;
 mod optim;
+mod resume;
 mod run;
 pub(crate) mod step;
 mod tabular;
 mod target;
 
 pub use optim::{LearningRateSchedule, OptimizerConfig};
+pub use resume::ResumeConfig;
 pub use run::{TrainMetrics, TrainReport, TrainRun};
 pub use tabular::{
     ExpectedSarsa, NStepSarsa, NStepTd, QLearning, Sarsa, StepSize, TabularBatch, TabularControl,

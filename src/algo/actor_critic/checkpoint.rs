@@ -68,6 +68,13 @@ where
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         let mut writer = CheckpointWriter::begin(dir.as_ref(), KIND)?;
+        self.write_into(&mut writer)?;
+        writer.commit()
+    }
+
+    /// Writes this updater's files into a save in progress (also part of a training run's
+    /// checkpoint).
+    pub(crate) fn write_into(&self, writer: &mut CheckpointWriter) -> Result<()> {
         writer.json(
             "actor_critic.json",
             &ActorCriticCheckpoint {
@@ -80,8 +87,7 @@ where
         writer.module("model.bpk", self.model())?;
         let [actor_state, critic_state] = self.optimizers();
         writer.optimizer("actor_optimizer.bpk", actor_state)?;
-        writer.optimizer("critic_optimizer.bpk", critic_state)?;
-        writer.commit()
+        writer.optimizer("critic_optimizer.bpk", critic_state)
     }
 
     /// Restores an updater saved by [`ActorCritic::save`]. The template is a model of the same
@@ -96,7 +102,11 @@ where
     /// not fit the template's architecture, and the config's own errors when the saved config
     /// is invalid.
     pub fn load(dir: impl AsRef<Path>, template: M) -> Result<Self> {
-        let reader = CheckpointReader::open(dir.as_ref(), KIND)?;
+        Self::read_from(&CheckpointReader::open(dir.as_ref(), KIND)?, template)
+    }
+
+    /// Reads this updater's files from an open checkpoint.
+    pub(crate) fn read_from(reader: &CheckpointReader, template: M) -> Result<Self> {
         let header: ActorCriticCheckpoint = reader.header(
             "actor_critic.json",
             "actor-critic checkpoint",

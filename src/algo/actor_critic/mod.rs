@@ -11,9 +11,11 @@ mod checkpoint;
 mod config;
 mod kl_penalty;
 mod loss;
+mod resume;
 mod train;
 mod updater;
 
+pub use crate::algo::ResumeConfig;
 pub use crate::batch::{BatchRows, RolloutBatch, RolloutScores};
 pub use checkpoint::ActorCriticCheckpoint;
 pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
@@ -22,6 +24,7 @@ pub use loss::{
     approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
     normalize_advantages, policy_gradient_loss, value_loss,
 };
+pub use resume::train_actor_critic_resumable;
 pub use train::{
     ActorCriticMetrics, ActorCriticReport, ActorCriticTrainConfig, UpdateRecord, evaluate_actor,
     train_actor_critic,

@@ -6,12 +6,12 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Device;
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::actor_critic::{ActorCritic, ActorCriticStats, BatchRows, RolloutBatch};
 use crate::algo::evaluation::{evaluation_seed, run_episodes};
 use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
+use crate::checkpoint::ChaCha12Rng;
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, SyncVecEnv};
 use crate::error::{Error, Result};
@@ -198,7 +198,7 @@ pub fn train_actor_critic<E, Enc, M, I>(
     config: &ActorCriticTrainConfig,
     updater: &mut ActorCritic<M>,
     envs: &mut SyncVecEnv<E>,
-    mut eval_env: Option<&mut E>,
+    eval_env: Option<&mut E>,
     encoder: &Enc,
     device: &Device,
 ) -> Result<ActorCriticReport<M>>
@@ -211,86 +211,149 @@ where
     I: BatchRows,
 {
     config.validate()?;
-    let mut run = TrainRun::new(
-        config.total_steps,
-        config.eval_every,
-        config.progress_bar,
-        config.metrics_path.as_deref(),
+    let mut state = ActorCriticLoop::start(config, envs)?;
+    state.run(
+        config,
+        updater,
+        envs,
+        eval_env,
+        encoder,
+        device,
+        |_, _, _| Ok(false),
     )?;
-    let mut rng = StdRng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15);
-    let n = envs.len();
-    let observations = envs.reset(Some(config.seed));
-    let mut inputs = encoder.encode(&observations, device)?;
-    let len = config.n_steps * n;
+    state.run.finish()
+}
 
-    while !run.done() {
-        let acting = updater.model().valid();
-        let mut observation_parts = Vec::with_capacity(config.n_steps);
-        let mut next_parts = Vec::with_capacity(config.n_steps);
-        let mut actions_taken = Vec::with_capacity(len);
-        let mut rewards = Vec::with_capacity(len);
-        let mut terminated = Vec::with_capacity(len);
-        let mut truncated = Vec::with_capacity(len);
-        for _ in 0..config.n_steps {
-            let actions = acting.sample_actions(inputs.clone(), &mut rng)?;
-            let step = envs.step(&actions)?;
-            let next_inputs = encoder.encode(&step.observations, device)?;
-            // The state each step reached: the new observation, or for a copy that was reset,
-            // its episode's true last observation.
-            let reached = if step.final_observations.iter().any(Option::is_some) {
-                let finals: Vec<E::Observation> = step
-                    .final_observations
-                    .iter()
-                    .zip(&step.observations)
-                    .map(|(last, now)| last.as_ref().unwrap_or(now).clone())
-                    .collect();
-                encoder.encode(&finals, device)?
-            } else {
-                next_inputs.clone()
-            };
-            observation_parts.push(inputs);
-            next_parts.push(reached);
-            actions_taken.extend_from_slice(&actions);
-            rewards.extend(step.rewards.iter().map(|&r| r as f32));
-            terminated.extend_from_slice(&step.terminated);
-            truncated.extend_from_slice(&step.truncated);
-            run.advance(n as u64);
-            run.steps_taken(&step.rewards, &step.terminated, &step.truncated, None)?;
-            inputs = next_inputs;
-        }
-        let batch = RolloutBatch {
-            observations: I::concat_rows(observation_parts),
-            actions: index_tensor(&actions_taken, device),
-            next_observations: I::concat_rows(next_parts),
-            rollout: Rollout::new(config.n_steps, n, rewards, terminated, truncated, device)?,
-            mask: None,
-            scores: None,
-        };
-        let started = Instant::now();
-        let stats = updater.update(&batch)?;
-        run.updated(
-            UpdateRecord::from(&stats),
-            stats.gradient_steps,
-            started.elapsed().as_secs_f64(),
-            None,
-        )?;
+/// Everything an actor-critic run carries from one update to the next, apart from the updater
+/// and the environments: what a training checkpoint saves beside them.
+pub(super) struct ActorCriticLoop<M, O> {
+    pub(super) run: TrainRun<M, UpdateRecord>,
+    pub(super) rng: ChaCha12Rng,
+    /// The copies' current observations.
+    pub(super) observations: Vec<O>,
+}
 
-        if let Some(env) = eval_env.as_deref_mut()
-            && config.eval_episodes > 0
-            && run.evaluation_due(run.done())
-        {
-            let returns = evaluate_actor(
-                &updater.model().valid(),
-                env,
-                encoder,
-                config.eval_episodes,
-                config.eval_max_steps,
-                evaluation_seed(config.seed),
-                device,
-            )?;
-            let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-            run.evaluated(mean, updater.model())?;
-        }
+impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
+    /// A fresh run, the copies reset with `config.seed`.
+    pub(super) fn start<E>(
+        config: &ActorCriticTrainConfig,
+        envs: &mut SyncVecEnv<E>,
+    ) -> Result<Self>
+    where
+        E: Environment<Action = usize, Observation = O>,
+        E::ActionSpace: std::fmt::Debug,
+    {
+        Ok(Self {
+            run: TrainRun::new(
+                config.total_steps,
+                config.eval_every,
+                config.progress_bar,
+                config.metrics_path.as_deref(),
+            )?,
+            rng: ChaCha12Rng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15),
+            observations: envs.reset(Some(config.seed)),
+        })
     }
-    run.finish()
+
+    /// Runs rollouts and updates until the run is done or `after_update` (called after every
+    /// update and its evaluation, with the loop, the updater and the environments) returns
+    /// `true`.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn run<E, Enc, I>(
+        &mut self,
+        config: &ActorCriticTrainConfig,
+        updater: &mut ActorCritic<M>,
+        envs: &mut SyncVecEnv<E>,
+        mut eval_env: Option<&mut E>,
+        encoder: &Enc,
+        device: &Device,
+        mut after_update: impl FnMut(&Self, &ActorCritic<M>, &SyncVecEnv<E>) -> Result<bool>,
+    ) -> Result<()>
+    where
+        E: Environment<Action = usize, Observation = O>,
+        E::ActionSpace: std::fmt::Debug,
+        Enc: ObservationEncoder<O, Output = I>,
+        M: ActorCriticModel<Input = I> + LogitsPolicy<Input = I>,
+        I: BatchRows,
+    {
+        let n = envs.len();
+        let mut inputs = encoder.encode(&self.observations, device)?;
+        let len = config.n_steps * n;
+
+        while !self.run.done() {
+            let acting = updater.model().valid();
+            let mut observation_parts = Vec::with_capacity(config.n_steps);
+            let mut next_parts = Vec::with_capacity(config.n_steps);
+            let mut actions_taken = Vec::with_capacity(len);
+            let mut rewards = Vec::with_capacity(len);
+            let mut terminated = Vec::with_capacity(len);
+            let mut truncated = Vec::with_capacity(len);
+            for _ in 0..config.n_steps {
+                let actions = acting.sample_actions(inputs.clone(), &mut self.rng)?;
+                let step = envs.step(&actions)?;
+                let next_inputs = encoder.encode(&step.observations, device)?;
+                // The state each step reached: the new observation, or for a copy that was
+                // reset, its episode's true last observation.
+                let reached = if step.final_observations.iter().any(Option::is_some) {
+                    let finals: Vec<O> = step
+                        .final_observations
+                        .iter()
+                        .zip(&step.observations)
+                        .map(|(last, now)| last.as_ref().unwrap_or(now).clone())
+                        .collect();
+                    encoder.encode(&finals, device)?
+                } else {
+                    next_inputs.clone()
+                };
+                observation_parts.push(inputs);
+                next_parts.push(reached);
+                actions_taken.extend_from_slice(&actions);
+                rewards.extend(step.rewards.iter().map(|&r| r as f32));
+                terminated.extend_from_slice(&step.terminated);
+                truncated.extend_from_slice(&step.truncated);
+                self.run.advance(n as u64);
+                self.run
+                    .steps_taken(&step.rewards, &step.terminated, &step.truncated, None)?;
+                inputs = next_inputs;
+                self.observations = step.observations;
+            }
+            let batch = RolloutBatch {
+                observations: I::concat_rows(observation_parts),
+                actions: index_tensor(&actions_taken, device),
+                next_observations: I::concat_rows(next_parts),
+                rollout: Rollout::new(config.n_steps, n, rewards, terminated, truncated, device)?,
+                mask: None,
+                scores: None,
+            };
+            let started = Instant::now();
+            let stats = updater.update(&batch)?;
+            self.run.updated(
+                UpdateRecord::from(&stats),
+                stats.gradient_steps,
+                started.elapsed().as_secs_f64(),
+                None,
+            )?;
+
+            if let Some(env) = eval_env.as_deref_mut()
+                && config.eval_episodes > 0
+                && self.run.evaluation_due(self.run.done())
+            {
+                let returns = evaluate_actor(
+                    &updater.model().valid(),
+                    env,
+                    encoder,
+                    config.eval_episodes,
+                    config.eval_max_steps,
+                    evaluation_seed(config.seed),
+                    device,
+                )?;
+                let mean = returns.iter().sum::<f64>() / returns.len() as f64;
+                self.run.evaluated(mean, updater.model())?;
+            }
+            if after_update(self, updater, envs)? {
+                break;
+            }
+        }
+        Ok(())
+    }
 }

@@ -12,11 +12,12 @@ mod soft;
 mod train;
 mod updater;
 
+pub use crate::algo::ResumeConfig;
 pub use crate::algo::TargetUpdate;
 pub use crate::algo::optim::LearningRateSchedule;
 pub use checkpoint::DqnCheckpoint;
 pub use config::{Bootstrap, DqnConfig, TdLoss};
-pub use resume::{ResumeConfig, train_dqn_resumable};
+pub use resume::train_dqn_resumable;
 pub use soft::SoftQ;
 pub use train::{
     DqnMetrics, DqnReport, DqnTrainConfig, DqnUpdate, ReplayKind, evaluate_greedy, train_dqn,

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 
-use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use serde::de::DeserializeOwned;
@@ -11,59 +10,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::algo::dqn::train::{DqnLoop, Memory};
 use crate::algo::dqn::{Dqn, DqnReport, DqnTrainConfig, DqnUpdate};
-use crate::algo::run::{SavedRun, TrainRun};
-use crate::checkpoint::{
-    CheckpointReader, CheckpointWriter, ColumnReader, ColumnWriter, MANIFEST, RngState,
-};
+use crate::algo::resume::{ResumeConfig, SaveSchedule, SavedLoop, check_same_config};
+use crate::checkpoint::{CheckpointReader, CheckpointWriter, ColumnReader, ColumnWriter, MANIFEST};
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, Snapshot, SyncVecEnv};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::replay::{Pending, ReplayHeader};
 use crate::value::QFunction;
-
-/// Where a resumable DQN run ([`train_dqn_resumable`]) keeps its checkpoint, and how often it
-/// writes it.
-///
-/// # Example
-///
-/// ```
-/// use valuefn::algo::dqn::ResumeConfig;
-///
-/// let resume = ResumeConfig::new("runs/cartpole".into()).with_every(5_000);
-/// assert!(resume.validate().is_ok());
-/// assert!(resume.with_every(0).validate().is_err());
-/// ```
-#[derive(Config, Debug, PartialEq)]
-pub struct ResumeConfig {
-    /// The checkpoint folder: created if missing; a run saved there is continued.
-    pub dir: String,
-    /// Save after the first vector step at or past each multiple of this many environment
-    /// steps (>= 1), and when the run ends.
-    #[config(default = 10_000)]
-    pub every: u64,
-    /// Save and return once the run has taken this many environment steps, so that a job
-    /// with a time slot runs part of the run and the next call goes on from there. The
-    /// report then covers the steps so far (`report.steps < total_steps`).
-    #[config(default = "None")]
-    pub stop_at: Option<u64>,
-}
-
-impl ResumeConfig {
-    /// Checks every field.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidConfig`] for `every = 0` or an empty `dir`.
-    pub fn validate(&self) -> Result<()> {
-        if self.every == 0 {
-            return Err(Error::config("every", "at least 1", 0));
-        }
-        if self.dir.is_empty() {
-            return Err(Error::config("dir", "a folder path", "\"\""));
-        }
-        Ok(())
-    }
-}
 
 /// The manifest's `kind` of a DQN training checkpoint.
 const KIND: &str = "dqn_training";
@@ -74,16 +27,13 @@ const VERSION: u32 = 1;
 /// the replay memory's columns (`replay.bin`) and the best evaluated network (`best.bpk`).
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "O: Serialize + DeserializeOwned, S: Serialize + DeserializeOwned")]
-struct SavedLoop<O, S> {
+struct SavedDqnLoop<O, S> {
     version: u32,
     config: DqnTrainConfig,
-    envs: S,
-    observations: Vec<O>,
-    rng: RngState,
+    common: SavedLoop<O, S, DqnUpdate>,
     vec_steps: u64,
     windows: Vec<Vec<Pending>>,
     replay: ReplayHeader,
-    run: SavedRun<DqnUpdate>,
 }
 
 /// [`train_dqn`](crate::algo::dqn::train_dqn), saving the whole run into `resume.dir` every
@@ -177,9 +127,8 @@ where
         Some(state) => state,
         None => DqnLoop::start(config, dqn, envs, encoder)?,
     };
-    let stop_at = resume.stop_at.unwrap_or(u64::MAX);
-    let mut next_save = next_multiple(state.run.steps(), resume.every);
-    if !state.run.done() && state.run.steps() < stop_at {
+    let mut schedule = SaveSchedule::new(resume, state.run.steps());
+    if schedule.runs(&state.run) {
         state.run(
             config,
             dqn,
@@ -188,22 +137,15 @@ where
             encoder,
             device,
             |state, dqn, envs| {
-                let steps = state.run.steps();
-                let stop = steps >= stop_at;
-                if steps >= next_save || stop || state.run.done() {
+                let (save_now, stop) = schedule.check(state.run.steps(), state.run.done());
+                if save_now {
                     save(dir, config, state, dqn, envs)?;
-                    next_save = next_multiple(steps, resume.every);
                 }
                 Ok(stop)
             },
         )?;
     }
     state.run.finish()
-}
-
-/// The first multiple of `every` above `steps`.
-fn next_multiple(steps: u64, every: u64) -> u64 {
-    (steps / every).saturating_add(1).saturating_mul(every)
 }
 
 fn save<E, Q>(
@@ -232,16 +174,13 @@ where
     }
     writer.json(
         "run.json",
-        &SavedLoop {
+        &SavedDqnLoop {
             version: VERSION,
             config: config.clone(),
-            envs: envs.snapshot(),
-            observations: state.observations.clone(),
-            rng: RngState::of(&state.rng),
+            common: SavedLoop::of(envs, &state.observations, &state.rng, &state.run),
             vec_steps: state.vec_steps,
             windows: state.collector.windows(),
             replay,
-            run: state.run.saved(),
         },
     )?;
     writer.commit()
@@ -269,20 +208,16 @@ where
         return Ok(None);
     }
     let reader = CheckpointReader::open(dir, KIND)?;
-    let saved: SavedLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot> = reader.header(
-        "run.json",
-        "DQN training checkpoint",
-        |saved: &SavedLoop<_, _>| saved.version,
-        VERSION,
-    )?;
-    let cosmetic = |c: &DqnTrainConfig| c.clone().with_progress_bar(false).with_metrics_path(None);
-    if cosmetic(&saved.config) != cosmetic(config) {
-        return Err(Error::config(
-            "config",
-            "the config the checkpoint was saved with (progress_bar and metrics_path aside)",
-            format!("a different one; saved: {}", saved.config),
-        ));
-    }
+    let saved: SavedDqnLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot> = reader
+        .header(
+            "run.json",
+            "DQN training checkpoint",
+            |saved: &SavedDqnLoop<_, _>| saved.version,
+            VERSION,
+        )?;
+    check_same_config(&saved.config, config, |c| {
+        c.clone().with_progress_bar(false).with_metrics_path(None)
+    })?;
     let loaded = Dqn::read_from(&reader, dqn.online().clone())?;
     let (mut state, replay_config) = DqnLoop::empty(config, &loaded, envs.len(), encoder.dim())?;
     let bytes = reader.bytes("replay.bin")?;
@@ -297,39 +232,21 @@ where
         replay_config.observation_dim,
         replay_config.num_actions,
     )?;
-    if saved.observations.len() != envs.len() {
-        return Err(Error::ShapeMismatch {
-            what: "saved observations (one per environment copy)",
-            expected: vec![envs.len()],
-            actual: vec![saved.observations.len()],
-        });
-    }
     let best = if reader.has("best.bpk") {
         Some(reader.module("best.bpk", loaded.online().valid())?)
     } else {
         None
     };
-    state.rng = saved.rng.restore()?;
-    state.observations = saved.observations;
     state.vec_steps = saved.vec_steps;
-    // From here on the caller's objects and the metrics file change: the environments refuse
-    // a bad state without changing, and are put back when the metrics file cannot be written.
-    let before = envs.snapshot();
-    envs.restore(saved.envs)?;
-    let run = TrainRun::resume(
-        saved.run,
+    let restored = saved.common.restore(
+        envs,
         best,
         config.eval_every,
         config.progress_bar,
         config.metrics_path.as_deref(),
-    );
-    state.run = match run {
-        Ok(run) => run,
-        Err(error) => {
-            envs.restore(before)?;
-            return Err(error);
-        }
-    };
+    )?;
+    (state.run, state.rng, state.observations) =
+        (restored.run, restored.rng, restored.observations);
     *dqn = loaded;
     Ok(Some(state))
 }
