@@ -141,7 +141,8 @@ impl BoxSpace {
     /// # Errors
     ///
     /// [`Error::ShapeMismatch`] when the bound vectors differ in length or are empty;
-    /// [`Error::InvalidConfig`] when a bound is NaN or `low[i] > high[i]`.
+    /// [`Error::InvalidConfig`] when a bound is NaN, `low[i] > high[i]`, or a coordinate's
+    /// interval is empty of real numbers (`low[i] = +inf` or `high[i] = -inf`).
     pub fn new(low: Vec<f32>, high: Vec<f32>) -> Result<Self> {
         if low.len() != high.len() || low.is_empty() {
             return Err(Error::ShapeMismatch {
@@ -155,6 +156,14 @@ impl BoxSpace {
                 return Err(Error::config(
                     "low/high",
                     "non-NaN with low <= high",
+                    format!("[{l}, {h}]"),
+                ));
+            }
+            // [inf, inf] holds no real number: sampling would return a point outside it.
+            if *l == f32::INFINITY || *h == f32::NEG_INFINITY {
+                return Err(Error::config(
+                    "low/high",
+                    "low < +inf and high > -inf (a box with a coordinate only at infinity is empty)",
                     format!("[{l}, {h}]"),
                 ));
             }

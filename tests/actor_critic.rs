@@ -149,11 +149,22 @@ fn advantage_normalisation_and_explained_variance() {
     );
     // Residuals 1, -1 around returns 0, 4 (variance 4): 1 - 1/4.
     assert!(close(
-        explained_variance(&[-1.0, 5.0], &[0.0, 4.0]),
+        explained_variance(&[-1.0, 5.0], &[0.0, 4.0]).unwrap(),
         0.75,
         1e-12
     ));
-    assert!(explained_variance(&[1.0, 2.0], &[3.0, 3.0]).is_nan());
+    assert!(
+        explained_variance(&[1.0, 2.0], &[3.0, 3.0])
+            .unwrap()
+            .is_nan()
+    );
+    // Mismatched lengths used to compare only the common prefix (and could print 1.0).
+    let err = explained_variance(&[1.0, 2.0], &[1.0, 2.0, 9.0]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("predictions (one per return): expected [3], got [2]"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

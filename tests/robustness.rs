@@ -194,6 +194,18 @@ fn tabular_probes(s: &mut Sweep) {
         "[1, 0]",
         || BoxSpace::new(vec![1.0], vec![0.0]),
     );
+    for (low, high) in [
+        (f32::INFINITY, f32::INFINITY),
+        (f32::NEG_INFINITY, f32::NEG_INFINITY),
+    ] {
+        s.err(
+            "BoxSpace::new",
+            "a coordinate only at infinity",
+            is!(Error::InvalidConfig { .. }),
+            "is empty",
+            move || BoxSpace::new(vec![0.0, low], vec![1.0, high]),
+        );
+    }
     s.err(
         "BoxSpace (serde)",
         "low > high",
@@ -1757,6 +1769,206 @@ fn value_method_functions_reject_bad_input() {
     sweep("value methods", value_method_probes);
 }
 
+#[test]
+fn classic_control_functions_reject_bad_input() {
+    sweep(
+        "classic control and saved environment state",
+        classic_probes,
+    );
+}
+
+/// CartPole, Acrobot and MountainCar: settings, states set by hand, snapshots; each refusal
+/// leaves the environment as it was.
+fn classic_probes(s: &mut Sweep) {
+    use valuefn::env::Snapshot;
+    use valuefn::env::classic::{Acrobot, AcrobotConfig, CartPoleConfig, MountainCarConfig};
+
+    s.err(
+        "CartPoleConfig::init",
+        "max_episode_steps 0",
+        is!(Error::InvalidConfig {
+            field: "max_episode_steps",
+            ..
+        }),
+        "at least 1",
+        || CartPoleConfig::new().with_max_episode_steps(0).init(),
+    );
+    s.err(
+        "AcrobotConfig::init",
+        "max_episode_steps 0",
+        is!(Error::InvalidConfig {
+            field: "max_episode_steps",
+            ..
+        }),
+        "at least 1",
+        || AcrobotConfig::new().with_max_episode_steps(0).init(),
+    );
+    s.err(
+        "MountainCarConfig::init",
+        "max_episode_steps 0",
+        is!(Error::InvalidConfig {
+            field: "max_episode_steps",
+            ..
+        }),
+        "at least 1",
+        || MountainCarConfig::new().with_max_episode_steps(0).init(),
+    );
+    s.err(
+        "CartPole::reset_to_state",
+        "NaN",
+        is!(Error::NonFinite { .. }),
+        "CartPole state",
+        || {
+            CartPoleConfig::new()
+                .init()?
+                .reset_to_state([0.0, f64::NAN, 0.0, 0.0])
+        },
+    );
+    s.err(
+        "MountainCar::reset_to_state",
+        "-inf",
+        is!(Error::NonFinite { .. }),
+        "MountainCar state",
+        || {
+            MountainCarConfig::new()
+                .init()?
+                .reset_to_state([f64::NEG_INFINITY, 0.0])
+        },
+    );
+    // A far angle used to spin Gymnasium's wrapping loop forever.
+    s.holds("Acrobot::step", "angles of 1e300 and -1e300", || {
+        within(Duration::from_secs(10), || {
+            let mut env = Acrobot::new();
+            env.reset_to_state([1e300, -1e300, 0.0, 0.0]).unwrap();
+            let step = env.step(1).unwrap();
+            step.observation.iter().all(|x| x.is_finite())
+        })
+        .unwrap_or(false)
+    });
+    // A velocity that overflows the integrator used to give NaN observations and run on.
+    s.err(
+        "Acrobot::step",
+        "a velocity of 1e300",
+        is!(Error::NonFinite { .. }),
+        "Acrobot state after the step",
+        || {
+            let mut env = Acrobot::new();
+            env.reset_to_state([0.0, 0.0, 1e300, 0.0])?;
+            let before = env.snapshot();
+            let result = env.step(0);
+            assert_eq!(env.snapshot(), before, "a refused step changed the state");
+            result
+        },
+    );
+    let restored = |change: fn(&mut valuefn::env::classic::ClassicSnapshot)| {
+        move || {
+            let mut env = CartPoleConfig::new().init()?;
+            env.reset(Some(0));
+            let before = env.snapshot();
+            let mut bad = before.clone();
+            change(&mut bad);
+            let result = env.restore(bad);
+            assert_eq!(
+                env.snapshot(),
+                before,
+                "a refused snapshot changed the environment"
+            );
+            result
+        }
+    };
+    s.err(
+        "CartPole::restore",
+        "a NaN state",
+        is!(Error::NonFinite { .. }),
+        "CartPole state",
+        restored(|snap| snap.state = Some(vec![f64::NAN; 4])),
+    );
+    s.err(
+        "CartPole::restore",
+        "3 coordinates",
+        is!(Error::ShapeMismatch { .. }),
+        "expected [4], got [3]",
+        restored(|snap| snap.state = Some(vec![0.0; 3])),
+    );
+    s.err(
+        "CartPole::restore",
+        "a running episode past the limit",
+        is!(Error::InvalidConfig {
+            field: "elapsed",
+            ..
+        }),
+        "500 of 500",
+        restored(|snap| snap.elapsed = 500),
+    );
+    s.err(
+        "CartPole::restore",
+        "a running episode without a state",
+        is!(Error::InvalidConfig {
+            field: "elapsed",
+            ..
+        }),
+        "state: false",
+        restored(|snap| snap.state = None),
+    );
+    s.err(
+        "CartPole::restore",
+        "a generator state of 4 digits",
+        is!(Error::Decode { .. }),
+        "98 hex digits",
+        restored(|snap| snap.rng = valuefn::checkpoint::RngState::from_hex("beef")),
+    );
+    s.err(
+        "CartPole::restore",
+        "a generator state that is not hex",
+        is!(Error::Decode { .. }),
+        "98 hex digits",
+        restored(|snap| snap.rng = valuefn::checkpoint::RngState::from_hex("g".repeat(98))),
+    );
+    s.err(
+        "TimeLimit::restore",
+        "elapsed beyond max_steps",
+        is!(Error::InvalidConfig {
+            field: "elapsed",
+            ..
+        }),
+        "11 of 10",
+        || {
+            let mut env = TimeLimit::new(CartPoleConfig::new().init()?, 10)?;
+            env.reset(Some(0));
+            let before = env.snapshot();
+            let mut bad = before.clone();
+            bad.elapsed = 11;
+            let result = env.restore(bad);
+            assert_eq!(env.snapshot(), before);
+            result
+        },
+    );
+    s.err(
+        "SyncVecEnv::restore",
+        "one bad copy of three",
+        is!(Error::NonFinite { .. }),
+        "CartPole state",
+        || {
+            let copies = (0..3)
+                .map(|_| CartPoleConfig::new().init())
+                .collect::<Result<_>>()?;
+            let mut envs = SyncVecEnv::new(copies)?;
+            envs.reset(Some(1));
+            let before = envs.snapshot();
+            let mut bad = before.clone();
+            bad.envs[0].elapsed = 7; // a good change before the bad copy
+            bad.envs[1].state = Some(vec![f64::INFINITY; 4]);
+            let result = envs.restore(bad);
+            assert_eq!(
+                envs.snapshot(),
+                before,
+                "copies restored before the bad one stayed"
+            );
+            result
+        },
+    );
+}
+
 /// The actor-critic layer: policies, tables, configs, the updater, the identity environment.
 fn actor_critic_probes(s: &mut Sweep) {
     use valuefn::algo::actor_critic::{
@@ -1772,6 +1984,13 @@ fn actor_critic_probes(s: &mut Sweep) {
 
     let d = &valuefn::device::default_device();
     let config = |field: &'static str| move |e: &Error| matches!(e, Error::InvalidConfig { field: f, .. } if *f == field);
+    s.err(
+        "explained_variance",
+        "2 predictions for 3 returns",
+        is!(Error::ShapeMismatch { .. }),
+        "expected [3], got [2]",
+        || valuefn::algo::actor_critic::explained_variance(&[1.0, 2.0], &[1.0, 2.0, 3.0]),
+    );
     s.err(
         "SoftmaxTable::zeros",
         "0 states",

@@ -163,15 +163,29 @@ pub fn normalize_advantages(advantages: Tensor<1>) -> Tensor<1> {
 /// perfect, 0 no better than a constant, negative worse); `NaN` when the returns are
 /// constant, as in Stable-Baselines3.
 ///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when the two slices differ in
+/// length (a prediction per return).
+///
 /// # Example
 ///
 /// ```
 /// use valuefn::algo::actor_critic::explained_variance;
 ///
-/// assert_eq!(explained_variance(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0]), 1.0);
-/// assert_eq!(explained_variance(&[2.0, 2.0, 2.0], &[1.0, 2.0, 3.0]), 0.0);
+/// assert_eq!(explained_variance(&[1.0, 2.0, 3.0], &[1.0, 2.0, 3.0])?, 1.0);
+/// assert_eq!(explained_variance(&[2.0, 2.0, 2.0], &[1.0, 2.0, 3.0])?, 0.0);
+/// assert!(explained_variance(&[1.0], &[1.0, 2.0, 3.0]).is_err());
+/// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn explained_variance(predictions: &[f32], returns: &[f32]) -> f64 {
+pub fn explained_variance(predictions: &[f32], returns: &[f32]) -> crate::Result<f64> {
+    if predictions.len() != returns.len() {
+        return Err(crate::Error::ShapeMismatch {
+            what: "predictions (one per return)",
+            expected: vec![returns.len()],
+            actual: vec![predictions.len()],
+        });
+    }
     let variance = |x: &mut dyn Iterator<Item = f64>| {
         let values: Vec<f64> = x.collect();
         let n = values.len().max(1) as f64;
@@ -180,7 +194,7 @@ pub fn explained_variance(predictions: &[f32], returns: &[f32]) -> f64 {
     };
     let var_returns = variance(&mut returns.iter().map(|&r| f64::from(r)));
     if var_returns == 0.0 {
-        return f64::NAN;
+        return Ok(f64::NAN);
     }
     let var_residual = variance(
         &mut predictions
@@ -188,5 +202,5 @@ pub fn explained_variance(predictions: &[f32], returns: &[f32]) -> f64 {
             .zip(returns)
             .map(|(&p, &r)| f64::from(r) - f64::from(p)),
     );
-    1.0 - var_residual / var_returns
+    Ok(1.0 - var_residual / var_returns)
 }

@@ -429,7 +429,7 @@ where
             explained_variance: explained_variance(
                 &counted(&values[..len]),
                 &counted(&returns_host),
-            ),
+            )?,
             returns,
         })
     }

@@ -208,7 +208,9 @@ impl Acrobot {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFinite`] when a coordinate is NaN or infinite (nothing changes).
+    /// [`Error::NonFinite`] when a coordinate is NaN or infinite (nothing changes). A state
+    /// whose velocities are so large that the next step overflows is accepted here, and that
+    /// step returns [`Error::NonFinite`] (nothing changes).
     ///
     /// # Example
     ///
@@ -223,6 +225,11 @@ impl Acrobot {
     /// assert!(step.observation.iter().zip(&observation).all(|(x, y)| (x - y).abs() < 1e-15));
     /// assert_eq!(step.reward, -1.0);
     /// assert!(env.reset_to_state([0.0, f64::INFINITY, 0.0, 0.0]).is_err());
+    /// env.reset_to_state([1e300, -1e300, 0.0, 0.0])?; // far angles wrap
+    /// assert!(env.step(1)?.observation.iter().all(|x| x.is_finite()));
+    /// env.reset_to_state([0.0, 0.0, 1e300, 0.0])?; // a velocity no integrator survives
+    /// assert!(matches!(env.step(1), Err(valuefn::Error::NonFinite { .. })));
+    /// assert_eq!(env.elapsed(), 0); // the refused step changed nothing
     /// # Ok::<(), valuefn::Error>(())
     /// ```
     pub fn reset_to_state(&mut self, state: [f64; 4]) -> Result<Vec<f32>> {
@@ -308,6 +315,12 @@ fn rk4(y0: [f64; 4], torque: f64) -> [f64; 4] {
 /// Gymnasium's `wrap(x, -pi, pi)`.
 fn wrap(mut x: f64) -> f64 {
     let diff = PI - -PI;
+    // Gymnasium's loops take |x| / 2π turns, forever once 2π is below x's rounding step. Far
+    // angles (only `reset_to_state` can give one) are brought near first; near ones, every
+    // angle a Gymnasium episode produces, take Gymnasium's exact arithmetic.
+    if x.abs() > 64.0 * diff {
+        x = (x + PI).rem_euclid(diff) - PI;
+    }
     while x > PI {
         x -= diff;
     }
@@ -380,6 +393,9 @@ impl Environment for Acrobot {
         };
         let action = self.action_space.check_action(action)?;
         let next = transition(state, Self::AVAIL_TORQUE[action]);
+        // A state set by `reset_to_state` with velocities far beyond the physical bounds can
+        // overflow the integrator; refuse the step rather than return NaN observations.
+        check_state("Acrobot state after the step", &next)?;
         let terminated = terminal(next);
         self.state = Some(next);
         let truncated = self.clock.tick(terminated);
@@ -415,6 +431,12 @@ mod tests {
         assert_eq!(wrap(PI), PI);
         assert_eq!(wrap(PI + 1.0), PI + 1.0 - 2.0 * PI);
         assert_eq!(wrap(-7.0), -7.0 + 2.0 * PI);
+        // Far angles end in [-π, π] too (Gymnasium's loops would never end on 1e300).
+        for far in [1e300, -1e300, 1e17, 1000.0 * PI + 0.5] {
+            let wrapped = wrap(far);
+            assert!((-PI..=PI).contains(&wrapped), "{far} -> {wrapped}");
+        }
+        assert!((wrap(1000.0 * PI + 0.5) - 0.5).abs() < 1e-9);
         assert_eq!(bound(50.0, Acrobot::MAX_VEL_2), 9.0 * PI);
         assert_eq!(bound(-50.0, Acrobot::MAX_VEL_1), -4.0 * PI);
     }
