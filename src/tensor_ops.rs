@@ -7,8 +7,26 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use crate::error::{Error, Result};
 
 /// A 1-D integer tensor of indices.
+///
+/// An index above `i64::MAX` (never a valid index: no tensor is that long) is stored as
+/// `i64::MAX`, so it stays out of range for every check downstream instead of wrapping to a
+/// negative number (`usize::MAX as i64` is -1, which some backends read from the end).
+///
+/// # Example
+///
+/// ```
+/// use valuefn::tensor_ops::{index_tensor, to_indices};
+///
+/// let device = valuefn::device::default_device();
+/// assert_eq!(to_indices(index_tensor(&[0, 7], &device)), vec![0, 7]);
+/// let far = index_tensor(&[usize::MAX], &device).into_data().into_vec::<i64>().unwrap();
+/// assert_eq!(far, vec![i64::MAX]);
+/// ```
 pub fn index_tensor(indices: &[usize], device: &Device) -> Tensor<1, Int> {
-    let data: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+    let data: Vec<i64> = indices
+        .iter()
+        .map(|&i| i64::try_from(i).unwrap_or(i64::MAX))
+        .collect();
     Tensor::from_data(TensorData::new(data, [indices.len()]), device)
 }
 
@@ -72,6 +90,30 @@ pub(crate) fn check_action_indices(actions: &Tensor<1, Int>, num_actions: usize)
         }),
         None => Ok(()),
     }
+}
+
+/// Checks that `log_probs` holds log-probabilities: no NaN and no `+inf` (`-inf`, an action of
+/// probability 0, is allowed). One reduction and one scalar read back; the tensor itself is
+/// read only to name the bad value.
+pub(crate) fn check_log_probs<const D: usize>(
+    what: &'static str,
+    log_probs: &Tensor<D>,
+) -> Result<()> {
+    let bad = log_probs
+        .clone()
+        .is_nan()
+        .bool_or(log_probs.clone().equal_elem(f32::INFINITY));
+    if !bad.any().into_scalar::<bool>() {
+        return Ok(());
+    }
+    let value = to_vec_f32(log_probs.clone())
+        .into_iter()
+        .find(|x| x.is_nan() || *x == f32::INFINITY)
+        .unwrap_or(f32::NAN);
+    Err(Error::NonFinite {
+        what,
+        value: f64::from(value),
+    })
 }
 
 /// Checks a tensor's shape against `expected`.

@@ -784,6 +784,60 @@ fn tensor_probes(s: &mut Sweep) {
         "at least one action",
         || soft_q_targets(r1(), no_actions(), bools(&[false], d), 0.9, 1.0, None),
     );
+    // A NaN (or +inf) reference log-probability used to flow into the targets as NaN.
+    for bad in [f32::NAN, f32::INFINITY] {
+        let q2 = move || Tensor::<2>::from_floats([[1.0, 2.0]], d);
+        let log_ref = move || Tensor::<2>::from_floats([[-0.1, bad]], d);
+        s.err(
+            "soft_values",
+            "a reference log-probability of NaN or +inf",
+            is!(Error::NonFinite { .. }),
+            "log_reference (a log-probability)",
+            move || soft_values(q2(), 1.0, Some(log_ref())),
+        );
+        s.err(
+            "soft_q_targets",
+            "a reference log-probability of NaN or +inf",
+            is!(Error::NonFinite { .. }),
+            "log_reference (a log-probability)",
+            move || soft_q_targets(r1(), q2(), bools(&[false], d), 0.9, 1.0, Some(log_ref())),
+        );
+    }
+    // A policy over no actions used to return no sample at all (rows silently dropped).
+    s.err(
+        "TabularPolicy::uniform",
+        "0 actions",
+        is!(Error::InvalidConfig {
+            field: "num_actions",
+            ..
+        }),
+        "at least 1",
+        || valuefn::policy::TabularPolicy::uniform(3, 0, d),
+    );
+    s.err(
+        "TabularPolicy::uniform",
+        "2^40 entries",
+        is!(Error::TooLarge { .. }),
+        "policy table entries",
+        || valuefn::policy::TabularPolicy::uniform(1 << 20, 1 << 20, d),
+    );
+    s.err(
+        "Policy::sample_actions",
+        "a table of 0 actions",
+        is!(Error::ShapeMismatch { .. }),
+        "at least one action",
+        || {
+            /// A user's policy that (wrongly) has no actions.
+            struct NoActions;
+            impl valuefn::policy::Policy for NoActions {
+                type Input = Tensor<2>;
+                fn action_probabilities(&self, states: Tensor<2>) -> Result<Tensor<2>> {
+                    Ok(Tensor::zeros([states.dims()[0], 0], &states.device()))
+                }
+            }
+            NoActions.sample_actions(Tensor::zeros([2, 3], d), &mut StdRng::seed_from_u64(0))
+        },
+    );
     s.documented_panic("Greedy::select", "[1, 0]", || {
         Greedy.select(no_actions(), &mut StdRng::seed_from_u64(0));
     });

@@ -55,6 +55,11 @@ pub trait Policy {
         rng: &mut R,
     ) -> Result<Vec<usize>> {
         let probabilities = self.action_probabilities(states)?;
+        // With no actions there is nothing to sample (the rows would silently vanish).
+        crate::tensor_ops::check_has_actions(
+            "action probabilities (at least one action)",
+            probabilities.dims(),
+        )?;
         let [_, num_actions] = probabilities.dims();
         let flat = to_vec_f32(probabilities);
         Ok(flat

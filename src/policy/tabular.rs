@@ -2,7 +2,7 @@
 
 use burn::tensor::{Device, Int, Tensor};
 
-use crate::error::Result;
+use crate::error::{Error, Result, check_size};
 use crate::policy::Policy;
 use crate::tabular::PolicyTable;
 use crate::tensor_ops::{check_state_indices, float_tensor};
@@ -29,14 +29,44 @@ pub struct TabularPolicy {
 
 impl TabularPolicy {
     /// The equiprobable random policy.
-    pub fn uniform(num_states: usize, num_actions: usize, device: &Device) -> Self {
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] for no states or no actions (a policy over no actions has no
+    /// probabilities to sum to one); [`Error::TooLarge`] when the table would hold more than
+    /// `2^32` entries.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use valuefn::policy::{Policy, TabularPolicy};
+    /// use valuefn::tensor_ops::{index_tensor, to_vec_f32};
+    ///
+    /// let device = valuefn::device::default_device();
+    /// let pi = TabularPolicy::uniform(2, 4, &device)?;
+    /// assert_eq!(to_vec_f32(pi.action_probabilities(index_tensor(&[1], &device))?), vec![0.25; 4]);
+    /// assert!(TabularPolicy::uniform(2, 0, &device).is_err());
+    /// # Ok::<(), valuefn::Error>(())
+    /// ```
+    pub fn uniform(num_states: usize, num_actions: usize, device: &Device) -> Result<Self> {
+        for (field, value) in [("num_states", num_states), ("num_actions", num_actions)] {
+            if value == 0 {
+                return Err(Error::config(field, "at least 1", 0));
+            }
+        }
+        check_size(
+            "policy table entries (states x actions)",
+            num_states,
+            num_actions,
+            1 << 32,
+        )?;
+        Ok(Self {
             probabilities: Tensor::full(
                 [num_states, num_actions],
                 1.0 / num_actions as f64,
                 device,
             ),
-        }
+        })
     }
 
     /// Copies an exact [`PolicyTable`] onto `device`.

@@ -6,7 +6,7 @@ use burn::tensor::{Bool, Tensor};
 use crate::error::Result;
 use crate::policy::check_f32_scale;
 use crate::returns::one_step::{bootstrap, check_batch, value_targets_discounted};
-use crate::tensor_ops::{check_has_actions, check_shape};
+use crate::tensor_ops::{check_has_actions, check_log_probs, check_shape};
 
 /// The soft value `V(s) = tau * log sum_a pi_ref(a|s) exp(Q(s, a) / tau)`.
 ///
@@ -27,7 +27,9 @@ use crate::tensor_ops::{check_has_actions, check_shape};
 ///
 /// [`crate::Error::InvalidConfig`] unless `tau` lies in `[f32::MIN_POSITIVE, f32::MAX]`
 /// (the tensors divide by it in `f32`); [`crate::Error::ShapeMismatch`] when `q` has no
-/// actions or `log_reference` differs from `q` in shape.
+/// actions or `log_reference` differs from `q` in shape; [`crate::Error::NonFinite`] when
+/// `log_reference` holds NaN or `+inf` (`-inf`, an action the reference never takes, is
+/// fine).
 ///
 /// # Example
 ///
@@ -42,6 +44,10 @@ use crate::tensor_ops::{check_has_actions, check_shape};
 /// assert!((v[0] - 1e4).abs() < 1.0); // close to the max, no overflow
 /// let v = to_vec_f32(soft_values(Tensor::from_floats([[1.0, 3.0]], &device), 1e3, None)?);
 /// assert!((v[0] - 2.0).abs() < 1e-2); // close to the mean
+/// let nan = Tensor::<2>::from_floats([[0.0, f32::NAN]], &device);
+/// assert!(soft_values(q.clone(), 1.0, Some(nan)).is_err()); // it used to return NaN
+/// let never = Tensor::<2>::from_floats([[0.0, f32::NEG_INFINITY]], &device);
+/// assert_eq!(to_vec_f32(soft_values(q, 1.0, Some(never))?), vec![1e4]);
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 pub fn soft_values(q: Tensor<2>, tau: f64, log_reference: Option<Tensor<2>>) -> Result<Tensor<1>> {
@@ -55,6 +61,7 @@ pub fn soft_values(q: Tensor<2>, tau: f64, log_reference: Option<Tensor<2>>) -> 
     let logits = match log_reference {
         Some(log_pi) => {
             check_shape("log_reference", log_pi.dims(), scaled.dims())?;
+            check_log_probs("log_reference (a log-probability)", &log_pi)?;
             scaled + log_pi
         }
         None => scaled - (actions as f64).ln(),
@@ -195,6 +202,7 @@ pub fn soft_policy_log_probs(
     let logits = match log_reference {
         Some(log_pi) => {
             check_shape("log_reference", log_pi.dims(), scaled.dims())?;
+            check_log_probs("log_reference (a log-probability)", &log_pi)?;
             scaled + log_pi
         }
         // A uniform reference adds the same constant to every action.
