@@ -1499,6 +1499,15 @@ fn text_probes(s: &mut Sweep) {
             || Corpus::from_tsv_str(text, "mem"),
         );
     }
+    // A byte-order mark (Windows editors write one) used to stay in the first prompt.
+    s.holds("Corpus::from_tsv_str", "a UTF-8 byte-order mark", || {
+        let corpus = Corpus::from_tsv_str("\u{feff}sun\teast\n", "mem").unwrap();
+        corpus.pairs()[0].prompt == "sun"
+    });
+    s.holds("Corpus::from_jsonl_str", "a UTF-8 byte-order mark", || {
+        let line = "\u{feff}{\"prompt\": \"sun\", \"target\": \"east\"}\n";
+        Corpus::from_jsonl_str(line, "mem").unwrap().pairs()[0].prompt == "sun"
+    });
     let corpus = Corpus::from_tsv_str("a\tb\nc\td", "mem").unwrap();
     for f in [0.0, 1.0, f64::NAN, 0.9] {
         s.err(

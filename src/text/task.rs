@@ -140,6 +140,11 @@ impl From<Corpus> for CorpusFields {
     }
 }
 
+/// `text` without a leading UTF-8 byte-order mark: it would otherwise stay in the first field.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// The phrase-completion corpus shipped with the crate (`src/text/phrases.tsv`).
 const BUNDLED_PHRASES: &str = include_str!("phrases.tsv");
 
@@ -163,14 +168,16 @@ impl Corpus {
             .expect("the bundled corpus is valid (tests/text.rs loads it)")
     }
 
-    /// Parses tab-separated `prompt<TAB>target` lines. Blank lines and lines starting with
-    /// `#` are skipped; a trailing `\r` is dropped. The prompt may be empty, the target not.
+    /// Parses tab-separated `prompt<TAB>target` lines. A UTF-8 byte-order mark at the start
+    /// (which Windows editors write) is dropped, as are a trailing `\r`, blank lines and lines
+    /// starting with `#`. The prompt may be empty, the target not.
     ///
     /// # Errors
     ///
     /// [`Error::Parse`] with `source_name` and the 1-based line number for a line with no tab,
     /// more than one tab, or an empty target; [`Error::Empty`] when no pair remains.
     pub fn from_tsv_str(text: &str, source_name: &str) -> Result<Self> {
+        let text = without_bom(text);
         let mut pairs = Vec::new();
         for (index, line) in text.lines().enumerate() {
             let line = line.strip_suffix('\r').unwrap_or(line);
@@ -242,6 +249,7 @@ impl Corpus {
             prompt: String,
             target: String,
         }
+        let text = without_bom(text);
         let mut pairs = Vec::new();
         for (index, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
