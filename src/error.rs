@@ -276,6 +276,20 @@ pub(crate) fn check_positive(field: &'static str, value: f64) -> Result<()> {
     }
 }
 
+/// Checks that a positive scale (a temperature, a gain, an optimiser's epsilon) is a normal,
+/// finite `f32`: the tensors compute with it in `f32`, where 1e-300 is 0 and 1e300 infinite.
+pub(crate) fn check_f32_scale(field: &'static str, value: f64) -> Result<()> {
+    if (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::config(
+            field,
+            "in [f32::MIN_POSITIVE, f32::MAX] (about [1.2e-38, 3.4e38])",
+            value,
+        ))
+    }
+}
+
 /// Checks that `a * b` elements fit under `limit`; the error names the size and the limit.
 pub(crate) fn check_size(what: &'static str, a: usize, b: usize, limit: usize) -> Result<usize> {
     let size = a as u128 * b as u128;

@@ -2165,7 +2165,7 @@ fn actor_critic_probes(s: &mut Sweep) {
         "LearningRateSchedule::validate",
         "end -1",
         config("learning_rate.end"),
-        ">= 0",
+        "f32::MIN_POSITIVE",
         || {
             LearningRateSchedule::Linear {
                 start: 1.0,
@@ -2175,6 +2175,41 @@ fn actor_critic_probes(s: &mut Sweep) {
             .validate()
         },
     );
+    // Finite f64 settings that are 0 or infinite in f32 used to pass and train a NaN network.
+    for (what, value) in [("1e-300", 1e-300), ("1e300", 1e300)] {
+        s.err(
+            "LearningRateSchedule::validate",
+            what,
+            config("learning_rate.rate"),
+            "f32::MIN_POSITIVE",
+            move || LearningRateSchedule::Constant { rate: value }.validate(),
+        );
+        s.err(
+            "MlpConfig::init",
+            &format!("orthogonal gain {what}"),
+            config("init.hidden_gain"),
+            "f32::MIN_POSITIVE",
+            move || {
+                MlpConfig::new(4, 2)
+                    .with_init(WeightInit::Orthogonal { hidden_gain: value })
+                    .init(d)
+            },
+        );
+        s.err(
+            "MlpConfig::init",
+            &format!("output gain {what}"),
+            config("output_gain"),
+            "f32::MIN_POSITIVE",
+            move || MlpConfig::new(4, 2).with_output_gain(value).init(d),
+        );
+        s.err(
+            "OptimizerConfig::validate",
+            &format!("Adam epsilon {what}"),
+            config("optimizer.epsilon"),
+            "f32::MIN_POSITIVE",
+            move || OptimizerConfig::Adam { epsilon: value }.validate(),
+        );
+    }
     s.err(
         "LearningRateSchedule::validate",
         "0 steps",

@@ -4,7 +4,7 @@
 use burn::config::Config;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, RmsPropConfig, SgdConfig};
 
-use crate::error::{Error, Result, check_positive};
+use crate::error::{Error, Result, check_f32_scale};
 
 /// The learning rate as a function of the gradient step.
 #[derive(Config, Debug, Copy, PartialEq)]
@@ -54,15 +54,16 @@ impl LearningRateSchedule {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for a rate that is not positive (an `end` below 0), or a ramp
-    /// of 0 steps.
+    /// [`Error::InvalidConfig`] for a rate that is not a positive, normal `f32` (the update
+    /// multiplies `f32` gradients by it: 1e-300 would be no step, 1e300 an infinite one; an
+    /// `end` may be 0), or a ramp of 0 steps.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            LearningRateSchedule::Constant { rate } => check_positive("learning_rate.rate", rate),
+            LearningRateSchedule::Constant { rate } => check_f32_scale("learning_rate.rate", rate),
             LearningRateSchedule::Linear { start, end, steps } => {
-                check_positive("learning_rate.start", start)?;
-                if !(end.is_finite() && end >= 0.0) {
-                    return Err(Error::config("learning_rate.end", "finite and >= 0", end));
+                check_f32_scale("learning_rate.start", start)?;
+                if end != 0.0 {
+                    check_f32_scale("learning_rate.end", end)?;
                 }
                 if steps == 0 {
                     return Err(Error::config("learning_rate.steps", "at least 1", steps));
@@ -123,12 +124,12 @@ impl OptimizerConfig {
     /// outside `(0, 1)`.
     pub fn validate(&self) -> Result<()> {
         match *self {
-            OptimizerConfig::Adam { epsilon } => check_f32_positive("optimizer.epsilon", epsilon),
+            OptimizerConfig::Adam { epsilon } => check_f32_scale("optimizer.epsilon", epsilon),
             OptimizerConfig::AdamW {
                 epsilon,
                 weight_decay,
             } => {
-                check_f32_positive("optimizer.epsilon", epsilon)?;
+                check_f32_scale("optimizer.epsilon", epsilon)?;
                 if !(weight_decay.is_finite()
                     && weight_decay >= 0.0
                     && weight_decay <= f64::from(f32::MAX))
@@ -145,7 +146,7 @@ impl OptimizerConfig {
                 if !(alpha > 0.0 && alpha < 1.0) {
                     return Err(Error::config("optimizer.alpha", "in (0, 1)", alpha));
                 }
-                check_f32_positive("optimizer.epsilon", epsilon)
+                check_f32_scale("optimizer.epsilon", epsilon)
             }
             OptimizerConfig::Sgd => Ok(()),
         }
@@ -172,14 +173,4 @@ impl OptimizerConfig {
             OptimizerConfig::Sgd => SgdConfig::new().init(),
         }
     }
-}
-
-/// A positive `f64` that stays positive and finite in `f32`, where the optimisers compute.
-fn check_f32_positive(field: &'static str, value: f64) -> Result<()> {
-    check_positive(field, value)?;
-    let single = value as f32;
-    if !(single > 0.0 && single.is_finite()) {
-        return Err(Error::config(field, "within f32's positive range", value));
-    }
-    Ok(())
 }

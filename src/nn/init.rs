@@ -6,7 +6,7 @@ use burn::nn::Linear;
 use burn::tensor::{Device, TensorData};
 use rand::{Rng, RngExt};
 
-use crate::error::{Result, check_positive};
+use crate::error::{Result, check_f32_scale};
 
 /// How the weights of a network's linear layers are drawn (from the config's seed).
 ///
@@ -41,7 +41,7 @@ impl WeightInit {
         match *self {
             WeightInit::Uniform => Ok(()),
             WeightInit::Orthogonal { hidden_gain } => {
-                check_positive("init.hidden_gain", hidden_gain)
+                check_f32_scale("init.hidden_gain", hidden_gain)
             }
         }
     }

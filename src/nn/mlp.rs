@@ -71,7 +71,7 @@ impl MlpConfig {
         if let Some(&zero) = self.hidden.iter().find(|&&h| h == 0) {
             return Err(Error::config("hidden", "widths of at least 1", zero));
         }
-        crate::error::check_positive("output_gain", self.output_gain)?;
+        crate::error::check_f32_scale("output_gain", self.output_gain)?;
         self.init.validate()?;
         let parameters = self.parameter_count().filter(|&n| n <= MAX_PARAMETERS);
         if parameters.is_none() {

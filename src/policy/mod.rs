@@ -14,7 +14,6 @@ pub(crate) use guided::check_weight;
 pub use guided::{guided_logits, kl_divergence};
 pub use host::HostSelector;
 pub use kl::{KlEstimator, kl_estimates};
-pub(crate) use selector::check_f32_scale;
 pub use selector::{ActionSelector, Boltzmann, EpsilonGreedy, EpsilonSchedule, Greedy};
 pub use tabular::TabularPolicy;
 

@@ -5,7 +5,7 @@ use burn::tensor::Tensor;
 use burn::tensor::activation::softmax;
 use rand::{Rng, RngExt};
 
-use crate::error::{Error, Result, check_unit_interval};
+use crate::error::{Error, Result, check_f32_scale, check_unit_interval};
 use crate::policy::HostSelector;
 use crate::policy::sample_row;
 use crate::tensor_ops::to_vec_f32;
@@ -230,19 +230,6 @@ impl Boltzmann {
     /// The temperature.
     pub fn temperature(&self) -> f64 {
         self.temperature
-    }
-}
-
-/// Checks that a positive scale (a temperature) is a normal, finite `f32`.
-pub(crate) fn check_f32_scale(field: &'static str, value: f64) -> Result<()> {
-    if (f64::from(f32::MIN_POSITIVE)..=f64::from(f32::MAX)).contains(&value) {
-        Ok(())
-    } else {
-        Err(Error::config(
-            field,
-            "in [f32::MIN_POSITIVE, f32::MAX] (about [1.2e-38, 3.4e38])",
-            value,
-        ))
     }
 }
 

@@ -4,7 +4,7 @@ use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Tensor};
 
 use crate::error::Result;
-use crate::policy::check_f32_scale;
+use crate::error::check_f32_scale;
 use crate::returns::one_step::{bootstrap, check_batch, value_targets_discounted};
 use crate::tensor_ops::{check_has_actions, check_log_probs, check_shape};
 

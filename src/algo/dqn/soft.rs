@@ -6,8 +6,9 @@ use burn::tensor::activation::log_softmax;
 
 use crate::algo::dqn::{Dqn, DqnConfig, DqnStats};
 use crate::batch::BatchRows;
+use crate::error::check_f32_scale;
 use crate::error::{Error, Result};
-use crate::policy::{LogitsPolicy, check_f32_scale};
+use crate::policy::LogitsPolicy;
 use crate::replay::TransitionBatch;
 use crate::returns::{soft_policy_log_probs, soft_q_targets_discounted, soft_values};
 use crate::value::QFunction;

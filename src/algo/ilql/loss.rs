@@ -131,7 +131,7 @@ pub fn awac_loss(
     temperature: f64,
     max_weight: f64,
 ) -> Result<Tensor<1>> {
-    crate::policy::check_f32_scale("temperature", temperature)?;
+    crate::error::check_f32_scale("temperature", temperature)?;
     if !(max_weight.is_finite() && max_weight >= 1.0) {
         return Err(Error::config(
             "max_weight",
