@@ -379,6 +379,38 @@ fn configs_refuse_bad_values() {
     }
 }
 
+#[test]
+fn a_target_network_of_another_architecture_is_refused() {
+    let device = valuefn::device::default_device().autodiff();
+    let online = QNetworkConfig::new(4, 2)
+        .with_hidden(vec![16])
+        .init(&device)
+        .unwrap();
+    let same = QNetworkConfig::new(4, 2)
+        .with_hidden(vec![16])
+        .with_seed(5)
+        .init(&device)
+        .unwrap();
+    assert!(Dqn::with_target(DqnConfig::new(), online.clone(), same).is_ok());
+    // Same number of actions, other hidden width: a Polyak update would have panicked.
+    let wider = QNetworkConfig::new(4, 2)
+        .with_hidden(vec![32])
+        .init(&device)
+        .unwrap();
+    let err = Dqn::with_target(DqnConfig::new(), online.clone(), wider).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch for target network parameter (the online network's architecture): \
+         expected [4, 16], got [4, 32]"
+    );
+    let deeper = QNetworkConfig::new(4, 2)
+        .with_hidden(vec![16, 16])
+        .init(&device)
+        .unwrap();
+    let err = Dqn::with_target(DqnConfig::new(), online, deeper).unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { .. }), "{err}");
+}
+
 /// Random feature batches for the checkpoint test, from a fixed generator.
 fn feature_batch(step: u64, device: &Device) -> TransitionBatch {
     use rand::{RngExt, SeedableRng};

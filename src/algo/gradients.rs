@@ -84,6 +84,20 @@ pub(crate) fn scale_gradients<M: Module>(
     module.visit(&mut Scale { grads, scale });
 }
 
+/// The shape of every float parameter of `module`, in module-tree order: what two modules
+/// must share for one to be the other's target network.
+pub(crate) fn parameter_shapes<M: Module>(module: &M) -> Vec<Vec<usize>> {
+    struct Shapes(Vec<Vec<usize>>);
+    impl ModuleVisitor for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().dims().to_vec());
+        }
+    }
+    let mut shapes = Shapes(Vec::new());
+    module.visit(&mut shapes);
+    shapes.0
+}
+
 /// `target <- tau * online + (1 - tau) * target`, parameter by parameter. Parameters are
 /// matched by their order in the module tree, which two modules of one type share (their ids
 /// need not agree: a target network may have been built apart from the online one).

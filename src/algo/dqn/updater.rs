@@ -5,6 +5,7 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::Tensor;
 
 use crate::algo::dqn::{Bootstrap, DqnConfig, TdLoss};
+use crate::algo::gradients::parameter_shapes;
 use crate::algo::step::{Optimizer, PendingStep};
 use crate::batch::BatchRows;
 use crate::error::{Error, Result};
@@ -127,13 +128,30 @@ where
     /// # Errors
     ///
     /// As [`DqnConfig::validate`]; [`Error::ShapeMismatch`] when the two networks differ in
-    /// their number of actions.
+    /// their number of actions or in their architecture (the parameters' count or shapes: a
+    /// Polyak update blends them one by one).
     pub fn with_target(config: DqnConfig, online: Q, target: Q) -> Result<Self> {
         if online.num_actions() != target.num_actions() {
             return Err(Error::ShapeMismatch {
                 what: "target network actions",
                 expected: vec![online.num_actions()],
                 actual: vec![target.num_actions()],
+            });
+        }
+        let (ours, theirs) = (parameter_shapes(&online), parameter_shapes(&target));
+        if ours != theirs {
+            let differs = ours.iter().zip(&theirs).position(|(a, b)| a != b);
+            return Err(match differs {
+                Some(i) => Error::ShapeMismatch {
+                    what: "target network parameter (the online network's architecture)",
+                    expected: ours[i].clone(),
+                    actual: theirs[i].clone(),
+                },
+                None => Error::ShapeMismatch {
+                    what: "target network parameter count (the online network's architecture)",
+                    expected: vec![ours.len()],
+                    actual: vec![theirs.len()],
+                },
             });
         }
         let mut dqn = Self::new(config, online)?;
