@@ -290,6 +290,12 @@ pub(crate) fn check_f32_scale(field: &'static str, value: f64) -> Result<()> {
     }
 }
 
+/// Checks that a count that sizes an allocation (copies, episodes, a batch) is at most
+/// `limit`, before anything is allocated.
+pub(crate) fn check_count(what: &'static str, count: usize, limit: usize) -> Result<()> {
+    check_size(what, count, 1, limit).map(|_| ())
+}
+
 /// Checks that `a * b` elements fit under `limit`; the error names the size and the limit.
 pub(crate) fn check_size(what: &'static str, a: usize, b: usize, limit: usize) -> Result<usize> {
     let size = a as u128 * b as u128;

@@ -1004,3 +1004,30 @@ fn the_training_loop_keeps_the_best_evaluated_model() {
     assert_eq!(report.updates, 3_000 / 40);
     assert_eq!(report.gradient_steps, report.updates);
 }
+
+#[test]
+fn a_rollout_too_large_to_allocate_is_refused_before_the_run_starts() {
+    let device = valuefn::device::default_device();
+    let (actor, critic) = identity_networks(0, &device);
+    let mut updater =
+        ActorCritic::new(ActorCriticConfig::new(), PolicyAndValue::new(actor, critic)).unwrap();
+    let mut envs =
+        SyncVecEnv::new((0..8).map(|_| IdentityEnv::new(4, 50).unwrap()).collect()).unwrap();
+    let train = ActorCriticTrainConfig::new()
+        .with_n_steps(1 << 30)
+        .with_progress_bar(false);
+    let err = train_actor_critic(
+        &train,
+        &mut updater,
+        &mut envs,
+        None,
+        &OneHot::new(4),
+        &device,
+    )
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "rollout transitions (n_steps x copies): 8589934592 is beyond the limit of 268435456"
+    );
+    assert_eq!(updater.updates(), 0);
+}

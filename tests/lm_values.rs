@@ -782,6 +782,11 @@ fn scored_completions_are_sampled_scored_saved_and_loaded() {
         ScoredCompletions::sample(&model, &env, 0, 0, &device),
         Err(Error::InvalidConfig { .. })
     ));
+    // A count that would run for ever and size a vector of that many: refused at once.
+    assert!(matches!(
+        ScoredCompletions::sample(&model, &env, 1 << 40, 0, &device),
+        Err(Error::TooLarge { .. })
+    ));
     std::fs::remove_dir_all(dir).unwrap();
 }
 

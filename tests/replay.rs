@@ -528,6 +528,12 @@ fn n_step_bad_steps_change_nothing() {
     }
     assert_eq!(flag(collector.push(2, ok, &mut buffer)), "env");
     assert!(NStepCollector::new(2, 0.9, 0).is_err());
+    // A copy count that would allocate a window per copy: refused before any allocation.
+    let err = NStepCollector::new(2, 0.9, 1 << 40).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "environment copies (num_envs): 1099511627776 is beyond the limit of 1048576"
+    );
 }
 
 // ----------------------------------------------------------------------------------- uniform

@@ -2651,6 +2651,14 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
         "episodes",
         || TokenRollouts::new(&env()?, 0, 0),
     );
+    // Counts that size an allocation: refused before it is made.
+    s.err(
+        "TokenRollouts::new",
+        "2^40 episodes",
+        is!(Error::TooLarge { .. }),
+        "episodes per token rollout: 1099511627776 is beyond the limit of 1048576",
+        || TokenRollouts::new(&env()?, 1 << 40, 0),
+    );
     s.err(
         "TokenRollouts::collect",
         "a context shorter than prompt and completion",
@@ -2783,6 +2791,17 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
             let mut replay = TokenReplay::new(10, 0.9)?;
             replay.push(&episode(vec![1, 4], 1, vec![1.0]))?;
             replay.sample(0, d, &mut StdRng::seed_from_u64(0))
+        },
+    );
+    s.err(
+        "TokenReplay::sample",
+        "batch of 2^50",
+        is!(Error::TooLarge { .. }),
+        "token replay batch",
+        || {
+            let mut replay = TokenReplay::new(10, 0.9)?;
+            replay.push(&episode(vec![1, 4], 1, vec![1.0]))?;
+            replay.sample(1 << 50, d, &mut StdRng::seed_from_u64(0))
         },
     );
     s.err(

@@ -25,7 +25,8 @@ pub(crate) fn run_episodes<E: Environment<Action = usize>>(
         };
         return Err(Error::config(field, "at least 1", 0));
     }
-    let mut returns = Vec::with_capacity(episodes);
+    // Grown as episodes end: a huge count runs long, it does not allocate up front.
+    let mut returns = Vec::with_capacity(episodes.min(1 << 12));
     for k in 0..episodes {
         let mut observation = env.reset(Some(seed.wrapping_add(k as u64)));
         let mut total = 0.0;

@@ -7,7 +7,7 @@ use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
 use crate::env::text::{TextGenerationEnv, TextReward};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_count};
 use crate::lm::{LmBody, TokenEpisode, TokenModel, TokenReplay, TokenRollouts};
 use crate::replay::Replay;
 use crate::text::TokenId;
@@ -277,7 +277,8 @@ impl ScoredCompletions {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when `count` is 0; as [`TokenRollouts::collect`]. Episodes that
+    /// [`Error::InvalidConfig`] when `count` is 0; [`Error::TooLarge`] above `2^32`; as
+    /// [`TokenRollouts::collect`]. Episodes that
     /// generated nothing (none can: every episode takes at least one step) are an error too.
     pub fn sample<B: LmBody, R: TextReward + Clone>(
         model: &TokenModel<B>,
@@ -289,8 +290,9 @@ impl ScoredCompletions {
         if count == 0 {
             return Err(Error::config("count", "at least 1", 0));
         }
+        check_count("scored completions to sample", count, 1 << 32)?;
         let mut rollouts = TokenRollouts::new(env, count.min(64), seed)?;
-        let mut items = Vec::with_capacity(count);
+        let mut items = Vec::with_capacity(count.min(1 << 12));
         while items.len() < count {
             for episode in rollouts.collect(model, device)?.episodes {
                 if items.len() < count {

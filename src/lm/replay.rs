@@ -7,7 +7,7 @@ use burn::tensor::{Bool, Device, Tensor, TensorData};
 use rand::{Rng, RngExt};
 
 use crate::env::text::TokenState;
-use crate::error::{Error, Result, check_finite_f32, check_gamma};
+use crate::error::{Error, Result, check_count, check_finite_f32, check_gamma};
 use crate::lm::{TokenEpisode, TokenPositions};
 use crate::replay::{Replay, SampledBatch, TransitionBatch};
 use crate::tensor_ops::index_tensor;
@@ -72,6 +72,9 @@ pub struct TokenReplay {
 }
 
 impl TokenReplay {
+    /// The largest batch [`Replay::sample`] draws, `2^24` steps.
+    pub const MAX_BATCH: usize = 1 << 24;
+
     /// The largest capacity accepted: 2^24 steps.
     pub const MAX_CAPACITY: usize = 1 << 24;
 
@@ -152,7 +155,8 @@ impl Replay for TokenReplay {
     ///
     /// # Errors
     ///
-    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0.
+    /// [`Error::Empty`] when nothing is stored; [`Error::InvalidConfig`] for a batch size of 0;
+    /// [`Error::TooLarge`] above [`TokenReplay::MAX_BATCH`].
     fn sample<R: Rng + ?Sized>(
         &mut self,
         batch_size: usize,
@@ -167,6 +171,7 @@ impl Replay for TokenReplay {
         if batch_size == 0 {
             return Err(Error::config("batch_size", "at least 1", 0));
         }
+        check_count("token replay batch (steps)", batch_size, Self::MAX_BATCH)?;
         let indices: Vec<usize> = (0..batch_size)
             .map(|_| rng.random_range(0..self.steps.len()))
             .collect();

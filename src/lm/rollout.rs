@@ -12,7 +12,7 @@ use crate::encode::ObservationEncoder;
 use crate::encode::PaddedTokens;
 use crate::env::Environment;
 use crate::env::text::{Stop, TextGenerationEnv, TextReward, TokenState};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_count};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
 use crate::returns::Rollout;
@@ -336,15 +336,20 @@ pub struct TokenRollouts<R> {
 }
 
 impl<R: TextReward + Clone> TokenRollouts<R> {
+    /// The most episodes one rollout plays, `2^20`.
+    pub const MAX_EPISODES: usize = 1 << 20;
+
     /// `episodes` copies of `env` per rollout, seeded from `seed`.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] when `episodes` is 0.
+    /// [`Error::InvalidConfig`] when `episodes` is 0; [`Error::TooLarge`] above
+    /// [`TokenRollouts::MAX_EPISODES`] (checked before any copy is made).
     pub fn new(env: &TextGenerationEnv<R>, episodes: usize, seed: u64) -> Result<Self> {
         if episodes == 0 {
             return Err(Error::config("episodes", "at least 1", episodes));
         }
+        check_count("episodes per token rollout", episodes, Self::MAX_EPISODES)?;
         Ok(Self {
             envs: (0..episodes).map(|_| env.replica()).collect(),
             seed: Some(seed),

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::error::{Error, Result, check_gamma};
+use crate::error::{Error, Result, check_count, check_gamma};
 use crate::replay::{RowReplay, Transition};
 
 /// One environment step of one copy, as [`NStepCollector::push`] reads it.
@@ -102,11 +102,15 @@ pub struct NStepCollector {
 }
 
 impl NStepCollector {
+    /// The most environment copies a collector keeps windows for, `2^20`.
+    pub const MAX_ENVS: usize = 1 << 20;
+
     /// A collector of `n`-step transitions discounted by `gamma`, for `num_envs` copies.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] for `n = 0`, `num_envs = 0` or `gamma` outside `[0, 1]`.
+    /// [`Error::InvalidConfig`] for `n = 0`, `num_envs = 0` or `gamma` outside `[0, 1]`;
+    /// [`Error::TooLarge`] for more than [`NStepCollector::MAX_ENVS`] copies.
     ///
     /// # Example
     ///
@@ -125,10 +129,11 @@ impl NStepCollector {
         if num_envs == 0 {
             return Err(Error::config("num_envs", "at least 1", 0));
         }
+        check_count("environment copies (num_envs)", num_envs, Self::MAX_ENVS)?;
         Ok(Self {
             n,
             gamma,
-            windows: vec![VecDeque::with_capacity(n.min(64)); num_envs],
+            windows: vec![VecDeque::new(); num_envs],
         })
     }
 

@@ -14,7 +14,7 @@ use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
 use crate::checkpoint::ChaCha12Rng;
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, SyncVecEnv};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, check_size};
 use crate::policy::{ActorCriticModel, LogitsPolicy, Policy};
 use crate::returns::Rollout;
 use crate::tensor_ops::{index_tensor, to_indices};
@@ -77,7 +77,8 @@ impl ActorCriticTrainConfig {
 
     /// The gradient steps a run takes with `copies` environments, `epochs` passes and
     /// minibatches of `minibatch_size` (1 and the rollout size for A2C): what a learning rate
-    /// that anneals over the whole run needs to know.
+    /// that anneals over the whole run needs to know. Saturates at `u64::MAX` instead of
+    /// overflowing.
     ///
     /// # Example
     ///
@@ -86,12 +87,16 @@ impl ActorCriticTrainConfig {
     ///
     /// // 100k steps in rollouts of 8 x 32 = 256: 391 rollouts of 20 epochs of one minibatch.
     /// assert_eq!(ActorCriticTrainConfig::ppo_cartpole().gradient_steps(8, 20, 256), 7820);
+    /// let huge = ActorCriticTrainConfig::new().with_n_steps(usize::MAX);
+    /// assert_eq!(huge.with_total_steps(u64::MAX).gradient_steps(usize::MAX, usize::MAX, 1), u64::MAX);
     /// ```
     pub fn gradient_steps(&self, copies: usize, epochs: usize, minibatch_size: usize) -> u64 {
-        let rollout = (self.n_steps * copies).max(1) as u64;
+        let rollout = (self.n_steps as u64).saturating_mul(copies as u64).max(1);
         let rollouts = self.total_steps.div_ceil(rollout);
         let minibatches = rollout.div_ceil(minibatch_size.max(1) as u64);
-        rollouts * epochs as u64 * minibatches
+        rollouts
+            .saturating_mul(epochs as u64)
+            .saturating_mul(minibatches)
     }
 
     /// Checks every field.
@@ -191,7 +196,8 @@ where
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] for a bad config; [`Error::Io`] when the metrics file cannot be
+/// [`Error::InvalidConfig`] for a bad config; [`Error::TooLarge`] for a rollout of more than
+/// `2^28` transitions (`n_steps x copies`); [`Error::Io`] when the metrics file cannot be
 /// written; any error of the environments, encoder or updater (a NaN reward, for one) stops
 /// the run and is returned.
 pub fn train_actor_critic<E, Enc, M, I>(
@@ -223,6 +229,10 @@ where
     )?;
     state.run.finish()
 }
+
+/// The most transitions one rollout holds (`n_steps x copies`), `2^28`: its columns are
+/// allocated up front.
+const MAX_ROLLOUT: usize = 1 << 28;
 
 /// Everything an actor-critic run carries from one update to the next, apart from the updater
 /// and the environments: what a training checkpoint saves beside them.
@@ -277,8 +287,14 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
         I: BatchRows,
     {
         let n = envs.len();
+        // The rollout's columns are allocated up front: its size is checked first.
+        let len = check_size(
+            "rollout transitions (n_steps x copies)",
+            config.n_steps,
+            n,
+            MAX_ROLLOUT,
+        )?;
         let mut inputs = encoder.encode(&self.observations, device)?;
-        let len = config.n_steps * n;
 
         while !self.run.done() {
             let acting = updater.model().valid();
