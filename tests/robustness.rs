@@ -2529,6 +2529,41 @@ fn lm_probes(s: &mut Sweep) {
             generate(&model()?, &ids(vec![1], 1, &[1]), &config)
         },
     );
+    // No bound on a body without a context limit: generation ran until memory ran out.
+    s.err(
+        "GenerationConfig::validate",
+        "max_new_tokens usize::MAX",
+        is!(Error::TooLarge { .. }),
+        "max_new_tokens (tokens per row)",
+        || GenerationConfig::new(usize::MAX).validate(),
+    );
+    s.err(
+        "generate",
+        "an <eos> id outside the vocabulary",
+        config("eos_id"),
+        "below the model's vocabulary size",
+        || {
+            generate(
+                &model()?,
+                &ids(vec![1], 1, &[1]),
+                &GenerationConfig::new(2).with_eos_id(1 << 20),
+            )
+        },
+    );
+    s.err(
+        "generate",
+        "temperature 1e-300 (0 in f32)",
+        config("sampling.temperature"),
+        "f32::MIN_POSITIVE",
+        || {
+            let config = GenerationConfig::new(3).with_sampling(Sampling::Sample {
+                temperature: 1e-300,
+                top_k: None,
+                top_p: None,
+            });
+            generate(&model()?, &ids(vec![1], 1, &[1]), &config)
+        },
+    );
     s.err(
         "generate",
         "prompt at the context",

@@ -5,7 +5,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
 use crate::batch::TokenBatch;
-use crate::error::{Error, Result, check_positive};
+use crate::error::{Error, Result, check_count, check_f32_scale};
 use crate::lm::TokenDecoder;
 use crate::tensor_ops::to_vec_f32;
 use crate::text::{TokenId, Vocabulary};
@@ -45,7 +45,8 @@ pub enum Sampling {
 /// ```
 #[derive(Config, Debug, PartialEq)]
 pub struct GenerationConfig {
-    /// Tokens to generate at most per row (>= 1).
+    /// Tokens to generate at most per row (in `1..=2^20`: a body without a context limit, a
+    /// GRU, would otherwise generate until memory runs out when no `<eos>` comes).
     pub max_new_tokens: usize,
     /// How each token is chosen.
     #[config(default = "Sampling::Greedy")]
@@ -63,22 +64,31 @@ pub struct GenerationConfig {
 }
 
 impl GenerationConfig {
+    /// The most tokens [`generate`] produces per row, `2^20`.
+    pub const MAX_NEW_TOKENS: usize = 1 << 20;
+
     /// Checks every field.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidConfig`] naming the first bad field.
+    /// [`Error::InvalidConfig`] naming the first bad field; [`Error::TooLarge`] for more than
+    /// [`GenerationConfig::MAX_NEW_TOKENS`] tokens.
     pub fn validate(&self) -> Result<()> {
         if self.max_new_tokens == 0 {
             return Err(Error::config("max_new_tokens", "at least 1", 0));
         }
+        check_count(
+            "max_new_tokens (tokens per row)",
+            self.max_new_tokens,
+            Self::MAX_NEW_TOKENS,
+        )?;
         if let Sampling::Sample {
             temperature,
             top_k,
             top_p,
         } = self.sampling
         {
-            check_positive("sampling.temperature", temperature)?;
+            check_f32_scale("sampling.temperature", temperature)?;
             if top_k == Some(0) {
                 return Err(Error::config("sampling.top_k", "at least 1", 0));
             }
@@ -113,7 +123,8 @@ pub struct Generation {
 /// # Errors
 ///
 /// As [`GenerationConfig::validate`] and [`crate::lm::TokenModel::check`]; [`Error::TooLarge`] when a
-/// row would outgrow the body's context before it stops.
+/// row would outgrow the body's context before it stops; [`Error::InvalidConfig`] for an
+/// `eos_id` outside the model's vocabulary when `stop_at_eos` is set.
 ///
 /// # Example
 ///
@@ -136,9 +147,17 @@ pub fn generate<D: TokenDecoder>(
     config: &GenerationConfig,
 ) -> Result<Generation> {
     config.validate()?;
+    let vocab = model.vocab_size();
+    if config.stop_at_eos && config.eos_id as usize >= vocab {
+        // An <eos> the model cannot emit would silently never stop a row.
+        return Err(Error::config(
+            "eos_id",
+            "below the model's vocabulary size",
+            format!("{} with {vocab} tokens", config.eos_id),
+        ));
+    }
     let (mut logits, mut decoding) = model.start(prompts)?;
     let rows = logits.dims()[0];
-    let vocab = model.vocab_size();
     let mut rng = StdRng::seed_from_u64(config.seed);
     let mut out = Generation {
         tokens: vec![Vec::new(); rows],
