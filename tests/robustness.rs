@@ -2500,6 +2500,33 @@ fn lm_probes(s: &mut Sweep) {
             m.step(&[3, 3], &mut decoding)
         },
     );
+    // Another model's cache (here of another width) used to reach burn and panic.
+    s.err(
+        "TokenModel::step",
+        "a decoding state from another model",
+        config("decoding"),
+        "another model",
+        || {
+            let wide = TokenModel::new(
+                TransformerBodyConfig::new(6)
+                    .with_hidden(16)
+                    .with_heads(2)
+                    .with_max_len(4)
+                    .init(d)?,
+                0,
+                d,
+            );
+            let (_, mut decoding) = wide.prefill(&ids(vec![1], 1, &[1]))?;
+            let before = decoding.lengths().to_vec();
+            let result = model()?.step(&[3], &mut decoding);
+            assert_eq!(
+                decoding.lengths(),
+                before,
+                "a refused step changed the state"
+            );
+            result
+        },
+    );
     s.err(
         "GenerationConfig::validate",
         "top_p 0",
@@ -2598,6 +2625,16 @@ fn lm_probes(s: &mut Sweep) {
         "9",
         || {
             let task = TokenTask::new(vec![1], vec![9])?;
+            pretrain(model()?, &[task], &[], &PretrainConfig::new())
+        },
+    );
+    s.err(
+        "pretrain",
+        "a model on a device without autodiff",
+        is!(Error::InvalidConfig { .. }),
+        "autodiff",
+        || {
+            let task = TokenTask::new(vec![1], vec![4])?;
             pretrain(model()?, &[task], &[], &PretrainConfig::new())
         },
     );

@@ -1,6 +1,6 @@
 //! Policy, Q and V heads on any body: the language model as an agent.
 
-use burn::module::Module;
+use burn::module::{Module, ParamId};
 use burn::nn::Linear;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Gradients, Tensor};
@@ -344,7 +344,22 @@ impl<B: LmBody> TokenModel<B> {
         let (hidden, cache) = self
             .body
             .prefill(batch.ids.clone(), batch.mask.clone(), &lengths);
-        Ok((hidden, Decoding { cache, lengths }))
+        let model = self.decoding_identity();
+        Ok((
+            hidden,
+            Decoding {
+                cache,
+                lengths,
+                model,
+            },
+        ))
+    }
+
+    /// What ties a [`Decoding`] to the model that started it: the id of the policy head's
+    /// weight, which inference copies ([`Module::valid`]) and training steps keep, and which
+    /// a model built or loaded apart does not share.
+    fn decoding_identity(&self) -> ParamId {
+        self.policy.weight.id
     }
 
     /// Appends one token to every row of `decoding` and returns the heads at the new
@@ -352,6 +367,7 @@ impl<B: LmBody> TokenModel<B> {
     ///
     /// # Errors
     ///
+    /// [`Error::InvalidConfig`] (field `decoding`) for a state another model started;
     /// [`Error::ShapeMismatch`] for a token count other than the batch size;
     /// [`Error::InvalidAction`] for an id outside the vocabulary; [`Error::TooLarge`] when a
     /// row would exceed the body's context. Nothing changes on error.
@@ -369,6 +385,14 @@ impl<B: LmBody> TokenModel<B> {
         tokens: &[TokenId],
         decoding: &mut Decoding<B::Cache>,
     ) -> Result<Tensor<2>> {
+        if decoding.model != self.decoding_identity() {
+            // Another model's cache may not even have this body's shapes: burn would panic.
+            return Err(Error::config(
+                "decoding",
+                "a state started by this model's prefill (or an inference copy's)",
+                "a state from another model",
+            ));
+        }
         if tokens.len() != decoding.lengths.len() {
             return Err(Error::ShapeMismatch {
                 what: "decoding tokens (one per row)",
@@ -406,6 +430,8 @@ impl<B: LmBody> TokenModel<B> {
 pub struct Decoding<C> {
     cache: C,
     lengths: Vec<usize>,
+    /// The model that started it (see `TokenModel::decoding_identity`).
+    model: ParamId,
 }
 
 impl<C> Decoding<C> {
