@@ -35,19 +35,20 @@ fn policy_gradient_value_and_entropy_losses_match_hand_values() {
     for (name, device) in valuefn::device::cpu_devices() {
         // log pi = ln 0.5, ln 0.25; A = 2, -4: loss -(2 ln 0.5 - 4 ln 0.25) / 2
         // = -(-2 ln 2 + 8 ln 2) / 2 = -3 ln 2.
-        let loss = to_vec_f32(policy_gradient_loss(
-            t1(&[0.5f32.ln(), 0.25f32.ln()], &device),
-            t1(&[2.0, -4.0], &device),
-        ))[0];
+        let loss = to_vec_f32(
+            policy_gradient_loss(
+                t1(&[0.5f32.ln(), 0.25f32.ln()], &device),
+                t1(&[2.0, -4.0], &device),
+            )
+            .unwrap(),
+        )[0];
         assert!(
             close(f64::from(loss), -3.0 * 2f64.ln(), 1e-6),
             "{name}: {loss}"
         );
         // (1 - 3)^2 and (0.5 - 0)^2: mean 2.125.
-        let loss = to_vec_f32(value_loss(
-            t1(&[1.0, 0.5], &device),
-            t1(&[3.0, 0.0], &device),
-        ))[0];
+        let loss =
+            to_vec_f32(value_loss(t1(&[1.0, 0.5], &device), t1(&[3.0, 0.0], &device)).unwrap())[0];
         assert!(close(f64::from(loss), 2.125, 1e-6), "{name}: {loss}");
         // Entropy of (0.5, 0.25, 0.25) = 1.5 ln 2, and of a near-deterministic row ~ 0.
         let logits = Tensor::<2>::from_floats([[2f32.ln(), 0.0, 0.0], [0.0, 40.0, 0.0]], &device);
@@ -76,26 +77,19 @@ fn clipped_surrogate_at_ratios_inside_and_outside_the_clip_range() {
     // -0.8 (clipped: no gain from lowering further); A > 0 at 0.7: min(0.7, 0.8) = 0.7.
     let advantages = t1(&[1.0, 1.0, -1.0, 1.0], &device);
     let expected = -(1.1 + 1.2 - 0.8 + 0.7) / 4.0;
-    let loss = to_vec_f32(clipped_surrogate_loss(
-        new.clone(),
-        old.clone(),
-        advantages.clone(),
-        0.2,
-    ))[0];
+    let loss = to_vec_f32(
+        clipped_surrogate_loss(new.clone(), old.clone(), advantages.clone(), 0.2).unwrap(),
+    )[0];
     assert!(
         close(f64::from(loss), expected, 1e-6),
         "{loss} vs {expected}"
     );
     // Three of the four ratios lie outside [0.8, 1.2].
-    let fraction = to_vec_f32(clip_fraction(new.clone(), old.clone(), 0.2))[0];
+    let fraction = to_vec_f32(clip_fraction(new.clone(), old.clone(), 0.2).unwrap())[0];
     assert!(close(f64::from(fraction), 0.75, 1e-6), "{fraction}");
     // A huge clip range gives back the plain importance-weighted objective.
-    let loss = to_vec_f32(clipped_surrogate_loss(
-        new.clone(),
-        old.clone(),
-        advantages,
-        10.0,
-    ))[0];
+    let loss =
+        to_vec_f32(clipped_surrogate_loss(new.clone(), old.clone(), advantages, 10.0).unwrap())[0];
     assert!(close(f64::from(loss), -(1.1 + 1.5 - 0.5 + 0.7) / 4.0, 1e-6));
     // approx KL (k3): mean(r - 1 - ln r).
     let kl: f64 = ratios
@@ -103,7 +97,7 @@ fn clipped_surrogate_at_ratios_inside_and_outside_the_clip_range() {
         .map(|&r| f64::from(r) - 1.0 - f64::from(r).ln())
         .sum::<f64>()
         / 4.0;
-    let got = to_vec_f32(approx_kl(new, old))[0];
+    let got = to_vec_f32(approx_kl(new, old).unwrap())[0];
     assert!(close(f64::from(got), kl, 1e-5), "{got} vs {kl}");
 }
 
@@ -114,24 +108,30 @@ fn value_clipping_takes_the_larger_error() {
     // Row 1: clipped 0.2 -> (0.2-2)^2 = 3.24 > (1-2)^2 = 1 -> 3.24.
     // Row 2: inside, both (0.1-2)^2 = 3.61.
     // Row 3: clipped -0.2 -> (-0.2+3)^2 = 7.84 > (-1+3)^2 = 4 -> 7.84.
-    let loss = to_vec_f32(clipped_value_loss(
-        t1(&[1.0, 0.1, -1.0], &device),
-        t1(&[0.0, 0.0, 0.0], &device),
-        t1(&[2.0, 2.0, -3.0], &device),
-        0.2,
-    ))[0];
+    let loss = to_vec_f32(
+        clipped_value_loss(
+            t1(&[1.0, 0.1, -1.0], &device),
+            t1(&[0.0, 0.0, 0.0], &device),
+            t1(&[2.0, 2.0, -3.0], &device),
+            0.2,
+        )
+        .unwrap(),
+    )[0];
     assert!(
         close(f64::from(loss), (3.24 + 3.61 + 7.84) / 3.0, 1e-5),
         "{loss}"
     );
     // Moving toward the target within the clip: the unclipped error wins when it is larger.
     // Old 0, new 0.5, return -1: clipped 0.2 -> 1.44; unclipped 2.25.
-    let loss = to_vec_f32(clipped_value_loss(
-        t1(&[0.5], &device),
-        t1(&[0.0], &device),
-        t1(&[-1.0], &device),
-        0.2,
-    ))[0];
+    let loss = to_vec_f32(
+        clipped_value_loss(
+            t1(&[0.5], &device),
+            t1(&[0.0], &device),
+            t1(&[-1.0], &device),
+            0.2,
+        )
+        .unwrap(),
+    )[0];
     assert!(close(f64::from(loss), 2.25, 1e-6), "{loss}");
 }
 
@@ -593,12 +593,15 @@ fn first_ppo_minibatch_has_ratio_one() {
         batch.actions.clone(),
     );
     let normalized = normalize_advantages(advantages);
-    let surrogate = to_vec_f32(clipped_surrogate_loss(
-        log_probs.clone(),
-        log_probs.clone(),
-        normalized.clone(),
-        0.2,
-    ))[0];
+    let surrogate = to_vec_f32(
+        clipped_surrogate_loss(
+            log_probs.clone(),
+            log_probs.clone(),
+            normalized.clone(),
+            0.2,
+        )
+        .unwrap(),
+    )[0];
     let mean_advantage = to_vec_f32(normalized.mean())[0];
     // Ratio 1: the surrogate is -mean(A).
     assert!((surrogate + mean_advantage).abs() < 1e-6);
@@ -1030,4 +1033,58 @@ fn a_rollout_too_large_to_allocate_is_refused_before_the_run_starts() {
         "rollout transitions (n_steps x copies): 8589934592 is beyond the limit of 268435456"
     );
     assert_eq!(updater.updates(), 0);
+}
+
+#[test]
+fn losses_refuse_columns_of_other_lengths_an_empty_batch_and_a_bad_clip_range() {
+    let device = valuefn::device::default_device();
+    let (two, one) = (t1(&[0.1, 0.2], &device), t1(&[1.0], &device));
+    // A single advantage used to broadcast over every log-probability.
+    let err = policy_gradient_loss(two.clone(), one.clone()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "shape mismatch for advantages: expected [2], got [1]"
+    );
+    assert!(matches!(
+        value_loss(two.clone(), one.clone()),
+        Err(Error::ShapeMismatch {
+            what: "returns",
+            ..
+        })
+    ));
+    assert!(matches!(
+        clipped_surrogate_loss(two.clone(), two.clone(), one.clone(), 0.2),
+        Err(Error::ShapeMismatch {
+            what: "advantages",
+            ..
+        })
+    ));
+    assert!(matches!(
+        clipped_value_loss(two.clone(), one.clone(), two.clone(), 0.2),
+        Err(Error::ShapeMismatch {
+            what: "old_values",
+            ..
+        })
+    ));
+    assert!(matches!(
+        approx_kl(two.clone(), one.clone()),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let empty = t1(&[], &device);
+    assert!(matches!(
+        clip_fraction(empty.clone(), empty, 0.2),
+        Err(Error::Empty { .. })
+    ));
+    for bad in [-0.1, f64::NAN] {
+        assert!(matches!(
+            clipped_surrogate_loss(two.clone(), two.clone(), two.clone(), bad),
+            Err(Error::InvalidConfig {
+                field: "clip_range",
+                ..
+            })
+        ));
+    }
+    // An infinite range means no clipping.
+    let none = clip_fraction(two.clone(), two, f64::INFINITY).unwrap();
+    assert_eq!(to_vec_f32(none), vec![0.0]);
 }

@@ -3,9 +3,38 @@
 //! Each returns a `[1]` tensor (a mean over the batch) that stays on the autodiff graph of its
 //! inputs; the statistics ([`approx_kl`], [`clip_fraction`]) are for reporting and carry no
 //! gradient of interest.
+//!
+//! Each checks its inputs first (only their shapes and its scalars: nothing is read back):
+//! columns of different lengths would broadcast a single row silently or panic inside burn, and
+//! an empty batch would give a NaN mean.
 
-use crate::policy::{KlEstimator, kl_estimates};
 use burn::tensor::Tensor;
+
+use crate::error::{Error, Result};
+use crate::policy::{KlEstimator, kl_estimates};
+
+/// Checks that every column is `[B]` with the first one's `B >= 1`.
+fn check_columns(columns: &[(&'static str, &Tensor<1>)]) -> Result<()> {
+    let [len] = columns[0].1.dims();
+    if len == 0 {
+        return Err(Error::Empty {
+            what: "batch of a loss",
+        });
+    }
+    for &(what, column) in &columns[1..] {
+        crate::tensor_ops::check_shape(what, column.dims(), [len])?;
+    }
+    Ok(())
+}
+
+/// Checks a clip range: `>= 0` (infinite: no clipping; NaN fails).
+fn check_clip_range(clip_range: f64) -> Result<()> {
+    if clip_range >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::config("clip_range", ">= 0", clip_range))
+    }
+}
 
 /// The policy-gradient loss `-mean_i A_i log pi(a_i | s_i)` (A2C; the advantages are
 /// constants).
@@ -13,6 +42,11 @@ use burn::tensor::Tensor;
 /// # Shapes
 ///
 /// - `log_probs`, `advantages`: `[B]`; output `[1]`.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] for columns of different lengths, [`Error::Empty`] for an empty
+/// batch.
 ///
 /// # Example
 ///
@@ -25,10 +59,14 @@ use burn::tensor::Tensor;
 /// let log_probs = Tensor::<1>::from_floats([-1.0, -2.0], &device);
 /// let advantages = Tensor::<1>::from_floats([2.0, -1.0], &device);
 /// // -((2 * -1) + (-1 * -2)) / 2 = 0
-/// assert_eq!(to_vec_f32(policy_gradient_loss(log_probs, advantages)), vec![0.0]);
+/// assert_eq!(to_vec_f32(policy_gradient_loss(log_probs.clone(), advantages)?), vec![0.0]);
+/// // One advantage for two actions would broadcast: refused.
+/// assert!(policy_gradient_loss(log_probs, Tensor::from_floats([1.0], &device)).is_err());
+/// # Ok::<(), valuefn::Error>(())
 /// ```
-pub fn policy_gradient_loss(log_probs: Tensor<1>, advantages: Tensor<1>) -> Tensor<1> {
-    (log_probs * advantages).mean().neg()
+pub fn policy_gradient_loss(log_probs: Tensor<1>, advantages: Tensor<1>) -> Result<Tensor<1>> {
+    check_columns(&[("log_probs", &log_probs), ("advantages", &advantages)])?;
+    Ok((log_probs * advantages).mean().neg())
 }
 
 /// PPO's clipped surrogate loss
@@ -38,6 +76,11 @@ pub fn policy_gradient_loss(log_probs: Tensor<1>, advantages: Tensor<1>) -> Tens
 /// # Shapes
 ///
 /// - `log_probs`, `old_log_probs`, `advantages`: `[B]`; output `[1]`.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] for columns of different lengths, [`Error::Empty`] for an empty
+/// batch, [`Error::InvalidConfig`] for a clip range that is negative or NaN.
 ///
 /// # Example
 ///
@@ -51,19 +94,26 @@ pub fn policy_gradient_loss(log_probs: Tensor<1>, advantages: Tensor<1>) -> Tens
 /// let new = Tensor::<1>::from_floats([0.5f32.ln(), 2f32.ln()], &device); // ratios 0.5 and 2
 /// let advantages = Tensor::<1>::from_floats([1.0, 1.0], &device);
 /// // min(0.5, 0.8) = 0.5 and min(2, 1.2) = 1.2: loss -(0.5 + 1.2) / 2
-/// let loss = to_vec_f32(clipped_surrogate_loss(new, old, advantages, 0.2))[0];
+/// let loss = to_vec_f32(clipped_surrogate_loss(new, old, advantages, 0.2)?)[0];
 /// assert!((loss + 0.85).abs() < 1e-6);
+/// # Ok::<(), valuefn::Error>(())
 /// ```
 pub fn clipped_surrogate_loss(
     log_probs: Tensor<1>,
     old_log_probs: Tensor<1>,
     advantages: Tensor<1>,
     clip_range: f64,
-) -> Tensor<1> {
+) -> Result<Tensor<1>> {
+    check_clip_range(clip_range)?;
+    check_columns(&[
+        ("log_probs", &log_probs),
+        ("old_log_probs", &old_log_probs),
+        ("advantages", &advantages),
+    ])?;
     let ratio = (log_probs - old_log_probs).exp();
     let unclipped = ratio.clone() * advantages.clone();
     let clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * advantages;
-    unclipped.min_pair(clipped).mean().neg()
+    Ok(unclipped.min_pair(clipped).mean().neg())
 }
 
 /// The critic's squared error `mean_i (V(s_i) - R_i)^2` (PyTorch's `mse_loss`, the value
@@ -72,8 +122,14 @@ pub fn clipped_surrogate_loss(
 /// # Shapes
 ///
 /// - `values`, `returns`: `[B]`; output `[1]`.
-pub fn value_loss(values: Tensor<1>, returns: Tensor<1>) -> Tensor<1> {
-    (values - returns).square().mean()
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] for columns of different lengths, [`Error::Empty`] for an empty
+/// batch.
+pub fn value_loss(values: Tensor<1>, returns: Tensor<1>) -> Result<Tensor<1>> {
+    check_columns(&[("values", &values), ("returns", &returns)])?;
+    Ok((values - returns).square().mean())
 }
 
 /// The clipped value loss of OpenAI baselines' PPO2:
@@ -83,6 +139,11 @@ pub fn value_loss(values: Tensor<1>, returns: Tensor<1>) -> Tensor<1> {
 /// # Shapes
 ///
 /// - `values`, `old_values`, `returns`: `[B]`; output `[1]`.
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] for columns of different lengths, [`Error::Empty`] for an empty
+/// batch, [`Error::InvalidConfig`] for a clip range that is negative or NaN.
 ///
 /// # Example
 ///
@@ -94,19 +155,26 @@ pub fn value_loss(values: Tensor<1>, returns: Tensor<1>) -> Tensor<1> {
 /// let device = valuefn::device::default_device();
 /// let t = |x: [f32; 1]| Tensor::<1>::from_floats(x, &device);
 /// // V moved from 0 to 1 with return 2: clipped to 0.2, error 1.8^2 beats 1^2.
-/// let loss = to_vec_f32(clipped_value_loss(t([1.0]), t([0.0]), t([2.0]), 0.2))[0];
+/// let loss = to_vec_f32(clipped_value_loss(t([1.0]), t([0.0]), t([2.0]), 0.2)?)[0];
 /// assert!((loss - 3.24).abs() < 1e-5);
+/// # Ok::<(), valuefn::Error>(())
 /// ```
 pub fn clipped_value_loss(
     values: Tensor<1>,
     old_values: Tensor<1>,
     returns: Tensor<1>,
     clip_range: f64,
-) -> Tensor<1> {
+) -> Result<Tensor<1>> {
+    check_clip_range(clip_range)?;
+    check_columns(&[
+        ("values", &values),
+        ("old_values", &old_values),
+        ("returns", &returns),
+    ])?;
     let clipped = old_values.clone() + (values.clone() - old_values).clamp(-clip_range, clip_range);
     let unclipped_error = (values - returns.clone()).square();
     let clipped_error = (clipped - returns).square();
-    unclipped_error.max_pair(clipped_error).mean()
+    Ok(unclipped_error.max_pair(clipped_error).mean())
 }
 
 /// The approximate KL divergence `KL(pi_old || pi)` from the log-ratios `l = log pi -
@@ -117,8 +185,14 @@ pub fn clipped_value_loss(
 /// # Shapes
 ///
 /// - `log_probs`, `old_log_probs`: `[B]`; output `[1]`.
-pub fn approx_kl(log_probs: Tensor<1>, old_log_probs: Tensor<1>) -> Tensor<1> {
-    kl_estimates(old_log_probs, log_probs, KlEstimator::K3).mean()
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] for columns of different lengths, [`Error::Empty`] for an empty
+/// batch.
+pub fn approx_kl(log_probs: Tensor<1>, old_log_probs: Tensor<1>) -> Result<Tensor<1>> {
+    check_columns(&[("log_probs", &log_probs), ("old_log_probs", &old_log_probs)])?;
+    Ok(kl_estimates(old_log_probs, log_probs, KlEstimator::K3).mean())
 }
 
 /// The fraction of ratios `pi / pi_old` outside `[1 - clip_range, 1 + clip_range]`.
@@ -126,14 +200,25 @@ pub fn approx_kl(log_probs: Tensor<1>, old_log_probs: Tensor<1>) -> Tensor<1> {
 /// # Shapes
 ///
 /// - `log_probs`, `old_log_probs`: `[B]`; output `[1]`.
-pub fn clip_fraction(log_probs: Tensor<1>, old_log_probs: Tensor<1>, clip_range: f64) -> Tensor<1> {
-    (log_probs - old_log_probs)
+///
+/// # Errors
+///
+/// [`Error::ShapeMismatch`] for columns of different lengths, [`Error::Empty`] for an empty
+/// batch, [`Error::InvalidConfig`] for a clip range that is negative or NaN.
+pub fn clip_fraction(
+    log_probs: Tensor<1>,
+    old_log_probs: Tensor<1>,
+    clip_range: f64,
+) -> Result<Tensor<1>> {
+    check_clip_range(clip_range)?;
+    check_columns(&[("log_probs", &log_probs), ("old_log_probs", &old_log_probs)])?;
+    Ok((log_probs - old_log_probs)
         .exp()
         .sub_scalar(1.0)
         .abs()
         .greater_elem(clip_range)
         .float()
-        .mean()
+        .mean())
 }
 
 /// Standardises to mean 0 and (unbiased) standard deviation 1, with `1e-8` added to the

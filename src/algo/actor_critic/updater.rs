@@ -508,13 +508,13 @@ where
         let ppo = self.config.ppo.as_ref();
         let policy_loss = match (ppo, &old_log_probs) {
             (Some(ppo), Some(old)) => {
-                clipped_surrogate_loss(log_probs.clone(), old.clone(), advantages, ppo.clip_range)
+                clipped_surrogate_loss(log_probs.clone(), old.clone(), advantages, ppo.clip_range)?
             }
-            _ => policy_gradient_loss(log_probs.clone(), advantages),
+            _ => policy_gradient_loss(log_probs.clone(), advantages)?,
         };
         let critic_loss = match ppo.and_then(|ppo| ppo.clip_range_value) {
-            None => value_loss(values, returns),
-            Some(clip) => clipped_value_loss(values, pick(&scored.old_values), returns, clip),
+            None => value_loss(values, returns)?,
+            Some(clip) => clipped_value_loss(values, pick(&scored.old_values), returns, clip)?,
         };
         let loss = policy_loss.clone() + critic_loss.clone().mul_scalar(self.config.value_coef)
             - mean_entropy.clone().mul_scalar(self.config.entropy_coef);
@@ -542,8 +542,8 @@ where
                 policy_loss.without_autodiff(),
                 critic_loss.without_autodiff(),
                 mean_entropy.without_autodiff(),
-                approx_kl(detached.clone(), old_log_probs.clone()),
-                clip_fraction(detached, old_log_probs, clip_range),
+                approx_kl(detached.clone(), old_log_probs.clone())?,
+                clip_fraction(detached, old_log_probs, clip_range)?,
             ],
             &[(0, "policy loss"), (1, "value loss")],
         )?;
