@@ -2706,6 +2706,29 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
         "position",
         || TokenPositions::new(ids(vec![1, 4], 2, &[2]), vec![(0, 2)]),
     );
+    // Functions without a Result document their panic; each is checked to happen.
+    s.documented_panic(
+        "BatchRows::select_rows",
+        "row 5 of 1 (TokenPositions)",
+        || {
+            use valuefn::batch::BatchRows;
+            let positions = TokenPositions::new(ids(vec![1, 4], 2, &[2]), vec![(0, 1)]).unwrap();
+            let _ = positions.select_rows(valuefn::tensor_ops::index_tensor(&[5], d));
+        },
+    );
+    s.documented_panic(
+        "TokenEpisode::completion",
+        "prompt_len beyond the tokens",
+        || {
+            let episode = TokenEpisode {
+                tokens: vec![1, 4],
+                prompt_len: 3,
+                rewards: vec![],
+                terminated: true,
+            };
+            let _ = episode.completion();
+        },
+    );
     let tokenizer = CharTokenizer::fit(["ab"]).unwrap();
     let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tokenizer).unwrap();
     let env = || {

@@ -11,6 +11,11 @@ pub trait BatchRows: Clone + Sized {
     fn num_rows(&self) -> usize;
 
     /// The rows at `indices`, in that order.
+    ///
+    /// # Panics
+    ///
+    /// When an index is not below [`BatchRows::num_rows`] (burn's `select` panics the same
+    /// way). The crate's minibatches draw indices from `0..num_rows` only.
     fn select_rows(&self, indices: Tensor<1, Int>) -> Self;
 
     /// The parts one after another.

@@ -228,6 +228,11 @@ pub struct TokenEpisode {
 
 impl TokenEpisode {
     /// The generated tokens.
+    ///
+    /// # Panics
+    ///
+    /// When `prompt_len > tokens.len()`: an episode built by hand with fields that do not fit
+    /// (the crate's rollouts never make one).
     pub fn completion(&self) -> &[TokenId] {
         &self.tokens[self.prompt_len..]
     }
