@@ -672,3 +672,56 @@ mod actor_critic {
         }
     }
 }
+
+/// A tabular environment (slippery FrozenLake under a time limit) resumes as CartPole does: its
+/// transitions are drawn from its own generator, saved with it.
+#[test]
+fn a_dqn_run_on_slippery_frozen_lake_resumes_bit_identically() {
+    use valuefn::encode::OneHot;
+    use valuefn::env::tabular::FrozenLake;
+    use valuefn::env::{TabularEnv, TimeLimit};
+
+    type Lake = TimeLimit<TabularEnv<FrozenLake>>;
+    let lake = || TimeLimit::new(TabularEnv::new(FrozenLake::four_by_four(true)), 30).unwrap();
+    let device = valuefn::device::default_device().autodiff();
+    let net = QNetworkConfig::new(16, 4).with_hidden(vec![16]);
+    let config = run_config(ReplayKind::Uniform).with_total_steps(360);
+    let run = |resume: Option<&ResumeConfig>| {
+        let mut dqn = Dqn::new(dqn_config(), net.init(&device).unwrap()).unwrap();
+        let mut envs: SyncVecEnv<Lake> = SyncVecEnv::new(vec![lake(), lake()]).unwrap();
+        let mut eval = lake();
+        let encoder = OneHot::new(16);
+        let report = match resume {
+            None => train_dqn(
+                &config,
+                &mut dqn,
+                &mut envs,
+                Some(&mut eval),
+                &encoder,
+                &device,
+            ),
+            Some(resume) => train_dqn_resumable(
+                &config,
+                resume,
+                &mut dqn,
+                &mut envs,
+                Some(&mut eval),
+                &encoder,
+                &device,
+            ),
+        }
+        .unwrap();
+        let x = Tensor::<2>::eye(16, &device);
+        (report, to_vec_f32(dqn.online().q_values(x).unwrap()))
+    };
+    let (reference, q) = run(None);
+    assert!(!reference.episode_returns.is_empty());
+    let dir = temp_dir("resume-frozen-lake");
+    let resume = ResumeConfig::new(dir.display().to_string()).with_every(50);
+    let (part, _) = run(Some(&resume.clone().with_stop_at(Some(171))));
+    assert_eq!(part.steps, 172);
+    let (report, resumed_q) = run(Some(&resume));
+    assert_same_run(&reference, &report, "FrozenLake");
+    assert_eq!(q, resumed_q);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,9 +1,11 @@
 //! Any finite MDP as a steppable environment.
 
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::env::{Environment, Step};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{ChaCha12Rng, RngState};
+use crate::env::{Environment, Snapshot, Step};
 use crate::error::{Error, Result};
 use crate::space::Discrete;
 use crate::tabular::{FiniteMdp, Transition};
@@ -28,7 +30,7 @@ use crate::tabular::{FiniteMdp, Transition};
 #[derive(Debug)]
 pub struct TabularEnv<M> {
     mdp: M,
-    rng: StdRng,
+    rng: ChaCha12Rng,
     state: Option<usize>,
     observation_space: Discrete,
     action_space: Discrete,
@@ -42,7 +44,7 @@ impl<M: FiniteMdp> TabularEnv<M> {
         let action_space = Discrete::new(mdp.num_actions().max(1)).expect("n >= 1");
         Self {
             mdp,
-            rng: StdRng::seed_from_u64(0),
+            rng: ChaCha12Rng::seed_from_u64(0),
             state: None,
             observation_space,
             action_space,
@@ -77,7 +79,11 @@ impl<M: FiniteMdp> TabularEnv<M> {
 }
 
 /// Picks an outcome from a list by inverse CDF on one uniform draw.
-fn choose<'a, T>(rng: &mut StdRng, outcomes: &'a [T], probability: impl Fn(&T) -> f64) -> &'a T {
+fn choose<'a, T>(
+    rng: &mut ChaCha12Rng,
+    outcomes: &'a [T],
+    probability: impl Fn(&T) -> f64,
+) -> &'a T {
     let mut u: f64 = rng.random();
     for outcome in outcomes {
         u -= probability(outcome);
@@ -107,7 +113,7 @@ impl<M: FiniteMdp> Environment for TabularEnv<M> {
 
     fn reset(&mut self, seed: Option<u64>) -> usize {
         if let Some(seed) = seed {
-            self.rng = StdRng::seed_from_u64(seed);
+            self.rng = ChaCha12Rng::seed_from_u64(seed);
         }
         let state = choose(&mut self.rng, self.mdp.initial_distribution(), |(_, p)| *p).0;
         self.state = Some(state);
@@ -132,5 +138,38 @@ impl<M: FiniteMdp> Environment for TabularEnv<M> {
             terminated: terminal,
             truncated: false,
         })
+    }
+}
+/// The saved state of a [`TabularEnv`] (its [`Snapshot`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TabularSnapshot {
+    /// The random generator of initial states and transitions.
+    pub rng: RngState,
+    /// The current state, or `None` between episodes.
+    pub state: Option<usize>,
+}
+
+impl<M: FiniteMdp> Snapshot for TabularEnv<M> {
+    type Snapshot = TabularSnapshot;
+
+    fn snapshot(&self) -> TabularSnapshot {
+        TabularSnapshot {
+            rng: RngState::of(&self.rng),
+            state: self.state,
+        }
+    }
+
+    fn restore(&mut self, snapshot: TabularSnapshot) -> Result<()> {
+        if let Some(state) = snapshot.state
+            && state >= self.mdp.num_states()
+        {
+            return Err(Error::InvalidState {
+                state,
+                num_states: self.mdp.num_states(),
+            });
+        }
+        self.rng = snapshot.rng.restore()?;
+        self.state = snapshot.state;
+        Ok(())
     }
 }
