@@ -3188,6 +3188,7 @@ fn language_model_value_probes(s: &mut Sweep) {
         ("temperature 0", 0.0, 10.0),
         ("max_weight 0.5", 1.0, 0.5),
         ("max_weight inf", 1.0, f64::INFINITY),
+        ("max_weight 1e300 (infinite in f32)", 1.0, 1e300),
     ] {
         s.err(
             "awac_loss",

@@ -2,7 +2,7 @@
 
 use burn::config::Config;
 
-use crate::error::{Error, Result, check_positive, check_unit_interval};
+use crate::error::{Error, Result, check_f32_scale, check_unit_interval};
 
 /// The shape of a replay memory: how many transitions it keeps, how wide an observation is,
 /// and how many actions there are. Shared by [`ReplayBuffer`](crate::replay::ReplayBuffer) and
@@ -142,7 +142,8 @@ impl PrioritizedConfig {
         check_unit_interval("alpha", self.alpha)?;
         check_unit_interval("beta_start", self.beta_start)?;
         check_unit_interval("beta_end", self.beta_end)?;
-        check_positive("epsilon", self.epsilon)
+        // Added to f32 TD errors: a value that is 0 or infinite in f32 is no offset at all.
+        check_f32_scale("epsilon", self.epsilon)
     }
 }
 
@@ -190,5 +191,14 @@ mod tests {
             "beta_end"
         );
         assert_eq!(field(PrioritizedConfig::new().with_epsilon(0.0)), "epsilon");
+        // 1e-300 is 0 beside an f32 TD error; 1e300 is infinite there.
+        assert_eq!(
+            field(PrioritizedConfig::new().with_epsilon(1e-300)),
+            "epsilon"
+        );
+        assert_eq!(
+            field(PrioritizedConfig::new().with_epsilon(1e300)),
+            "epsilon"
+        );
     }
 }

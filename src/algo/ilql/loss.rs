@@ -108,7 +108,7 @@ pub fn cql_loss(q_values: Tensor<2>, data_q: Tensor<1>) -> Result<Tensor<1>> {
 /// # Errors
 ///
 /// [`Error::InvalidConfig`] unless `temperature` lies in `[f32::MIN_POSITIVE, f32::MAX]` and
-/// `max_weight >= 1` is finite; [`Error::ShapeMismatch`] for inputs of different lengths.
+/// `max_weight` lies in `[1, f32::MAX]`; [`Error::ShapeMismatch`] for inputs of different lengths.
 ///
 /// # Example
 ///
@@ -132,12 +132,9 @@ pub fn awac_loss(
     max_weight: f64,
 ) -> Result<Tensor<1>> {
     crate::error::check_f32_scale("temperature", temperature)?;
-    if !(max_weight.is_finite() && max_weight >= 1.0) {
-        return Err(Error::config(
-            "max_weight",
-            "finite and at least 1",
-            max_weight,
-        ));
+    // The weights are exponentials in f32: a cap beyond f32::MAX would let them overflow.
+    if !(1.0..=f64::from(f32::MAX)).contains(&max_weight) {
+        return Err(Error::config("max_weight", "in [1, f32::MAX]", max_weight));
     }
     if log_probs.dims() != advantages.dims() {
         return Err(Error::ShapeMismatch {
