@@ -6,6 +6,8 @@
 //! ignored `crash_child` test) that aborts at a chosen boundary between durable steps, as a
 //! killed job or a power cut would stop it.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -723,5 +725,92 @@ fn a_dqn_run_on_slippery_frozen_lake_resumes_bit_identically() {
     let (report, resumed_q) = run(Some(&resume));
     assert_same_run(&reference, &report, "FrozenLake");
     assert_eq!(q, resumed_q);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A hand-written token PPO loop (the examples' shape: cached rollouts of a GRU token model,
+/// one update each) saves its updater and its rollouts' snapshot, and a fresh process that
+/// loads both continues with the same episodes and parameters.
+#[test]
+fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
+    use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, PpoConfig};
+    use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts, TokenRolloutsSnapshot};
+    use valuefn::text::SequenceOp;
+
+    let device = valuefn::device::default_device().autodiff();
+    let (env, _, _) = common::text_tasks::sequence_envs(SequenceOp::Copy);
+    let vocab = env.action_space().n();
+    let config = ActorCriticConfig::new().with_gamma(1.0).with_ppo(Some(
+        PpoConfig::new().with_epochs(2).with_minibatch_size(16),
+    ));
+    let fresh = |seed: u64| {
+        let body = GruBodyConfig::new(vocab).with_hidden(16).with_seed(seed);
+        let model = TokenModel::new(body.init(&device).unwrap(), seed, &device);
+        ActorCritic::new(config.clone(), model).unwrap()
+    };
+    type Updater = ActorCritic<TokenModel<valuefn::lm::GruBody>>;
+    let train = |updater: &mut Updater, rollouts: &mut TokenRollouts<_>, updates: usize| {
+        (0..updates)
+            .map(|_| {
+                let rollout = rollouts.collect(updater.model(), &device).unwrap();
+                updater.update(&rollout.batch).unwrap();
+                rollout
+                    .episodes
+                    .iter()
+                    .map(|e| e.total_reward())
+                    .sum::<f64>()
+            })
+            .collect::<Vec<f64>>()
+    };
+    let probe = |updater: &Updater| {
+        let rollout = TokenRollouts::new(&env, 4, 99)
+            .unwrap()
+            .collect(updater.model(), &device)
+            .unwrap();
+        rollout
+            .episodes
+            .iter()
+            .map(|e| e.tokens.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let mut reference = fresh(1);
+    let mut rollouts = TokenRollouts::new(&env, 8, 5).unwrap();
+    let rewards = train(&mut reference, &mut rollouts, 6);
+
+    let dir = temp_dir("token-ppo");
+    let mut first = fresh(1);
+    let mut rollouts = TokenRollouts::new(&env, 8, 5).unwrap();
+    let mut resumed_rewards = train(&mut first, &mut rollouts, 3);
+    first.save(&dir).unwrap();
+    let snapshot = serde_json::to_string(&rollouts.snapshot()).unwrap();
+    drop((first, rollouts));
+
+    // A new process: other seeds everywhere, then the saved state put back.
+    let mut second = Updater::load(&dir, fresh(7).model().clone()).unwrap();
+    let mut rollouts = TokenRollouts::new(&env, 8, 123).unwrap();
+    let saved: TokenRolloutsSnapshot = serde_json::from_str(&snapshot).unwrap();
+    rollouts.restore(saved.clone()).unwrap();
+    resumed_rewards.extend(train(&mut second, &mut rollouts, 3));
+    assert_eq!(resumed_rewards, rewards);
+    assert_eq!(probe(&second), probe(&reference));
+
+    // A snapshot for another number of episodes, or with a bad copy, changes nothing.
+    let mut other = TokenRollouts::new(&env, 4, 0).unwrap();
+    let before = other.snapshot();
+    assert!(matches!(
+        other.restore(saved.clone()),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut bad = saved;
+    bad.envs[3].episode = Some(valuefn::env::text::TextEpisodeSnapshot {
+        task: usize::MAX,
+        generated: vec![],
+    });
+    let mut same = TokenRollouts::new(&env, 8, 0).unwrap();
+    let unchanged = same.snapshot();
+    assert!(same.restore(bad).is_err());
+    assert_eq!(same.snapshot(), unchanged);
+    assert_eq!(other.snapshot(), before);
     std::fs::remove_dir_all(&dir).ok();
 }

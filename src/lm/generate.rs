@@ -197,7 +197,7 @@ fn log_softmax_at(logits: &[f32], token: usize) -> f32 {
 pub(crate) fn choose(
     logits: &[f32],
     sampling: Sampling,
-    rng: &mut StdRng,
+    rng: &mut (impl rand::Rng + ?Sized),
     scratch: &mut Vec<(usize, f64)>,
 ) -> usize {
     let greedy = || {

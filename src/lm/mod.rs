@@ -38,6 +38,7 @@ pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
 pub use replay::TokenReplay;
 pub use rollout::{
-    TaskEvaluation, TokenEpisode, TokenRollout, TokenRollouts, evaluate_decoder, evaluate_tasks,
+    TaskEvaluation, TokenEpisode, TokenRollout, TokenRollouts, TokenRolloutsSnapshot,
+    evaluate_decoder, evaluate_tasks,
 };
 pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};

@@ -4,14 +4,14 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
-use rand::rngs::StdRng;
 
 use crate::batch::TokenBatch;
 use crate::batch::{RolloutBatch, RolloutScores};
+use crate::checkpoint::{ChaCha12Rng, RngState};
 use crate::encode::ObservationEncoder;
 use crate::encode::PaddedTokens;
-use crate::env::Environment;
-use crate::env::text::{Stop, TextGenerationEnv, TextReward, TokenState};
+use crate::env::text::{Stop, TextEnvSnapshot, TextGenerationEnv, TextReward, TokenState};
+use crate::env::{Environment, Snapshot};
 use crate::error::{Error, Result, check_count};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
@@ -131,7 +131,7 @@ fn play<P: Player, R: TextReward>(
     envs: &mut [TextGenerationEnv<R>],
     starts: Vec<TokenState>,
     sampling: Sampling,
-    rng: &mut StdRng,
+    rng: &mut ChaCha12Rng,
     device: &Device,
 ) -> Result<Played> {
     let rows = envs.len();
@@ -337,7 +337,54 @@ pub struct TokenRollout {
 pub struct TokenRollouts<R> {
     envs: Vec<TextGenerationEnv<R>>,
     seed: Option<u64>,
-    rng: StdRng,
+    rng: ChaCha12Rng,
+}
+
+/// The saved state of a [`TokenRollouts`] (its [`Snapshot`]): what a hand-written token
+/// training loop saves beside its updater, so that a resumed run samples the same episodes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TokenRolloutsSnapshot {
+    /// The seed the first rollout resets its copies with (`None` once used).
+    pub seed: Option<u64>,
+    /// The generator of the sampled tokens.
+    pub rng: RngState,
+    /// Each environment copy's state.
+    pub envs: Vec<TextEnvSnapshot>,
+}
+
+impl<R: TextReward + Clone> Snapshot for TokenRollouts<R> {
+    type Snapshot = TokenRolloutsSnapshot;
+
+    fn snapshot(&self) -> TokenRolloutsSnapshot {
+        TokenRolloutsSnapshot {
+            seed: self.seed,
+            rng: RngState::of(&self.rng),
+            envs: self.envs.iter().map(Snapshot::snapshot).collect(),
+        }
+    }
+
+    /// Restores every copy or none (a copy that refuses its state puts the others back).
+    fn restore(&mut self, snapshot: TokenRolloutsSnapshot) -> Result<()> {
+        if snapshot.envs.len() != self.envs.len() {
+            return Err(Error::ShapeMismatch {
+                what: "environment snapshots (one per episode of a rollout)",
+                expected: vec![self.envs.len()],
+                actual: vec![snapshot.envs.len()],
+            });
+        }
+        let rng = snapshot.rng.restore()?;
+        let backup: Vec<TextEnvSnapshot> = self.envs.iter().map(Snapshot::snapshot).collect();
+        for (i, state) in snapshot.envs.into_iter().enumerate() {
+            if let Err(error) = self.envs[i].restore(state) {
+                for (env, state) in self.envs.iter_mut().zip(backup).take(i) {
+                    env.restore(state)?;
+                }
+                return Err(error);
+            }
+        }
+        (self.seed, self.rng) = (snapshot.seed, rng);
+        Ok(())
+    }
 }
 
 impl<R: TextReward + Clone> TokenRollouts<R> {
@@ -358,7 +405,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
         Ok(Self {
             envs: (0..episodes).map(|_| env.replica()).collect(),
             seed: Some(seed),
-            rng: StdRng::seed_from_u64(seed ^ 0x5EED_0F70_CE55),
+            rng: ChaCha12Rng::seed_from_u64(seed ^ 0x5EED_0F70_CE55),
         })
     }
 
@@ -577,7 +624,7 @@ pub fn evaluate_decoder<D: TokenDecoder, R: TextReward + Clone>(
         .enumerate()
         .map(|(i, env)| env.reset_to_task(i))
         .collect::<Result<Vec<_>>>()?;
-    let mut rng = StdRng::seed_from_u64(seed);
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
     let played = play(&Plain(model), &mut envs, starts, sampling, &mut rng, device)?;
     let episodes = played.episodes();
     let target_tokens: usize = env.tasks().iter().map(|t| payable_tokens(env, t)).sum();

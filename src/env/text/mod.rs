@@ -19,20 +19,22 @@ mod batched;
 mod decoded;
 mod enumerate;
 mod reward;
+mod snapshot;
 mod state;
 
 pub use batched::BatchedTextEnv;
 pub use decoded::{DecodedReward, TextDecoder, text_scores};
 pub use enumerate::{IndexedTextEnv, TextMdp, TextMdpConfig};
 pub use reward::{ExactMatch, TextReward, TokenF1, TokenMatch, TokenStep};
+pub use snapshot::{TextEnvSnapshot, TextEpisodeSnapshot};
 pub use state::{TokenSequences, TokenState};
 
 use std::sync::Arc;
 
 use burn::config::Config;
-use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::checkpoint::ChaCha12Rng;
 use crate::env::{Environment, Step};
 use crate::error::{Error, Result};
 use crate::space::Discrete;
@@ -140,7 +142,7 @@ pub struct TextGenerationEnv<R = TokenMatch> {
     observation_space: TokenSequences,
     action_space: Discrete,
     eos: Option<TokenId>,
-    rng: StdRng,
+    rng: ChaCha12Rng,
     episode: Option<Episode>,
 }
 
@@ -189,7 +191,7 @@ impl<R: TextReward> TextGenerationEnv<R> {
             observation_space: TokenSequences::new(size, max_prompt, config.max_new_tokens)?,
             action_space,
             eos,
-            rng: StdRng::seed_from_u64(0),
+            rng: ChaCha12Rng::seed_from_u64(0),
             episode: None,
         })
     }
@@ -309,7 +311,7 @@ impl<R> TextGenerationEnv<R> {
             observation_space: self.observation_space,
             action_space: self.action_space,
             eos: self.eos,
-            rng: StdRng::seed_from_u64(0),
+            rng: ChaCha12Rng::seed_from_u64(0),
             episode: None,
         }
     }
@@ -331,7 +333,7 @@ impl<R: TextReward> Environment for TextGenerationEnv<R> {
 
     fn reset(&mut self, seed: Option<u64>) -> TokenState {
         if let Some(seed) = seed {
-            self.rng = StdRng::seed_from_u64(seed);
+            self.rng = ChaCha12Rng::seed_from_u64(seed);
         }
         let index = self.rng.random_range(0..self.tasks.len());
         self.reset_to_task(index).expect("index drawn in range")
