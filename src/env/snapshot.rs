@@ -6,8 +6,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::Result;
 
-/// An environment whose complete state (the episode in progress, step counters, its random
-/// generator) can be taken out and put back. After `restore(snapshot())`, every later `reset`
+/// An environment (or a set of copies: [`crate::env::SyncVecEnv`],
+/// [`crate::lm::TokenRollouts`]) whose complete state (the episode in progress, step counters,
+/// its random generator) can be taken out and put back. After `restore(snapshot())`, every later `reset`
 /// and `step` returns what the original would have returned. Resumable training loops such
 /// as [`crate::algo::dqn::train_dqn_resumable`] ask for it.
 ///
