@@ -95,14 +95,19 @@ impl SaveSchedule {
     }
 
     /// At a point where the loop can save, with the run at `steps` (`done`: it has ended):
-    /// `(save now, stop after saving)`.
-    pub(crate) fn check(&mut self, steps: u64, done: bool) -> (bool, bool) {
+    /// calls `save` when a save is due, and says whether the loop stops here.
+    pub(crate) fn saved_at(
+        &mut self,
+        steps: u64,
+        done: bool,
+        save: impl FnOnce() -> Result<()>,
+    ) -> Result<bool> {
         let stop = steps >= self.stop_at;
-        let save = steps >= self.next || stop || done;
-        if save {
+        if steps >= self.next || stop || done {
+            save()?;
             self.next = self.after(steps);
         }
-        (save, stop)
+        Ok(stop)
     }
 }
 

@@ -133,11 +133,9 @@ where
             encoder,
             device,
             |state, updater, envs| {
-                let (save_now, stop) = schedule.check(state.run.steps(), state.run.done());
-                if save_now {
-                    save(dir, config, state, updater, envs)?;
-                }
-                Ok(stop)
+                schedule.saved_at(state.run.steps(), state.run.done(), || {
+                    save(dir, config, state, updater, envs)
+                })
             },
         )?;
     }

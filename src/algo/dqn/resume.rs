@@ -137,11 +137,9 @@ where
             encoder,
             device,
             |state, dqn, envs| {
-                let (save_now, stop) = schedule.check(state.run.steps(), state.run.done());
-                if save_now {
-                    save(dir, config, state, dqn, envs)?;
-                }
-                Ok(stop)
+                schedule.saved_at(state.run.steps(), state.run.done(), || {
+                    save(dir, config, state, dqn, envs)
+                })
             },
         )?;
     }
