@@ -1899,24 +1899,43 @@ fn classic_probes(s: &mut Sweep) {
         },
     );
     // A far angle used to spin Gymnasium's wrapping loop forever.
-    s.holds("Acrobot::step", "angles of 1e300 and -1e300", || {
+    s.holds("Acrobot::step", "angles of 3e38 and -3e38", || {
         within(Duration::from_secs(10), || {
             let mut env = Acrobot::new();
-            env.reset_to_state([1e300, -1e300, 0.0, 0.0]).unwrap();
+            env.reset_to_state([3e38, -3e38, 0.0, 0.0]).unwrap();
             let step = env.step(1).unwrap();
             step.observation.iter().all(|x| x.is_finite())
         })
         .unwrap_or(false)
     });
-    // A velocity that overflows the integrator used to give NaN observations and run on.
+    // A velocity beyond f32 used to give infinite, then NaN, observations that ran on.
     s.err(
-        "Acrobot::step",
+        "Acrobot::reset_to_state",
         "a velocity of 1e300",
         is!(Error::NonFinite { .. }),
-        "Acrobot state after the step",
+        "Acrobot state",
+        || Acrobot::new().reset_to_state([0.0, 0.0, 1e300, 0.0]),
+    );
+    s.err(
+        "CartPole::reset_to_state",
+        "a position of 1e300 (infinite as an f32 observation)",
+        is!(Error::NonFinite { .. }),
+        "CartPole state",
         || {
-            let mut env = Acrobot::new();
-            env.reset_to_state([0.0, 0.0, 1e300, 0.0])?;
+            CartPoleConfig::new()
+                .init()?
+                .reset_to_state([1e300, 0.0, 0.0, 0.0])
+        },
+    );
+    // Within f32, but the next step leaves it: refused with nothing changed.
+    s.err(
+        "CartPole::step",
+        "a velocity of 3e38",
+        is!(Error::NonFinite { .. }),
+        "CartPole state after the step",
+        || {
+            let mut env = CartPoleConfig::new().init()?;
+            env.reset_to_state([3.39e38, 3e38, 0.0, 0.0])?;
             let before = env.snapshot();
             let result = env.step(0);
             assert_eq!(env.snapshot(), before, "a refused step changed the state");

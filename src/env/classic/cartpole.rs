@@ -205,7 +205,8 @@ impl CartPole {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFinite`] when a coordinate is NaN or infinite (nothing changes).
+    /// [`Error::NonFinite`] when a coordinate is NaN, infinite, or beyond `f32`'s range (the
+    /// observation is `f32`); nothing changes.
     ///
     /// # Example
     ///
@@ -311,6 +312,9 @@ impl Environment for CartPole {
         };
         let action = self.action_space.check_action(action)?;
         let next = transition(state, action);
+        // A state near f32's limit (from `reset_to_state`) can step beyond it: refused, with
+        // nothing changed, rather than an infinite observation.
+        check_state("CartPole state after the step", &next)?;
         let [x, _, theta, _] = next;
         let terminated = !(-Self::X_THRESHOLD..=Self::X_THRESHOLD).contains(&x)
             || !(-Self::THETA_THRESHOLD_RADIANS..=Self::THETA_THRESHOLD_RADIANS).contains(&theta);

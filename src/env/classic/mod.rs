@@ -58,7 +58,7 @@ pub use mountain_car::{MountainCar, MountainCarConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{ChaCha12Rng, RngState};
-use crate::error::{Error, Result, check_finite};
+use crate::error::{Error, Result, check_finite, check_finite_f32};
 
 /// Step counting and the time limit, shared by the three environments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,9 +174,14 @@ fn check_max_episode_steps(max_episode_steps: usize) -> Result<()> {
     Ok(())
 }
 
-/// Checks that every coordinate of a state passed to `reset_to_state` is finite.
+/// Checks that every coordinate of a state passed to `reset_to_state` (or restored from a
+/// snapshot) is finite, and finite as an `f32` too: the observation is `f32`, as Gymnasium's,
+/// and 1e300 there is infinite.
 fn check_state(what: &'static str, state: &[f64]) -> Result<()> {
-    state.iter().try_for_each(|&x| check_finite(what, x))
+    state.iter().try_for_each(|&x| {
+        check_finite(what, x)?;
+        check_finite_f32(what, x).map(|_| ())
+    })
 }
 
 /// The `f64` state rounded to the `f32` observation, as numpy's `astype(float32)` rounds.

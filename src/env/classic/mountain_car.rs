@@ -214,7 +214,8 @@ impl MountainCar {
     ///
     /// # Errors
     ///
-    /// [`Error::NonFinite`] when a coordinate is NaN or infinite (nothing changes).
+    /// [`Error::NonFinite`] when a coordinate is NaN, infinite, or beyond `f32`'s range (the
+    /// observation is `f32`); nothing changes.
     ///
     /// # Example
     ///
