@@ -148,7 +148,7 @@ pub fn generate<D: TokenDecoder>(
 ) -> Result<Generation> {
     config.validate()?;
     let vocab = model.vocab_size();
-    if config.stop_at_eos && config.eos_id as usize >= vocab {
+    if config.stop_at_eos && config.eos_id >= vocab {
         // An <eos> the model cannot emit would silently never stop a row.
         return Err(Error::config(
             "eos_id",
