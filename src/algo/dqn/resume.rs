@@ -58,11 +58,11 @@ struct SavedDqnLoop<O, S> {
 ///
 /// # Errors
 ///
-/// Those of [`train_dqn`](crate::algo::dqn::train_dqn); [`Error::InvalidConfig`] for a bad
-/// `resume` or a `config` other than the saved one; [`Error::Checkpoint`] and
-/// [`Error::Decode`] for a checkpoint that is incomplete, corrupt, or does not fit the
-/// network, the environments or the encoder (nothing is changed then); [`Error::Io`] when a
-/// checkpoint cannot be written.
+/// Those of [`train_dqn`](crate::algo::dqn::train_dqn);
+/// [`crate::Error::InvalidConfig`] for a bad `resume` or a `config` other than the saved one;
+/// [`crate::Error::Checkpoint`] and [`crate::Error::Decode`] for a checkpoint that is
+/// incomplete, corrupt, or does not fit the network, the environments or the encoder (nothing
+/// is changed then); [`crate::Error::Io`] when a checkpoint cannot be written.
 ///
 /// # Example
 ///
