@@ -2454,6 +2454,15 @@ fn lm_probes(s: &mut Sweep) {
         "-1",
         || model()?.check(&ids(vec![1, -1], 2, &[2])),
     );
+    // A pad id outside the vocabulary passed (only real tokens were checked) and indexed
+    // past the embedding table.
+    s.err(
+        "TokenModel::check",
+        "pad id 99 behind a real token",
+        is!(Error::InvalidAction { .. }),
+        "99",
+        || model()?.check(&ids(vec![1, 99], 2, &[1])),
+    );
     s.err(
         "TokenModel::check",
         "empty row",

@@ -30,7 +30,9 @@ impl TokenBatch {
     /// [`Error::ShapeMismatch`] for ids, mask and lengths that disagree in shape, or a mask
     /// that is not true exactly on each row's first `lengths` positions; [`Error::Empty`] for
     /// no rows or an empty row; [`Error::TooLarge`] for a row longer than `max_len`;
-    /// [`Error::InvalidAction`] for a token id outside the vocabulary.
+    /// [`Error::InvalidAction`] for a token id outside the vocabulary, padding included (the
+    /// embedding looks up every position, masked or not: a pad id out of range would index
+    /// past the table).
     pub fn check(&self, vocab_size: usize, max_len: Option<usize>) -> Result<Vec<usize>> {
         let batch = self;
         let [rows, width] = batch.ids.dims();
@@ -79,8 +81,7 @@ impl TokenBatch {
             .ids
             .clone()
             .lower_elem(0)
-            .bool_or(batch.ids.clone().greater_equal_elem(vocab))
-            .bool_and(batch.mask.clone());
+            .bool_or(batch.ids.clone().greater_equal_elem(vocab));
         let expected_mask = prefix_mask(&batch.lengths, width);
         let bad_mask = expected_mask.not_equal(batch.mask.clone());
         if bad_ids
