@@ -13,12 +13,31 @@ use crate::text::TokenId;
 ///
 /// Two states are equal when both parts are equal, whichever task they came from: the target
 /// is hidden from the agent.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct TokenState {
     /// Prompt ids.
+    #[serde(with = "shared_ids")]
     pub prompt: Arc<[TokenId]>,
     /// Ids generated so far.
     pub generated: Vec<TokenId>,
+}
+
+/// Serde for a shared id slice, as a plain list (serde's own impl needs its `rc` feature, which
+/// would rebuild every crate that uses serde).
+mod shared_ids {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::text::TokenId;
+
+    pub(super) fn serialize<S: Serializer>(ids: &Arc<[TokenId]>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(ids.iter())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arc<[TokenId]>, D::Error> {
+        Vec::<TokenId>::deserialize(d).map(Arc::from)
+    }
 }
 
 impl TokenState {
