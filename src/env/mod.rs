@@ -21,6 +21,7 @@ mod vec_env;
 pub use episode::{EnvironmentExt, EpisodeStats};
 pub use identity::IdentityEnv;
 pub use snapshot::Snapshot;
+pub(crate) use snapshot::restore_all;
 pub use tabular_env::{TabularEnv, TabularSnapshot};
 pub use time_limit::{TimeLimit, TimeLimitSnapshot};
 pub use vec_env::{SyncVecEnv, SyncVecEnvSnapshot, VecStep};

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// An environment (or a set of copies: [`crate::env::SyncVecEnv`],
 /// [`crate::lm::TokenRollouts`]) whose complete state (the episode in progress, step counters,
@@ -43,4 +43,33 @@ pub trait Snapshot {
     /// The environment's own errors for a state it could not be in (a non-finite coordinate, a
     /// step count beyond the limit): checked before anything changes.
     fn restore(&mut self, snapshot: Self::Snapshot) -> Result<()>;
+}
+
+/// Restores each of `copies` from its state in `states`, all or none: when a copy refuses its
+/// state, the copies restored before it are put back as they were. `what` names the states in
+/// the error for a count other than one per copy. What every set of copies
+/// ([`crate::env::SyncVecEnv`], [`crate::lm::TokenRollouts`]) restores through.
+pub(crate) fn restore_all<E: Snapshot>(
+    what: &'static str,
+    copies: &mut [E],
+    states: Vec<E::Snapshot>,
+) -> Result<()> {
+    if states.len() != copies.len() {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: vec![copies.len()],
+            actual: vec![states.len()],
+        });
+    }
+    let backup: Vec<E::Snapshot> = copies.iter().map(Snapshot::snapshot).collect();
+    for (i, state) in states.into_iter().enumerate() {
+        if let Err(error) = copies[i].restore(state) {
+            // A copy's own earlier state is one it can be in: putting it back cannot fail.
+            for (copy, state) in copies.iter_mut().zip(backup).take(i) {
+                copy.restore(state)?;
+            }
+            return Err(error);
+        }
+    }
+    Ok(())
 }

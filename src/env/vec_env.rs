@@ -1,6 +1,6 @@
 //! N copies of an environment stepped together, with automatic reset.
 
-use crate::env::{Environment, Snapshot};
+use crate::env::{Environment, Snapshot, restore_all};
 use crate::error::{Error, Result};
 use crate::space::Space;
 
@@ -167,22 +167,11 @@ impl<E: Environment + Snapshot> Snapshot for SyncVecEnv<E> {
     /// Restores every copy, or none: when a copy refuses its state, the copies restored before
     /// it are put back as they were.
     fn restore(&mut self, snapshot: Self::Snapshot) -> Result<()> {
-        if snapshot.envs.len() != self.envs.len() {
-            return Err(Error::ShapeMismatch {
-                what: "environment snapshots (one per copy)",
-                expected: vec![self.envs.len()],
-                actual: vec![snapshot.envs.len()],
-            });
-        }
-        let backup: Vec<E::Snapshot> = self.envs.iter().map(Snapshot::snapshot).collect();
-        for (i, state) in snapshot.envs.into_iter().enumerate() {
-            if let Err(error) = self.envs[i].restore(state) {
-                for (env, state) in self.envs.iter_mut().zip(backup).take(i) {
-                    env.restore(state)?;
-                }
-                return Err(error);
-            }
-        }
+        restore_all(
+            "environment snapshots (one per copy)",
+            &mut self.envs,
+            snapshot.envs,
+        )?;
         self.started = snapshot.started;
         Ok(())
     }

@@ -11,7 +11,7 @@ use crate::checkpoint::{ChaCha12Rng, RngState};
 use crate::encode::ObservationEncoder;
 use crate::encode::PaddedTokens;
 use crate::env::text::{Stop, TextEnvSnapshot, TextGenerationEnv, TextReward, TokenState};
-use crate::env::{Environment, Snapshot};
+use crate::env::{Environment, Snapshot, restore_all};
 use crate::error::{Error, Result, check_count};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
@@ -365,23 +365,12 @@ impl<R: TextReward + Clone> Snapshot for TokenRollouts<R> {
 
     /// Restores every copy or none (a copy that refuses its state puts the others back).
     fn restore(&mut self, snapshot: TokenRolloutsSnapshot) -> Result<()> {
-        if snapshot.envs.len() != self.envs.len() {
-            return Err(Error::ShapeMismatch {
-                what: "environment snapshots (one per episode of a rollout)",
-                expected: vec![self.envs.len()],
-                actual: vec![snapshot.envs.len()],
-            });
-        }
         let rng = snapshot.rng.restore()?;
-        let backup: Vec<TextEnvSnapshot> = self.envs.iter().map(Snapshot::snapshot).collect();
-        for (i, state) in snapshot.envs.into_iter().enumerate() {
-            if let Err(error) = self.envs[i].restore(state) {
-                for (env, state) in self.envs.iter_mut().zip(backup).take(i) {
-                    env.restore(state)?;
-                }
-                return Err(error);
-            }
-        }
+        restore_all(
+            "environment snapshots (one per episode of a rollout)",
+            &mut self.envs,
+            snapshot.envs,
+        )?;
         (self.seed, self.rng) = (snapshot.seed, rng);
         Ok(())
     }

@@ -89,12 +89,16 @@ impl Storage {
             }
             Ok(())
         };
-        let filled = fill();
-        self.next = if filled.is_ok() { next } else { 0 };
-        if filled.is_err() {
-            self.clear_rows();
+        match fill() {
+            Ok(()) => {
+                self.next = next;
+                Ok(())
+            }
+            Err(error) => {
+                self.clear_rows();
+                Err(error)
+            }
         }
-        filled
     }
 }
 
