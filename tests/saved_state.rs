@@ -212,8 +212,13 @@ fn a_resume_refuses_another_config_and_changes_nothing() {
     // A corrupt replay file: refused by its hash before anything is decoded or replaced.
     let manifest = checkpoint::verify(&dir).unwrap();
     flip_last_bit(&dir.join(&manifest.files["replay.bin"].file));
+    // The metrics file a failed resume names is not touched either.
+    let metrics = dir.with_extension("metrics.jsonl");
+    std::fs::write(&metrics, "the interrupted run's lines\n").unwrap();
     let err = train_dqn_resumable(
-        &config,
+        &config
+            .clone()
+            .with_metrics_path(Some(metrics.display().to_string())),
         &resume,
         &mut dqn,
         &mut copies,
@@ -226,6 +231,11 @@ fn a_resume_refuses_another_config_and_changes_nothing() {
     assert!(err.to_string().contains("replay.2.bin"), "{err}");
     assert_eq!(fingerprint(&dqn, &device), before);
     assert_eq!(copies.snapshot(), env_before);
+    assert_eq!(
+        std::fs::read_to_string(&metrics).unwrap(),
+        "the interrupted run's lines\n"
+    );
+    std::fs::remove_file(&metrics).ok();
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -8,7 +8,7 @@ use burn::tensor::{Device, Tensor};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::dqn::train::{DqnLoop, Memory};
+use crate::algo::dqn::train::{DqnLoop, Memory, empty_memory};
 use crate::algo::dqn::{Dqn, DqnReport, DqnTrainConfig, DqnUpdate};
 use crate::algo::resume::{ResumeConfig, SaveSchedule, SavedLoop, check_same_config};
 use crate::checkpoint::{CheckpointReader, CheckpointWriter, ColumnReader, ColumnWriter, MANIFEST};
@@ -217,25 +217,21 @@ where
         c.clone().with_progress_bar(false).with_metrics_path(None)
     })?;
     let loaded = Dqn::read_from(&reader, dqn.online().clone())?;
-    let (mut state, replay_config) = DqnLoop::empty(config, &loaded, envs.len(), encoder.dim())?;
+    let (mut memory, mut collector) = empty_memory(config, &loaded, envs.len(), encoder.dim())?;
     let bytes = reader.bytes("replay.bin")?;
     let mut columns = ColumnReader::new("replay memory", &bytes);
-    match &mut state.memory {
+    match &mut memory {
         Memory::Uniform(memory) => memory.read_columns(&saved.replay, &mut columns)?,
         Memory::Prioritized(memory) => memory.read_columns(&saved.replay, &mut columns)?,
     }
     columns.finish()?;
-    state.collector.restore_windows(
-        saved.windows,
-        replay_config.observation_dim,
-        replay_config.num_actions,
-    )?;
+    collector.restore_windows(saved.windows, encoder.dim(), loaded.online().num_actions())?;
     let best = if reader.has("best.bpk") {
         Some(reader.module("best.bpk", loaded.online().valid())?)
     } else {
         None
     };
-    state.vec_steps = saved.vec_steps;
+    // The last step: it restores the environments and rewrites the metrics file.
     let restored = saved.common.restore(
         envs,
         best,
@@ -243,8 +239,13 @@ where
         config.progress_bar,
         config.metrics_path.as_deref(),
     )?;
-    (state.run, state.rng, state.observations) =
-        (restored.run, restored.rng, restored.observations);
     *dqn = loaded;
-    Ok(Some(state))
+    Ok(Some(DqnLoop {
+        memory,
+        collector,
+        run: restored.run,
+        rng: restored.rng,
+        observations: restored.observations,
+        vec_steps: saved.vec_steps,
+    }))
 }

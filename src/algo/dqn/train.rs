@@ -263,30 +263,10 @@ where
         E::ActionSpace: std::fmt::Debug,
         Enc: FeatureEncoder<O>,
     {
-        let (mut state, _) = Self::empty(config, dqn, envs.len(), encoder.dim())?;
-        state.observations = envs.reset(Some(config.seed));
-        Ok(state)
-    }
-
-    /// A run with nothing collected and no observations yet (what a resumed run fills), and
-    /// the replay config it uses.
-    pub(super) fn empty(
-        config: &DqnTrainConfig,
-        dqn: &Dqn<Q>,
-        num_envs: usize,
-        dim: usize,
-    ) -> Result<(Self, ReplayConfig)> {
-        let (gamma, n_step) = (dqn.config().gamma, dqn.config().n_step);
-        let replay_config = ReplayConfig::new(config.buffer_size, dim, dqn.online().num_actions());
-        let memory = match &config.replay {
-            ReplayKind::Uniform => Memory::Uniform(ReplayBuffer::new(&replay_config)?),
-            ReplayKind::Prioritized(per) => {
-                Memory::Prioritized(PrioritizedReplay::new(&replay_config, per)?)
-            }
-        };
-        let state = Self {
+        let (memory, collector) = empty_memory(config, dqn, envs.len(), encoder.dim())?;
+        Ok(Self {
             memory,
-            collector: NStepCollector::new(n_step, gamma, num_envs)?,
+            collector,
             run: TrainRun::new(
                 config.total_steps,
                 config.eval_every,
@@ -294,10 +274,9 @@ where
                 config.metrics_path.as_deref(),
             )?,
             rng: ChaCha12Rng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15),
-            observations: Vec::new(),
+            observations: envs.reset(Some(config.seed)),
             vec_steps: 0,
-        };
-        Ok((state, replay_config))
+        })
     }
 
     /// Runs until the run is done or `after_step` (called after every vector step with the
@@ -416,6 +395,29 @@ where
         }
         Ok(())
     }
+}
+
+/// The empty replay memory and n-step collector of a run with `num_envs` copies whose
+/// observations encode to `dim` features (what a resumed run refills). Nothing outside them
+/// is touched: a resume that fails later has not yet opened the metrics file.
+pub(super) fn empty_memory<Q>(
+    config: &DqnTrainConfig,
+    dqn: &Dqn<Q>,
+    num_envs: usize,
+    dim: usize,
+) -> Result<(Memory, NStepCollector)>
+where
+    Q: Module + QFunction<Input = Tensor<2>>,
+{
+    let (gamma, n_step) = (dqn.config().gamma, dqn.config().n_step);
+    let replay_config = ReplayConfig::new(config.buffer_size, dim, dqn.online().num_actions());
+    let memory = match &config.replay {
+        ReplayKind::Uniform => Memory::Uniform(ReplayBuffer::new(&replay_config)?),
+        ReplayKind::Prioritized(per) => {
+            Memory::Prioritized(PrioritizedReplay::new(&replay_config, per)?)
+        }
+    };
+    Ok((memory, NStepCollector::new(n_step, gamma, num_envs)?))
 }
 
 /// The memory [`train_dqn`] runs, chosen at run time by [`ReplayKind`].
