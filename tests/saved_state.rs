@@ -13,6 +13,7 @@ use std::process::Command;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use valuefn::Error;
+use valuefn::algo::TrainReport;
 use valuefn::algo::dqn::{
     Dqn, DqnConfig, DqnReport, DqnTrainConfig, ReplayKind, ResumeConfig, train_dqn,
     train_dqn_resumable,
@@ -77,8 +78,11 @@ fn fingerprint(dqn: &Dqn<QNetwork>, device: &Device) -> Vec<f32> {
     values
 }
 
-/// Everything a report holds that does not depend on the clock.
-fn assert_same_run(a: &DqnReport<QNetwork>, b: &DqnReport<QNetwork>, what: &str) {
+/// Everything a report holds that does not depend on the clock (any learner's report).
+fn assert_same_run<M, S>(a: &TrainReport<M, S>, b: &TrainReport<M, S>, what: &str)
+where
+    S: Clone + PartialEq + std::fmt::Debug,
+{
     assert_eq!(a.metrics.len(), b.metrics.len(), "{what}: metrics count");
     for (x, y) in a.metrics.iter().zip(&b.metrics) {
         let (mut x, mut y) = (x.clone(), y.clone());
@@ -565,8 +569,8 @@ fn classic_environments_restore_their_state_and_refuse_impossible_ones() {
 mod actor_critic {
     use super::*;
     use valuefn::algo::actor_critic::{
-        ActorCritic, ActorCriticConfig, ActorCriticReport, ActorCriticTrainConfig,
-        train_actor_critic, train_actor_critic_resumable,
+        ActorCritic, ActorCriticConfig, ActorCriticTrainConfig, train_actor_critic,
+        train_actor_critic_resumable,
     };
     use valuefn::nn::{CategoricalPolicy, CategoricalPolicyConfig, VNetwork, VNetworkConfig};
     use valuefn::policy::PolicyAndValue;
@@ -615,26 +619,6 @@ mod actor_critic {
         to_vec_f32(updater.model().logits(input).unwrap())
     }
 
-    fn same(a: &ActorCriticReport<Model>, b: &ActorCriticReport<Model>, what: &str) {
-        assert_eq!(a.metrics.len(), b.metrics.len(), "{what}");
-        for (x, y) in a.metrics.iter().zip(&b.metrics) {
-            let (mut x, mut y) = (x.clone(), y.clone());
-            (x.steps_per_second, y.steps_per_second) = (0.0, 0.0);
-            assert_eq!(x, y, "{what}: metrics differ");
-        }
-        assert_eq!(a.episode_returns, b.episode_returns, "{what}");
-        assert_eq!(
-            (a.evaluations.clone(), a.best),
-            (b.evaluations.clone(), b.best),
-            "{what}"
-        );
-        assert_eq!(
-            (a.updates, a.gradient_steps),
-            (b.updates, b.gradient_steps),
-            "{what}"
-        );
-    }
-
     #[test]
     fn a_ppo_run_stopped_and_resumed_equals_the_run_that_never_stopped() {
         for (name, device) in valuefn::device::cpu_devices() {
@@ -674,7 +658,7 @@ mod actor_critic {
                 assert_eq!(part.steps, stop.div_ceil(32) * 32, "{name}");
             }
             let (report, resumed_weights) = run(Some(&resume));
-            same(&reference, &report, name);
+            assert_same_run(&reference, &report, name);
             assert_eq!(weights, resumed_weights, "{name}: the models differ");
             assert_eq!(
                 checkpoint::verify(&dir).unwrap().kind,
