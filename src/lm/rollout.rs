@@ -15,7 +15,7 @@ use crate::env::{Environment, Snapshot, restore_all};
 use crate::error::{Error, Result, check_count};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
-use crate::returns::Rollout;
+use crate::returns::{Groups, Rollout};
 use crate::tensor_ops::{index_tensor, to_vec_f32};
 use crate::text::{TokenId, TokenTask, Vocabulary};
 
@@ -212,6 +212,19 @@ fn play<P: Player, R: TextReward>(
     }
 }
 
+/// Plays `envs` (each already in the episode `starts` gives its state of) to their ends with
+/// `model`'s `sampling`, in lockstep: the continuations Monte-Carlo value estimates average.
+pub(crate) fn continue_episodes<D: TokenDecoder, R: TextReward>(
+    model: &D,
+    envs: &mut [TextGenerationEnv<R>],
+    starts: Vec<TokenState>,
+    sampling: Sampling,
+    rng: &mut ChaCha12Rng,
+    device: &Device,
+) -> Result<Vec<TokenEpisode>> {
+    Ok(play(&Plain(model), envs, starts, sampling, rng, device)?.episodes())
+}
+
 /// One played episode on the host: its whole sequence and what each generated token earned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenEpisode {
@@ -336,6 +349,10 @@ pub struct TokenRollout {
 #[derive(Debug)]
 pub struct TokenRollouts<R> {
     envs: Vec<TextGenerationEnv<R>>,
+    /// Episodes per prompt: copies `g * group_size ..` play group `g`'s prompt (1: ungrouped).
+    group_size: usize,
+    /// The task index each copy played last.
+    tasks: Vec<usize>,
     seed: Option<u64>,
     rng: ChaCha12Rng,
 }
@@ -393,9 +410,88 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
         check_count("episodes per token rollout", episodes, Self::MAX_EPISODES)?;
         Ok(Self {
             envs: (0..episodes).map(|_| env.replica()).collect(),
+            group_size: 1,
+            tasks: vec![0; episodes],
             seed: Some(seed),
             rng: ChaCha12Rng::seed_from_u64(seed ^ 0x5EED_0F70_CE55),
         })
+    }
+
+    /// Group sampling, as GRPO, RLOO and the other group baselines need: each rollout draws
+    /// `prompts` tasks and plays `group_size` episodes of each (`prompts * group_size` in all,
+    /// in lockstep, the tokens of each drawn independently). Group `g` is copies
+    /// `g * group_size .. (g + 1) * group_size`, and the collected batch's rollout carries
+    /// these [`Groups`]. Group `g`'s task is drawn by copy `g * group_size`'s generator (seeded
+    /// with `seed + g * group_size`), so the drawn prompts do not depend on the group size.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when either count is 0; [`Error::TooLarge`] when their product
+    /// is above [`TokenRollouts::MAX_EPISODES`] (checked before any copy is made).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+    /// use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts};
+    /// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
+    ///
+    /// let tok = CharTokenizer::fit(["abc"])?;
+    /// let tasks = vec![
+    ///     TokenTask::encode(&TextPair::new("ab", "ba"), &tok)?,
+    ///     TokenTask::encode(&TextPair::new("c", "c"), &tok)?,
+    /// ];
+    /// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+    /// let device = valuefn::device::default_device();
+    /// let model = TokenModel::new(GruBodyConfig::new(env.vocab_size()).init(&device)?, 0, &device);
+    /// let mut rollouts = TokenRollouts::grouped(&env, 3, 4, 0)?; // 3 prompts, 4 samples each
+    /// let rollout = rollouts.collect(&model, &device)?;
+    /// let groups = rollout.batch.rollout.groups().unwrap();
+    /// assert_eq!(groups.sizes(), vec![4, 4, 4]);
+    /// let prompts: Vec<_> = rollout.episodes.iter().map(|e| e.tokens[..e.prompt_len].to_vec()).collect();
+    /// assert!((0..12).all(|i| prompts[i] == prompts[i / 4 * 4])); // one prompt per group
+    /// assert!(TokenRollouts::grouped(&env, 3, 0, 0).is_err());
+    /// # Ok::<(), valuefn::Error>(())
+    /// ```
+    pub fn grouped(
+        env: &TextGenerationEnv<R>,
+        prompts: usize,
+        group_size: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        if prompts == 0 || group_size == 0 {
+            return Err(Error::config(
+                "groups",
+                "at least one prompt and one episode per prompt",
+                format!("{prompts} prompts of {group_size}"),
+            ));
+        }
+        let episodes = crate::error::check_size(
+            "episodes per token rollout (prompts x group size)",
+            prompts,
+            group_size,
+            Self::MAX_EPISODES,
+        )?;
+        Ok(Self {
+            group_size,
+            ..Self::new(env, episodes, seed)?
+        })
+    }
+
+    /// The environment the copies were made from (its first copy).
+    pub fn template(&self) -> &TextGenerationEnv<R> {
+        &self.envs[0]
+    }
+
+    /// Episodes per prompt (1 unless [`TokenRollouts::grouped`]).
+    pub fn group_size(&self) -> usize {
+        self.group_size
+    }
+
+    /// The task index (in the environment's [`TextGenerationEnv::tasks`]) of each copy's last
+    /// episode: row `i` of the last collected rollout played task `tasks_played()[i]`.
+    pub fn tasks_played(&self) -> &[usize] {
+        &self.tasks
     }
 
     /// Episodes per rollout.
@@ -424,12 +520,19 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     ) -> Result<TokenRollout> {
         check_context(model, &self.envs[0])?;
         let seed = self.seed.take();
-        let starts = self
-            .envs
-            .iter_mut()
-            .enumerate()
-            .map(|(i, env)| env.reset(seed.map(|s| s.wrapping_add(i as u64))))
-            .collect();
+        let size = self.group_size;
+        let mut starts = Vec::with_capacity(self.envs.len());
+        for (i, env) in self.envs.iter_mut().enumerate() {
+            let start = if i % size == 0 {
+                env.reset(seed.map(|s| s.wrapping_add(i as u64)))
+            } else {
+                env.reset_to_task(self.tasks[i - i % size])?
+            };
+            self.tasks[i] = env
+                .current_task_index()
+                .expect("an episode was just started");
+            starts.push(start);
+        }
         let sampling = Sampling::Sample {
             temperature: 1.0,
             top_k: None,
@@ -443,7 +546,12 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
             &mut self.rng,
             device,
         )?;
-        rollout_batch(played, device)
+        let mut rollout = rollout_batch(played, device)?;
+        if size > 1 {
+            let groups = Groups::contiguous(self.envs.len() / size, size)?;
+            rollout.batch.rollout = rollout.batch.rollout.clone().with_groups(groups)?;
+        }
+        Ok(rollout)
     }
 }
 

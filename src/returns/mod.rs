@@ -17,12 +17,15 @@
 //! | [`n_step_targets`] | `sum_k gamma^k r_{t+k} + gamma^n V'` |
 //! | [`lambda_returns`] | TD(lambda) returns |
 //! | [`gae`] | GAE advantages and value targets |
+//! | [`group_advantages`] | critic-free: a trajectory's return minus a baseline from its group (GRPO, Dr. GRPO, RLOO, ReMax) |
+//! | [`normalized_returns`] | critic-free: returns-to-go standardised over the batch (REINFORCE++) |
 //! | [`vtrace`] | V-trace targets and advantages with clipped importance weights |
 //! | [`q_learning_targets`], [`double_q_targets`], [`expected_sarsa_targets`] | one-step Q targets |
 //! | [`value_targets_discounted`] | `r + gamma^k V(s')` (ILQL's Q target) |
 //! | [`soft_values`], [`soft_q_targets`], [`soft_q_targets_discounted`], [`soft_policy_log_probs`] | soft (log-sum-exp) backups and the policy they induce |
 
 mod gae;
+mod group;
 mod lambda_return;
 mod n_step;
 mod one_step;
@@ -31,6 +34,7 @@ mod soft;
 mod vtrace;
 
 pub use gae::{Advantages, gae};
+pub use group::{GroupBaseline, Groups, episode_returns, group_advantages, normalized_returns};
 pub use lambda_return::{discounted_returns, lambda_returns};
 pub(crate) use n_step::n_step_target_values;
 pub use n_step::n_step_targets;

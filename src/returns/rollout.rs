@@ -3,6 +3,7 @@
 use burn::tensor::{Bool, Device, Tensor, TensorData};
 
 use crate::error::{Error, Result};
+use crate::returns::Groups;
 use crate::tensor_ops::to_vec_f32;
 
 /// Rewards and episode ends of `B` parallel trajectories over `T` steps, **time-major**:
@@ -36,6 +37,7 @@ pub struct Rollout {
     pub(crate) rewards: Vec<f32>,
     pub(crate) terminated: Vec<bool>,
     pub(crate) truncated: Vec<bool>,
+    groups: Option<Groups>,
     device: Device,
 }
 
@@ -81,6 +83,7 @@ impl Rollout {
             rewards,
             terminated,
             truncated,
+            groups: None,
             device: device.clone(),
         })
     }
@@ -119,6 +122,29 @@ impl Rollout {
             flags(truncated),
             &device,
         )
+    }
+
+    /// The same rollout with `groups` over its `B` trajectories (which were sampled for the
+    /// same prompt), as the group baselines read them ([`crate::returns::group_advantages`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] when `groups` does not cover exactly `B` trajectories.
+    pub fn with_groups(mut self, groups: Groups) -> Result<Self> {
+        if groups.len() != self.envs {
+            return Err(Error::ShapeMismatch {
+                what: "rollout groups (one group index per trajectory)",
+                expected: vec![self.envs],
+                actual: vec![groups.len()],
+            });
+        }
+        self.groups = Some(groups);
+        Ok(self)
+    }
+
+    /// The groups of trajectories per prompt, when the collector kept them.
+    pub fn groups(&self) -> Option<&Groups> {
+        self.groups.as_ref()
     }
 
     /// `[T, B]`.

@@ -2,8 +2,10 @@
 
 use burn::config::Config;
 
+use crate::algo::actor_critic::LossAggregation;
 use crate::algo::optim::{LearningRateSchedule, OptimizerConfig};
 use crate::error::{Error, Result, check_gamma, check_positive, check_unit_interval};
+use crate::returns::GroupBaseline;
 
 /// How advantages and value targets are estimated from a rollout (both by the
 /// [`crate::returns`] module).
@@ -22,6 +24,30 @@ pub enum AdvantageEstimator {
         /// Steps summed before bootstrapping (>= 1).
         n: usize,
     },
+    /// Critic-free: each episode's return minus a baseline from the other samples of its
+    /// prompt ([`crate::returns::group_advantages`]: GRPO, Dr. GRPO, RLOO, ReMax), given to
+    /// every token of the episode. The rollout must carry its groups
+    /// ([`crate::returns::Rollout::with_groups`]; [`crate::lm::TokenRollouts::grouped`] collects
+    /// them) and hold one episode per column. No value is read; the value targets are the
+    /// returns-to-go (set `value_coef` to 0 to leave the critic untrained).
+    Group {
+        /// The baseline.
+        baseline: GroupBaseline,
+    },
+    /// Critic-free: REINFORCE++'s returns-to-go standardised over the rollout
+    /// ([`crate::returns::normalized_returns`]); one episode per column.
+    NormalizedReturns,
+}
+
+impl AdvantageEstimator {
+    /// Whether the estimator reads the critic's values (GAE and n-step do; the critic-free
+    /// estimators do not).
+    pub fn uses_critic(&self) -> bool {
+        matches!(
+            self,
+            AdvantageEstimator::Gae { .. } | AdvantageEstimator::NStep { .. }
+        )
+    }
 }
 
 /// PPO's clipped objective and its epochs of minibatches (Schulman et al. 2017).
@@ -133,6 +159,18 @@ pub struct ActorCriticConfig {
     /// `Some`: PPO's clipped objective over epochs of minibatches.
     #[config(default = "None")]
     pub ppo: Option<PpoConfig>,
+    /// How the policy loss averages over transitions and sequences.
+    #[config(default = "LossAggregation::TokenMean")]
+    pub loss_aggregation: LossAggregation,
+    /// Truncated importance sampling (Yao et al. 2025) for rollouts sampled by a policy `mu`
+    /// other than the learner's (an older copy, another backend or precision): each
+    /// transition's advantage is weighted by `min(pi_old(a|s) / mu(a|s), cap)`, where
+    /// `mu(a|s)` is the batch's [`crate::batch::RolloutScores::log_probs`] and `pi_old` the
+    /// learner's policy before the update (one more inference pass, which also gives the
+    /// values; PPO's ratio is taken against `pi_old`). `None`: the sampler is the learner.
+    /// The cap must be finite and > 0.
+    #[config(default = "None")]
+    pub importance_cap: Option<f64>,
     /// Seed of the minibatch shuffling (each update draws from `seed` and its own index).
     #[config(default = 0)]
     pub seed: u64,
@@ -175,7 +213,11 @@ impl ActorCriticConfig {
             AdvantageEstimator::NStep { n: 0 } => {
                 return Err(Error::config("advantage.n", "at least 1", 0));
             }
-            AdvantageEstimator::NStep { .. } => {}
+            AdvantageEstimator::NStep { .. } | AdvantageEstimator::NormalizedReturns => {}
+            AdvantageEstimator::Group { baseline } => baseline.validate()?,
+        }
+        if let Some(cap) = self.importance_cap {
+            check_positive("importance_cap", cap)?;
         }
         for (field, value) in [
             ("value_coef", self.value_coef),

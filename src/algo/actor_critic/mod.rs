@@ -7,6 +7,7 @@
 //! MDP (checked against the exact solvers), and a language model's policy and value heads on
 //! tokens. See `docs/actor_critic.md` for the equations, each option, and measured figures.
 
+mod aggregation;
 mod checkpoint;
 mod config;
 mod kl_penalty;
@@ -17,6 +18,7 @@ mod updater;
 
 pub use crate::algo::ResumeConfig;
 pub use crate::batch::{BatchRows, RolloutBatch, RolloutScores};
+pub use aggregation::LossAggregation;
 pub use checkpoint::ActorCriticCheckpoint;
 pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
 pub use kl_penalty::{KlPenalty, KlPenaltyConfig, KlPenaltyStats};

@@ -16,7 +16,7 @@ use crate::algo::step::{Optimizer, PendingStep};
 use crate::batch::{BatchRows, RolloutBatch};
 use crate::error::{Error, Result};
 use crate::policy::{ActorCriticModel, PolicyValue, entropy, log_prob};
-use crate::returns::{Advantages, gae, n_step_targets};
+use crate::returns::{Advantages, gae, group_advantages, n_step_targets, normalized_returns};
 use crate::tensor_ops::{check_action_indices, index_tensor, to_vec_f32};
 
 /// What one [`ActorCritic::update`] did: means over the minibatches it ran.
@@ -137,8 +137,21 @@ struct Scored {
     old_log_probs: Option<Tensor<1>>,
     old_values: Tensor<1>,
     advantages: Tensor<1>,
+    /// Each transition's weight on its advantage: the loss aggregation's times the truncated
+    /// importance weight; `None` when all are 1.
+    weights: Option<Tensor<1>>,
     returns: Tensor<1>,
     explained_variance: f64,
+}
+
+/// What the model said before the update (see [`ActorCritic::old_scores`]).
+struct OldScores {
+    /// `V_old` of the observations then of the next observations, `2 * T * B` values.
+    values: Vec<f32>,
+    /// `log pi_old(a|s)` when asked for (PPO's ratio).
+    log_probs: Option<Tensor<1>>,
+    /// The truncated importance weights `min(pi_old / mu, cap)`, with a cap.
+    importance: Option<Vec<f32>>,
 }
 
 /// Sums of the per-minibatch statistics.
@@ -237,8 +250,8 @@ where
     /// As [`ActorCritic::update`].
     pub fn advantages(&self, batch: &RolloutBatch<M::Input>) -> Result<Advantages> {
         let len = self.check(batch)?;
-        let (values, _) = self.old_scores(batch, len, false)?;
-        self.estimate(batch, &values, len)
+        let old = self.old_scores(batch, len, false)?;
+        self.estimate(batch, &old.values, len)
     }
 
     /// One update on `batch` (see the type's docs for the equations).
@@ -254,8 +267,8 @@ where
     pub fn update(&mut self, batch: &RolloutBatch<M::Input>) -> Result<ActorCriticStats> {
         let len = self.check(batch)?;
         let ppo = self.config.ppo.is_some();
-        let (values, old_log_probs) = self.old_scores(batch, len, ppo)?;
-        let scored = self.score(batch, &values, old_log_probs, len)?;
+        let old = self.old_scores(batch, len, ppo)?;
+        let scored = self.score(batch, old, len)?;
         let saved = (
             self.model.clone(),
             self.optimizers.clone(),
@@ -329,31 +342,52 @@ where
         Ok(len)
     }
 
-    /// `V_old` of the observations then of the next observations (`2 * T * B` values), and
-    /// when `log_probs` is asked for (PPO's ratio) `log pi_old(a|s)`: the batch's scores, or
-    /// inference passes of the model (values only: one, over observations and next observations
-    /// together; with log-probabilities: one for the logits and values of the observations, one
-    /// for the values of the next observations), one read-back.
+    /// What the update reads of the model before it steps (see [`OldScores`]): the batch's
+    /// scores, or inference passes of the model (values only: one, over observations and next
+    /// observations together, skipped when a critic-free estimator leaves the critic
+    /// untrained; with log-probabilities: one for the logits and values of the observations,
+    /// one for the values of the next observations), one read-back. With
+    /// [`ActorCriticConfig::importance_cap`], the model's passes always run and the scores'
+    /// log-probabilities are the sampler's, giving the importance weights.
     fn old_scores(
         &self,
         batch: &RolloutBatch<M::Input>,
         len: usize,
-        log_probs: bool,
-    ) -> Result<(Vec<f32>, Option<Tensor<1>>)> {
+        want_log_probs: bool,
+    ) -> Result<OldScores> {
         let device = batch.rollout.device();
-        if let Some(scores) = &batch.scores {
-            let mut values = Vec::with_capacity(2 * len);
-            values.extend_from_slice(&scores.values);
-            values.extend_from_slice(&scores.next_values);
-            let log_probs = log_probs.then(|| host_tensor(&scores.log_probs, [len], device));
-            return Ok((values, log_probs));
-        }
+        let sampler = match (self.config.importance_cap, &batch.scores) {
+            (None, Some(scores)) => {
+                let mut values = Vec::with_capacity(2 * len);
+                values.extend_from_slice(&scores.values);
+                values.extend_from_slice(&scores.next_values);
+                let log_probs =
+                    want_log_probs.then(|| host_tensor(&scores.log_probs, [len], device));
+                return Ok(OldScores {
+                    values,
+                    log_probs,
+                    importance: None,
+                });
+            }
+            (None, None) => None,
+            (Some(cap), Some(scores)) => Some((cap, &scores.log_probs)),
+            (Some(_), None) => {
+                return Err(Error::config(
+                    "importance_cap",
+                    "a rollout with the sampler's log-probabilities (RolloutScores)",
+                    "a rollout without scores",
+                ));
+            }
+        };
         let model = self.model.valid();
-        let (values, log_probs) = if log_probs {
+        let critic_free = !self.config.advantage.uses_critic() && self.config.value_coef == 0.0;
+        let (values, log_probs) = if want_log_probs || sampler.is_some() {
             let now = model.logits_and_values(batch.observations.clone())?;
             let next = model.state_values(batch.next_observations.clone())?;
             let log_probs = log_prob(now.logits, batch.actions.clone());
             (Tensor::cat(vec![now.values, next], 0), Some(log_probs))
+        } else if critic_free {
+            (Tensor::zeros([2 * len], device), None)
         } else {
             let both = M::Input::concat_rows(vec![
                 batch.observations.clone(),
@@ -375,7 +409,21 @@ where
                 value: f64::from(bad),
             });
         }
-        Ok((values, log_probs))
+        let importance = match (sampler, &log_probs) {
+            (Some((cap, sampled)), Some(learner)) => Some(
+                to_vec_f32(learner.clone())
+                    .iter()
+                    .zip(sampled)
+                    .map(|(&pi, &mu)| (f64::from(pi - mu).exp().min(cap)) as f32)
+                    .collect(),
+            ),
+            _ => None,
+        };
+        Ok(OldScores {
+            values,
+            log_probs: log_probs.filter(|_| want_log_probs),
+            importance,
+        })
     }
 
     fn estimate(
@@ -398,17 +446,25 @@ where
                     returns,
                 })
             }
+            AdvantageEstimator::Group { baseline } => {
+                group_advantages(rollout, baseline, self.config.gamma)
+            }
+            AdvantageEstimator::NormalizedReturns => normalized_returns(rollout, self.config.gamma),
         }
     }
 
-    fn score(
-        &self,
-        batch: &RolloutBatch<M::Input>,
-        values: &[f32],
-        old_log_probs: Option<Tensor<1>>,
-        len: usize,
-    ) -> Result<Scored> {
+    fn score(&self, batch: &RolloutBatch<M::Input>, old: OldScores, len: usize) -> Result<Scored> {
+        let values = &old.values;
         let estimate = self.estimate(batch, values, len)?;
+        let aggregation = self
+            .config
+            .loss_aggregation
+            .weights(&batch.rollout, batch.mask.as_deref());
+        let weights = match (aggregation, old.importance) {
+            (None, None) => None,
+            (Some(w), None) | (None, Some(w)) => Some(w),
+            (Some(a), Some(b)) => Some(a.iter().zip(&b).map(|(a, b)| a * b).collect()),
+        };
         let device = batch.rollout.device();
         let returns = estimate.returns.reshape([len]);
         let returns_host = to_vec_f32(returns.clone());
@@ -423,8 +479,9 @@ where
             }
         };
         Ok(Scored {
-            old_log_probs,
+            old_log_probs: old.log_probs,
             old_values: host_tensor(&values[..len], [len], device),
+            weights: weights.map(|w| host_tensor(&w, [len], device)),
             advantages: estimate.advantages.reshape([len]),
             explained_variance: explained_variance(
                 &counted(&values[..len]),
@@ -498,6 +555,9 @@ where
         let mut advantages = pick(&scored.advantages);
         if self.config.normalize_advantage {
             advantages = normalize_advantages(advantages);
+        }
+        if let Some(weights) = &scored.weights {
+            advantages = advantages * pick(weights);
         }
         let returns = pick(&scored.returns);
 

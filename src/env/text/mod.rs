@@ -206,6 +206,12 @@ impl<R: TextReward> TextGenerationEnv<R> {
         self.episode.as_ref().map(|e| &self.tasks[e.task])
     }
 
+    /// The index (in [`TextGenerationEnv::tasks`]) of the episode in progress, `None` between
+    /// episodes.
+    pub fn current_task_index(&self) -> Option<usize> {
+        self.episode.as_ref().map(|e| e.task)
+    }
+
     /// Starts an episode on task `index` (evaluation on a fixed prompt).
     ///
     /// # Errors
