@@ -120,6 +120,11 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../docs/saved-state.md")]
 pub struct SavedStateDoctests;
 
+/// docs/baselines.md's code blocks, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/baselines.md")]
+pub struct BaselinesDoctests;
+
 /// docs/pretrained.md's code blocks, compiled and run as doc tests.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/pretrained.md")]

@@ -4,6 +4,7 @@
 
 mod common;
 
+use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use valuefn::Error;
 use valuefn::algo::LearningRateSchedule;
@@ -643,4 +644,123 @@ fn advantage_errors_follow_their_definitions() {
     assert!(AdvantageErrors::between(&[1.0], &exact).is_err());
     assert!(AdvantageErrors::between(&[], &[]).is_err());
     assert!(AdvantageErrors::between(&[f64::NAN], &[0.0]).is_err());
+}
+
+/// Host softmax of one row of logits.
+fn softmax(row: &[f32]) -> Vec<f64> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f64> = row.iter().map(|&l| f64::from(l - max).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    exp.iter().map(|e| e / sum).collect()
+}
+
+#[test]
+fn a_q_critic_weights_the_gradient_by_q_and_learns_q_by_expected_sarsa() {
+    use valuefn::policy::LogitsPolicy;
+    use valuefn::value::QFunction;
+    let tok = CharTokenizer::fit(["ab"]).unwrap();
+    let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tok).unwrap();
+    let env = TextGenerationEnv::new(
+        vec![task],
+        tok.vocabulary(),
+        TokenMatch,
+        &TextEnvConfig::new(),
+    )
+    .unwrap();
+    let device = device();
+    let train = device.clone().autodiff();
+    let body = GruBodyConfig::new(env.vocab_size())
+        .with_hidden(8)
+        .with_seed(3);
+    let model = TokenModel::new(body.init(&train).unwrap(), 4, &train);
+    let gamma = 0.9;
+    let config = |advantage| {
+        ActorCriticConfig::new()
+            .with_gamma(gamma)
+            .with_advantage(advantage)
+            .with_actor_optimizer(OptimizerConfig::ADAM)
+            .with_critic_optimizer(OptimizerConfig::ADAM)
+    };
+    let mut rollouts = TokenRollouts::new(&env, 6, 1).unwrap();
+    let rollout = rollouts.collect(&model, &device).unwrap();
+    let batch = &rollout.batch;
+
+    // By hand from full passes of the model.
+    let inference = model.valid();
+    let actions = env.vocab_size();
+    let logits = to_vec_f32(inference.logits(batch.observations.clone()).unwrap());
+    let q = to_vec_f32(inference.q_values(batch.observations.clone()).unwrap());
+    let next_logits = to_vec_f32(inference.logits(batch.next_observations.clone()).unwrap());
+    let next_q = to_vec_f32(inference.q_values(batch.next_observations.clone()).unwrap());
+    let taken = valuefn::tensor_ops::to_indices(batch.actions.clone());
+    let expected_v = |logits: &[f32], q: &[f32], i: usize| -> f64 {
+        let pi = softmax(&logits[i * actions..(i + 1) * actions]);
+        pi.iter()
+            .zip(&q[i * actions..(i + 1) * actions])
+            .map(|(p, &q)| p * f64::from(q))
+            .sum()
+    };
+    let mask = batch.mask.clone().unwrap();
+    let rewards = batch.rollout.rewards();
+    let plain = ActorCritic::new(config(AdvantageEstimator::QValue), model.clone()).unwrap();
+    let baselined =
+        ActorCritic::new(config(AdvantageEstimator::QAdvantage), model.clone()).unwrap();
+    let plain_out = plain.advantages(batch).unwrap();
+    let out = baselined.advantages(batch).unwrap();
+    let (plain_a, a, returns) = (
+        to_vec_f32(plain_out.advantages),
+        to_vec_f32(out.advantages),
+        to_vec_f32(out.returns),
+    );
+    let mut checked = 0;
+    for i in (0..mask.len()).filter(|&i| mask[i]) {
+        let q_taken = f64::from(q[i * actions + taken[i]]);
+        assert!((f64::from(plain_a[i]) - q_taken).abs() < 1e-5);
+        assert!((f64::from(a[i]) - (q_taken - expected_v(&logits, &q, i))).abs() < 1e-5);
+        // Expected SARSA: no bootstrap after the episode's last token (it terminated).
+        let last = mask.get(i + 6).is_none_or(|&m| !m);
+        let bootstrap = if last {
+            0.0
+        } else {
+            gamma * expected_v(&next_logits, &next_q, i)
+        };
+        let target = f64::from(rewards[i]) + bootstrap;
+        assert!(
+            (f64::from(returns[i]) - target).abs() < 1e-5,
+            "{} vs {target}",
+            returns[i]
+        );
+        checked += 1;
+    }
+    assert!(checked >= 6);
+
+    // An update steps the Q head (the critic) and leaves the unused V head alone.
+    let mut learner = baselined;
+    let (q_before, v_before) = (
+        to_vec_f32(learner.model().q_head().weight.val()),
+        to_vec_f32(learner.model().value_head().weight.val()),
+    );
+    let stats = learner.update(batch).unwrap();
+    assert!(stats.value_loss > 0.0);
+    assert_ne!(to_vec_f32(learner.model().q_head().weight.val()), q_before);
+    assert_eq!(
+        to_vec_f32(learner.model().value_head().weight.val()),
+        v_before
+    );
+
+    // A model without a Q critic refuses the estimator, changing nothing.
+    let (mut tables, table_batch) =
+        table_learner(ActorCriticConfig::new().with_advantage(AdvantageEstimator::QAdvantage));
+    let before = tables.actor().to_logits();
+    assert!(matches!(
+        tables.update(&table_batch),
+        Err(Error::InvalidConfig {
+            field: "advantage",
+            ..
+        })
+    ));
+    assert_eq!(
+        (tables.actor().to_logits(), tables.gradient_steps()),
+        (before, 0)
+    );
 }

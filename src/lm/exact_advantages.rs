@@ -7,12 +7,12 @@ use crate::env::text::{TextMdp, TokenState};
 use crate::error::{Error, Result};
 use crate::lm::{TokenEpisode, TokenPositions};
 use crate::policy::LogitsPolicy;
-use crate::tabular::{FiniteMdp, PolicyTable, evaluate_policy_exact};
+use crate::tabular::{FiniteMdp, PolicyTable, SolverConfig, evaluate_policy};
 use crate::tensor_ops::to_vec_f32;
 use crate::text::TokenId;
 
 /// `V^pi`, `Q^pi` and `A^pi = Q^pi - V^pi` of a policy on every state of a [`TextMdp`], solved
-/// exactly (dense policy evaluation): the truth that advantage estimators (a learned critic,
+/// exactly: the truth that advantage estimators (a learned critic,
 /// group baselines, Monte-Carlo values) are measured against.
 ///
 /// [`ExactAdvantages::of_policy`] reads the policy off a model (its softmax at every prefix,
@@ -50,14 +50,20 @@ pub struct ExactAdvantages<'m> {
 }
 
 impl<'m> ExactAdvantages<'m> {
-    /// The exact values of `policy` (a row per state of `text_mdp`) with discount `gamma`.
+    /// The values of `policy` (a row per state of `text_mdp`) with discount `gamma`, by
+    /// synchronous policy-evaluation sweeps ([`evaluate_policy`]). A text MDP is a tree of
+    /// prefixes, so the sweeps are exact once they have run its depth (a handful), and it
+    /// scales to the hundreds of thousands of states a dense solve could not hold.
     ///
     /// # Errors
     ///
-    /// As [`evaluate_policy_exact`]: a policy that does not fit, `gamma` outside `[0, 1]`,
-    /// more than 10 000 states.
+    /// As [`evaluate_policy`]: a policy that does not fit, `gamma` outside `[0, 1]`.
     pub fn new(text_mdp: &'m TextMdp, policy: PolicyTable, gamma: f64) -> Result<Self> {
-        let values = evaluate_policy_exact(text_mdp, &policy, gamma)?.values;
+        // A tree: after its depth in sweeps nothing moves at all, so stop only at 0 change.
+        let config = SolverConfig::new()
+            .with_gamma(gamma)
+            .with_tolerance(f64::MIN_POSITIVE);
+        let values = evaluate_policy(text_mdp, &policy, &config)?.values;
         Ok(Self {
             text_mdp,
             policy,

@@ -15,7 +15,7 @@ use crate::lm::body::gather_positions;
 use crate::lm::layers::dense;
 use crate::lm::{LmBody, TokenPositions};
 use crate::nn::WeightInit;
-use crate::policy::{ActorCriticModel, LogitsPolicy, PolicyValue};
+use crate::policy::{ActorCriticModel, LogitsPolicy, PolicyQValues, PolicyValue};
 use crate::tensor_ops::index_tensor;
 use crate::text::TokenId;
 use crate::value::{QFunction, VFunction};
@@ -474,9 +474,11 @@ impl<B: LmBody> VFunction for TokenModel<B> {
 }
 
 /// The policy and value heads on one trunk: one body pass gives both, so
-/// [`crate::algo::actor_critic::ActorCritic`] runs the body once per minibatch. The value head's
-/// parameters are the critic's (stepped with the critic's optimiser and rate); the body, the
-/// policy head and the (unused) Q head are the actor's.
+/// [`crate::algo::actor_critic::ActorCritic`] runs the body once per minibatch. The critic is
+/// the value head, or the (first) Q head under a Q-critic estimator
+/// ([`ActorCriticModel::logits_and_q_values`]): both heads' parameters are the critic's
+/// (stepped with the critic's optimiser and rate; the one the loss does not reach gets no
+/// step); the body and the policy head are the actor's.
 impl<B: LmBody> ActorCriticModel for TokenModel<B> {
     type Input = TokenPositions;
 
@@ -497,7 +499,21 @@ impl<B: LmBody> ActorCriticModel for TokenModel<B> {
     }
 
     fn critic_gradients(&self, grads: &mut Gradients) -> Option<GradientsParams> {
-        Some(GradientsParams::from_module(grads, &self.value))
+        let heads: Vec<ParamId> = [&self.value, &self.q]
+            .iter()
+            .flat_map(|head| {
+                std::iter::once(head.weight.id).chain(head.bias.as_ref().map(|b| b.id))
+            })
+            .collect();
+        Some(GradientsParams::from_params(grads, self, &heads))
+    }
+
+    fn logits_and_q_values(&self, states: TokenPositions) -> Result<PolicyQValues> {
+        let hidden = self.hidden_at(&states)?;
+        Ok(PolicyQValues {
+            logits: self.policy.forward(hidden.clone()),
+            q_values: self.q.forward(hidden),
+        })
     }
 }
 

@@ -84,7 +84,7 @@ impl MonteCarloValues {
 /// // 4 continuations from each state the 2 episodes passed through, 1 or 2 tokens each.
 /// let states: usize = rollout.episodes.iter().map(|e| e.completion().len()).sum();
 /// assert!(mc.tokens >= 4 * states);
-/// assert_eq!(mc.values.len(), rollout.batch.rollout.shape().iter().product());
+/// assert_eq!(mc.values.len(), rollout.batch.rollout.shape().iter().product::<usize>());
 /// let scores = mc.into_scores(&rollout)?; // for GAE in place of the critic's values
 /// assert!(scores.values.iter().all(|v| (0.0..=2.0).contains(v)));
 /// # Ok::<(), valuefn::Error>(())

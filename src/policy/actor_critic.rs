@@ -18,6 +18,16 @@ pub struct PolicyValue {
     pub values: Tensor<1>,
 }
 
+/// What a model with a Q critic says about a batch of states
+/// ([`ActorCriticModel::logits_and_q_values`]).
+#[derive(Debug, Clone)]
+pub struct PolicyQValues {
+    /// The policy's logits, `[B, A]`.
+    pub logits: Tensor<2>,
+    /// The critic's `Q(s, a)` of every action, `[B, A]`.
+    pub q_values: Tensor<2>,
+}
+
 /// A model that is both the actor and the critic: the policy's logits and `V(s)` of a batch
 /// from one forward pass. A language model with a policy head and a value head on one trunk
 /// ([`crate::lm::TokenModel`]) runs its trunk once for both, as CleanRL's
@@ -79,6 +89,30 @@ pub trait ActorCriticModel {
     fn critic_gradients(&self, grads: &mut Gradients) -> Option<GradientsParams> {
         let _ = grads;
         None
+    }
+
+    /// The policy's logits and a Q critic's `Q(s, .)` of `states` from one forward pass: what
+    /// the Q-critic estimators ([`crate::algo::actor_critic::AdvantageEstimator::QValue`] and
+    /// `QAdvantage`) read. A model with a Q head beside its policy
+    /// ([`crate::lm::TokenModel`]) overrides it; the provided method refuses, so such an
+    /// estimator on a model without a Q critic is an error, not a silent V critic.
+    ///
+    /// # Shapes
+    ///
+    /// - output: logits and Q values `[B, num_actions]`
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] from the provided method; otherwise as
+    /// [`ActorCriticModel::logits_and_values`].
+    fn logits_and_q_values(&self, states: Self::Input) -> Result<PolicyQValues> {
+        let _ = states;
+        Err(Error::config(
+            "advantage",
+            "a model with a Q critic (ActorCriticModel::logits_and_q_values) for a Q-critic \
+             estimator",
+            "a model without one",
+        ))
     }
 }
 

@@ -8,7 +8,7 @@ mod kl;
 mod selector;
 mod tabular;
 
-pub use actor_critic::{ActorCriticModel, PolicyAndValue, PolicyValue};
+pub use actor_critic::{ActorCriticModel, PolicyAndValue, PolicyQValues, PolicyValue};
 pub use categorical::{LogitsPolicy, entropy, log_prob};
 pub(crate) use guided::check_weight;
 pub use guided::{guided_logits, kl_divergence};

@@ -5,7 +5,7 @@ use std::path::Path;
 use burn::module::Module;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::actor_critic::{ActorCritic, ActorCriticConfig};
+use crate::algo::actor_critic::{ActorCritic, ActorCriticConfig, LossAggregation};
 use crate::batch::BatchRows;
 use crate::checkpoint::{CheckpointReader, CheckpointWriter};
 use crate::error::Result;
@@ -19,11 +19,30 @@ pub struct ActorCriticCheckpoint {
     /// Format version, for later readers.
     pub version: u32,
     /// The updater's settings.
+    #[serde(deserialize_with = "config_with_later_defaults")]
     pub config: ActorCriticConfig,
     /// Gradient steps taken.
     pub gradient_steps: u64,
     /// Updates applied (this also seeds the next update's minibatch order).
     pub updates: u64,
+}
+
+/// Reads a saved config, giving the fields added after it was written their defaults (burn's
+/// `Config` derive has none for deserialisation): `loss_aggregation` (added with the group
+/// baselines) is `TokenMean`, what every earlier update did, so a checkpoint written before it
+/// still loads. (`Option` fields such as `importance_cap` are `None` when absent already.)
+fn config_with_later_defaults<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> std::result::Result<ActorCriticConfig, D::Error> {
+    let mut value = serde_json::Value::deserialize(deserializer)?;
+    if let Some(fields) = value.as_object_mut()
+        && !fields.contains_key("loss_aggregation")
+    {
+        let default =
+            serde_json::to_value(LossAggregation::TokenMean).map_err(serde::de::Error::custom)?;
+        fields.insert("loss_aggregation".into(), default);
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
 
 /// Version 2: one model record (actor and critic together) instead of two.
@@ -129,5 +148,26 @@ where
             header.gradient_steps,
             header.updates,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_header_written_before_loss_aggregation_still_loads() {
+        let header = ActorCriticCheckpoint {
+            version: VERSION,
+            config: ActorCriticConfig::new().with_gamma(0.5),
+            gradient_steps: 3,
+            updates: 1,
+        };
+        let mut json = serde_json::to_value(&header).unwrap();
+        let config = json["config"].as_object_mut().unwrap();
+        config.remove("loss_aggregation").unwrap();
+        config.remove("importance_cap").unwrap();
+        let read: ActorCriticCheckpoint = serde_json::from_value(json).unwrap();
+        assert_eq!(read, header);
     }
 }

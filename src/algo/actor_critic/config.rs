@@ -37,15 +37,34 @@ pub enum AdvantageEstimator {
     /// Critic-free: REINFORCE++'s returns-to-go standardised over the rollout
     /// ([`crate::returns::normalized_returns`]); one episode per column.
     NormalizedReturns,
+    /// A Q critic, the plain form of the actor-critic the crate is named for: the policy
+    /// gradient weighted by `Q(s, a)` itself (`theta += alpha grad log pi(a|s) Q(s, a)`). The
+    /// critic is the model's Q head ([`crate::policy::ActorCriticModel::logits_and_q_values`]),
+    /// learned by expected-SARSA TD on the rollout's own tokens: `Q(s, a)` regresses on
+    /// `r + gamma sum_a' pi(a'|s') Q(s', a')` (no bootstrap where the step terminated), with
+    /// `pi` and `Q` of the model before the update. Unbiased only if `Q = Q^pi`, and of high
+    /// variance: see `QAdvantage`.
+    QValue,
+    /// A Q critic with the policy's own baseline: `A = Q(s, a) - sum_a' pi(a'|s) Q(s, a')`
+    /// (the critic's `V = E_pi Q`), the critic learned as for `QValue`.
+    QAdvantage,
 }
 
 impl AdvantageEstimator {
     /// Whether the estimator reads the critic's values (GAE and n-step do; the critic-free
     /// estimators do not).
     pub fn uses_critic(&self) -> bool {
+        !matches!(
+            self,
+            AdvantageEstimator::Group { .. } | AdvantageEstimator::NormalizedReturns
+        )
+    }
+
+    /// Whether the critic is a Q head (`QValue`, `QAdvantage`) rather than a V head.
+    pub fn uses_q_critic(&self) -> bool {
         matches!(
             self,
-            AdvantageEstimator::Gae { .. } | AdvantageEstimator::NStep { .. }
+            AdvantageEstimator::QValue | AdvantageEstimator::QAdvantage
         )
     }
 }
@@ -213,7 +232,10 @@ impl ActorCriticConfig {
             AdvantageEstimator::NStep { n: 0 } => {
                 return Err(Error::config("advantage.n", "at least 1", 0));
             }
-            AdvantageEstimator::NStep { .. } | AdvantageEstimator::NormalizedReturns => {}
+            AdvantageEstimator::NStep { .. }
+            | AdvantageEstimator::NormalizedReturns
+            | AdvantageEstimator::QValue
+            | AdvantageEstimator::QAdvantage => {}
             AdvantageEstimator::Group { baseline } => baseline.validate()?,
         }
         if let Some(cap) = self.importance_cap {

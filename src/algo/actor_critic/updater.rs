@@ -15,9 +15,9 @@ use crate::algo::actor_critic::{ActorCriticConfig, AdvantageEstimator};
 use crate::algo::step::{Optimizer, PendingStep};
 use crate::batch::{BatchRows, RolloutBatch};
 use crate::error::{Error, Result};
-use crate::policy::{ActorCriticModel, PolicyValue, entropy, log_prob};
+use crate::policy::{ActorCriticModel, PolicyQValues, PolicyValue, entropy, log_prob};
 use crate::returns::{Advantages, gae, group_advantages, n_step_targets, normalized_returns};
-use crate::tensor_ops::{check_action_indices, index_tensor, to_vec_f32};
+use crate::tensor_ops::{check_action_indices, index_tensor, to_indices, to_vec_f32};
 
 /// What one [`ActorCritic::update`] did: means over the minibatches it ran.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,6 +152,17 @@ struct OldScores {
     log_probs: Option<Tensor<1>>,
     /// The truncated importance weights `min(pi_old / mu, cap)`, with a cap.
     importance: Option<Vec<f32>>,
+    /// A Q critic's `Q_old(s, a)` of the actions taken.
+    taken_q: Option<Vec<f32>>,
+}
+
+/// Truncated importance weights `min(exp(log pi - log mu), cap)`.
+fn importance_weights(learner: &[f32], sampled: &[f32], cap: f64) -> Vec<f32> {
+    learner
+        .iter()
+        .zip(sampled)
+        .map(|(&pi, &mu)| (f64::from(pi - mu).exp().min(cap)) as f32)
+        .collect()
 }
 
 /// Sums of the per-minibatch statistics.
@@ -251,7 +262,7 @@ where
     pub fn advantages(&self, batch: &RolloutBatch<M::Input>) -> Result<Advantages> {
         let len = self.check(batch)?;
         let old = self.old_scores(batch, len, false)?;
-        self.estimate(batch, &old.values, len)
+        self.estimate(batch, &old, len)
     }
 
     /// One update on `batch` (see the type's docs for the equations).
@@ -356,8 +367,10 @@ where
         want_log_probs: bool,
     ) -> Result<OldScores> {
         let device = batch.rollout.device();
+        let q_critic = self.config.advantage.uses_q_critic();
         let sampler = match (self.config.importance_cap, &batch.scores) {
-            (None, Some(scores)) => {
+            // The recorded values are a V head's: a Q critic reads its own.
+            (None, Some(scores)) if !q_critic => {
                 let mut values = Vec::with_capacity(2 * len);
                 values.extend_from_slice(&scores.values);
                 values.extend_from_slice(&scores.next_values);
@@ -367,9 +380,10 @@ where
                     values,
                     log_probs,
                     importance: None,
+                    taken_q: None,
                 });
             }
-            (None, None) => None,
+            (None, _) => None,
             (Some(cap), Some(scores)) => Some((cap, &scores.log_probs)),
             (Some(_), None) => {
                 return Err(Error::config(
@@ -379,6 +393,9 @@ where
                 ));
             }
         };
+        if q_critic {
+            return self.old_q_scores(batch, len, want_log_probs, sampler);
+        }
         let model = self.model.valid();
         let critic_free = !self.config.advantage.uses_critic() && self.config.value_coef == 0.0;
         let (values, log_probs) = if want_log_probs || sampler.is_some() {
@@ -410,30 +427,93 @@ where
             });
         }
         let importance = match (sampler, &log_probs) {
-            (Some((cap, sampled)), Some(learner)) => Some(
-                to_vec_f32(learner.clone())
-                    .iter()
-                    .zip(sampled)
-                    .map(|(&pi, &mu)| (f64::from(pi - mu).exp().min(cap)) as f32)
-                    .collect(),
-            ),
+            (Some((cap, sampled)), Some(learner)) => Some(importance_weights(
+                &to_vec_f32(learner.clone()),
+                sampled,
+                cap,
+            )),
             _ => None,
         };
         Ok(OldScores {
             values,
             log_probs: log_probs.filter(|_| want_log_probs),
             importance,
+            taken_q: None,
+        })
+    }
+
+    /// [`ActorCritic::old_scores`] for a Q critic: one inference pass over the observations and
+    /// next observations together gives the logits and `Q(s, .)`; on the host,
+    /// `V(s) = sum_a pi(a|s) Q(s, a)` of both, `Q(s, a)` of the actions taken, and
+    /// `log pi(a|s)`.
+    fn old_q_scores(
+        &self,
+        batch: &RolloutBatch<M::Input>,
+        len: usize,
+        want_log_probs: bool,
+        sampler: Option<(f64, &Vec<f32>)>,
+    ) -> Result<OldScores> {
+        let device = batch.rollout.device();
+        let both = M::Input::concat_rows(vec![
+            batch.observations.clone(),
+            batch.next_observations.clone(),
+        ]);
+        let out = self.model.valid().logits_and_q_values(both)?;
+        let actions = self.model.num_actions();
+        for (what, dims) in [
+            ("policy logits", out.logits.dims()),
+            ("critic Q values", out.q_values.dims()),
+        ] {
+            if dims != [2 * len, actions] {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: vec![2 * len, actions],
+                    actual: dims.to_vec(),
+                });
+            }
+        }
+        let logits = to_vec_f32(out.logits);
+        let q = to_vec_f32(out.q_values);
+        if let Some(&bad) = q.iter().find(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "critic Q value",
+                value: f64::from(bad),
+            });
+        }
+        let taken = to_indices(batch.actions.clone());
+        let mut values = Vec::with_capacity(2 * len);
+        let mut log_probs = Vec::with_capacity(len);
+        for (row, (logits, q)) in logits.chunks(actions).zip(q.chunks(actions)).enumerate() {
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let exp: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
+            let sum: f64 = exp.iter().sum();
+            let v: f64 = exp
+                .iter()
+                .zip(q)
+                .map(|(e, &q)| e / sum * f64::from(q))
+                .sum();
+            values.push(v as f32);
+            if row < len {
+                log_probs.push((f64::from(logits[taken[row]] - max) - sum.ln()) as f32);
+            }
+        }
+        let taken_q = (0..len).map(|i| q[i * actions + taken[i]]).collect();
+        Ok(OldScores {
+            values,
+            importance: sampler.map(|(cap, sampled)| importance_weights(&log_probs, sampled, cap)),
+            log_probs: want_log_probs.then(|| host_tensor(&log_probs, [len], device)),
+            taken_q: Some(taken_q),
         })
     }
 
     fn estimate(
         &self,
         batch: &RolloutBatch<M::Input>,
-        values: &[f32],
+        old: &OldScores,
         len: usize,
     ) -> Result<Advantages> {
         let rollout = &batch.rollout;
-        let (current, next) = values.split_at(len);
+        let (current, next) = old.values.split_at(len);
         match self.config.advantage {
             AdvantageEstimator::Gae { lambda } => {
                 gae(rollout, current, next, self.config.gamma, lambda)
@@ -450,12 +530,31 @@ where
                 group_advantages(rollout, baseline, self.config.gamma)
             }
             AdvantageEstimator::NormalizedReturns => normalized_returns(rollout, self.config.gamma),
+            AdvantageEstimator::QValue | AdvantageEstimator::QAdvantage => {
+                let taken = old.taken_q.as_deref().ok_or(Error::Empty {
+                    what: "Q values of the actions taken (a Q critic's pass)",
+                })?;
+                // Expected SARSA: r + gamma E_pi Q(s', .), the TD(0) return on V = E_pi Q.
+                let returns = gae(rollout, current, next, self.config.gamma, 0.0)?.returns;
+                let advantages: Vec<f32> = match self.config.advantage {
+                    AdvantageEstimator::QValue => taken.to_vec(),
+                    _ => taken.iter().zip(current).map(|(q, v)| q - v).collect(),
+                };
+                Ok(Advantages {
+                    advantages: host_tensor(&advantages, rollout.shape(), rollout.device()),
+                    returns,
+                })
+            }
         }
     }
 
     fn score(&self, batch: &RolloutBatch<M::Input>, old: OldScores, len: usize) -> Result<Scored> {
-        let values = &old.values;
-        let estimate = self.estimate(batch, values, len)?;
+        let estimate = self.estimate(batch, &old, len)?;
+        // What the critic predicted for each transition: V(s), or a Q critic's Q(s, a).
+        let predicted: Vec<f32> = match &old.taken_q {
+            Some(taken) => taken.clone(),
+            None => old.values[..len].to_vec(),
+        };
         let aggregation = self
             .config
             .loss_aggregation
@@ -480,13 +579,10 @@ where
         };
         Ok(Scored {
             old_log_probs: old.log_probs,
-            old_values: host_tensor(&values[..len], [len], device),
+            old_values: host_tensor(&predicted, [len], device),
             weights: weights.map(|w| host_tensor(&w, [len], device)),
             advantages: estimate.advantages.reshape([len]),
-            explained_variance: explained_variance(
-                &counted(&values[..len]),
-                &counted(&returns_host),
-            )?,
+            explained_variance: explained_variance(&counted(&predicted), &counted(&returns_host))?,
             returns,
         })
     }
@@ -561,8 +657,19 @@ where
         }
         let returns = pick(&scored.returns);
 
-        // One forward pass of the model for the policy and the values.
-        let PolicyValue { logits, values } = self.model.logits_and_values(observations)?;
+        // One forward pass of the model for the policy and the critic's predictions: V(s), or
+        // a Q critic's Q(s, a) of the actions taken.
+        let (logits, values) = if self.config.advantage.uses_q_critic() {
+            let PolicyQValues { logits, q_values } =
+                self.model.logits_and_q_values(observations)?;
+            let taken = q_values
+                .gather(1, actions.clone().unsqueeze_dim(1))
+                .squeeze_dim(1);
+            (logits, taken)
+        } else {
+            let PolicyValue { logits, values } = self.model.logits_and_values(observations)?;
+            (logits, values)
+        };
         let log_probs = log_prob(logits.clone(), actions);
         let mean_entropy = entropy(logits).mean();
         let ppo = self.config.ppo.as_ref();
