@@ -33,7 +33,7 @@ use plotters::style::RGBColor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{
-    ActorCritic, ActorCriticConfig, AdvantageEstimator, LossAggregation, PpoConfig,
+    ActorCritic, ActorCriticConfig, AdvantageEstimator, LossAggregation, PpoConfig, RolloutBatch,
 };
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch};
@@ -94,12 +94,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (train, held_out, train_tasks) = reverse_task(args.seed)?;
     println!(
         "reverse: {} training and {} held-out prompts of 2-3 characters over `abcd`; batches of \
-         {} prompts x {} completions; {} on {}",
+         {} prompts x {} completions; a GRU of 64 units on {}",
         train.tasks().len(),
         held_out.tasks().len(),
         args.groups,
         args.group_size,
-        "GRU 64",
         args.device
     );
 
@@ -159,9 +158,12 @@ struct Estimate {
 }
 
 /// The estimators of the measurement, in table order.
-const MEASURED: [&str; 8] = [
-    "GAE(1), learned V",
-    "GAE(0.95), learned V",
+const MEASURED: [&str; 11] = [
+    "GAE(1), V model",
+    "GAE(0.95), V model",
+    "GAE(1), V head",
+    "Q critic: Q",
+    "Q critic: Q - E_pi Q",
     "GRPO",
     "Dr. GRPO",
     "RLOO",
@@ -186,9 +188,10 @@ fn measure(
         t.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let critic = fit_critic(start, env, args, device)?;
+    let critics = Critics::fit(start, env, args, device)?;
     println!(
-        "learned V critic: 150 updates on the fixed policy's rollouts in {:.1} s",
+        "learned critics (a V model, a V head and a Q head on the policy's frozen trunk): \
+         {CRITIC_UPDATES} updates each on the fixed policy's rollouts, {:.1} s",
         t.elapsed().as_secs_f64()
     );
     // The greedy completion of each task, ReMax's reference (the policy is fixed).
@@ -213,7 +216,7 @@ fn measure(
                 &rollout,
                 &rollouts,
                 &policy,
-                &critic,
+                &critics,
                 &greedy.episodes,
                 batch,
                 device,
@@ -257,7 +260,7 @@ fn estimator(
     rollout: &TokenRollout,
     rollouts: &TokenRollouts<TokenMatch>,
     policy: &Model,
-    critic: &Model,
+    critics: &Critics,
     greedy: &[valuefn::lm::TokenEpisode],
     batch: usize,
     device: &Device,
@@ -268,20 +271,31 @@ fn estimator(
         extra_tokens: 0,
     };
     let critic_gae = |lambda: f64| -> valuefn::Result<Estimate> {
-        let values = critic.values(rollout.batch.observations.clone())?;
-        let next = critic.values(rollout.batch.next_observations.clone())?;
+        let values = critics.model.values(rollout.batch.observations.clone())?;
+        let next = critics
+            .model
+            .values(rollout.batch.next_observations.clone())?;
         let shape = r.shape();
         Ok(plain(
             gae(r, values.reshape(shape), next.reshape(shape), 1.0, lambda)?.advantages,
         ))
     };
+    // The head critics' own estimates (their learners' `advantages`), without the collector's
+    // scores: those are the start model's untrained V head.
+    let unscored = RolloutBatch {
+        scores: None,
+        ..rollout.batch.clone()
+    };
     Ok(match k {
         0 => critic_gae(1.0)?,
         1 => critic_gae(0.95)?,
-        2 => plain(group_advantages(r, GroupBaseline::Grpo { epsilon: 1e-4 }, 1.0)?.advantages),
-        3 => plain(group_advantages(r, GroupBaseline::DrGrpo, 1.0)?.advantages),
-        4 => plain(group_advantages(r, GroupBaseline::Rloo, 1.0)?.advantages),
-        5 => {
+        2 => plain(critics.v_head.advantages(&unscored)?.advantages),
+        3 => plain(critics.q_plain.advantages(&unscored)?.advantages),
+        4 => plain(critics.q_head.advantages(&unscored)?.advantages),
+        5 => plain(group_advantages(r, GroupBaseline::Grpo { epsilon: 1e-4 }, 1.0)?.advantages),
+        6 => plain(group_advantages(r, GroupBaseline::DrGrpo, 1.0)?.advantages),
+        7 => plain(group_advantages(r, GroupBaseline::Rloo, 1.0)?.advantages),
+        8 => {
             // The reference: each group's task completed greedily.
             let size = rollouts.group_size();
             let tasks = rollouts.tasks_played();
@@ -298,7 +312,7 @@ fn estimator(
                 ..plain(group_advantages(&with_reference, GroupBaseline::ReMax, 1.0)?.advantages)
             }
         }
-        6 => plain(normalized_returns(r, 1.0)?.advantages),
+        9 => plain(normalized_returns(r, 1.0)?.advantages),
         _ => {
             let mc = monte_carlo_values(
                 policy,
@@ -332,38 +346,80 @@ fn per_episode(rollout: &TokenRollout, advantages: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-/// A V critic (a token model of its own) fitted to the fixed policy by the actor-critic
-/// learner with the actor held still: plain SGD at the smallest normal `f32` rate leaves every
-/// policy weight bit-identical, while the critic regresses on the Monte-Carlo returns (GAE 1).
-fn fit_critic(
-    start: &Model,
-    env: &TextGenerationEnv,
-    args: &Args,
-    device: &Device,
-) -> valuefn::Result<Model> {
-    let train_device = device.clone().autodiff();
-    let body = GruBodyConfig::new(env.vocab_size())
-        .with_hidden(64)
-        .with_seed(args.seed + 7);
-    let critic = TokenModel::new(body.init(&train_device)?, args.seed + 7, &train_device);
-    let config = ActorCriticConfig::new()
-        .with_gamma(1.0)
-        .with_advantage(AdvantageEstimator::Gae { lambda: 1.0 })
-        .with_value_coef(1.0)
-        .with_max_grad_norm(None)
-        .with_actor_optimizer(OptimizerConfig::Sgd)
-        .with_actor_learning_rate(LearningRateSchedule::Constant {
-            rate: f64::from(f32::MIN_POSITIVE),
+/// Updates each critic of the measurement takes on the fixed policy's rollouts.
+const CRITIC_UPDATES: usize = 150;
+
+/// The learned critics of the measurement, each fitted to the fixed start policy by the
+/// actor-critic learner with the actor held still: plain SGD at the smallest normal `f32` rate
+/// leaves every actor weight (and a shared trunk) bit-identical, while the critic regresses on
+/// its targets (Adam at 3e-3): Monte-Carlo returns for the V critics, expected-SARSA targets
+/// for the Q head.
+struct Critics {
+    /// A separate token model's V head (the two-model PPO of TRL), trunk and all trained.
+    model: Model,
+    /// A V head on the policy's own (frozen) trunk, GAE(1).
+    v_head: ActorCritic<Model>,
+    /// A Q head on the policy's own (frozen) trunk: `Q(s, a)` itself.
+    q_plain: ActorCritic<Model>,
+    /// The same Q head with the policy's baseline, `Q - E_pi Q`.
+    q_head: ActorCritic<Model>,
+}
+
+impl Critics {
+    fn fit(
+        start: &Model,
+        env: &TextGenerationEnv,
+        args: &Args,
+        device: &Device,
+    ) -> valuefn::Result<Self> {
+        let train_device = device.clone().autodiff();
+        let config = |advantage| {
+            ActorCriticConfig::new()
+                .with_gamma(1.0)
+                .with_advantage(advantage)
+                .with_value_coef(1.0)
+                .with_max_grad_norm(None)
+                .with_actor_optimizer(OptimizerConfig::Sgd)
+                .with_actor_learning_rate(LearningRateSchedule::Constant {
+                    rate: f64::from(f32::MIN_POSITIVE),
+                })
+                .with_critic_optimizer(OptimizerConfig::ADAM)
+                .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 })
+        };
+        let episodes = args.groups * args.group_size;
+        let body = GruBodyConfig::new(env.vocab_size())
+            .with_hidden(64)
+            .with_seed(args.seed + 7);
+        let separate = TokenModel::new(body.init(&train_device)?, args.seed + 7, &train_device);
+        let mut model = ActorCritic::new(
+            config(AdvantageEstimator::Gae { lambda: 1.0 }),
+            PolicyAndValue::new(start.clone(), separate),
+        )?;
+        let mut v_head = ActorCritic::new(
+            config(AdvantageEstimator::Gae { lambda: 1.0 }),
+            start.clone(),
+        )?;
+        let mut q_head = ActorCritic::new(config(AdvantageEstimator::QAdvantage), start.clone())?;
+        let mut rollouts = TokenRollouts::new(env, episodes, args.seed + 2)?;
+        for _ in 0..CRITIC_UPDATES {
+            // All three read the same episodes of the fixed policy.
+            let rollout = rollouts.collect(&start.valid(), device)?;
+            let unscored = RolloutBatch {
+                scores: None,
+                ..rollout.batch
+            };
+            model.update(&unscored)?;
+            v_head.update(&unscored)?;
+            q_head.update(&unscored)?;
+        }
+        let q_model = q_head.model().clone();
+        Ok(Self {
+            model: model.critic().valid(),
+            v_head,
+            q_plain: ActorCritic::new(config(AdvantageEstimator::QValue), q_model)?,
+            q_head,
         })
-        .with_critic_optimizer(OptimizerConfig::ADAM)
-        .with_critic_learning_rate(LearningRateSchedule::Constant { rate: 3e-3 });
-    let mut learner = ActorCritic::new(config, PolicyAndValue::new(start.clone(), critic))?;
-    let mut rollouts = TokenRollouts::new(env, args.groups * args.group_size, args.seed + 2)?;
-    for _ in 0..150 {
-        let rollout = rollouts.collect(learner.model(), device)?;
-        learner.update(&rollout.batch)?;
     }
-    Ok(learner.critic().valid())
 }
 
 /// A method of the learning curves.
@@ -377,7 +433,7 @@ struct Method {
     color: RGBColor,
 }
 
-const METHODS: [Method; 5] = [
+const METHODS: [Method; 6] = [
     Method {
         name: "PPO + V head",
         advantage: AdvantageEstimator::Gae { lambda: 0.95 },
@@ -385,6 +441,14 @@ const METHODS: [Method; 5] = [
         value_coef: 0.1,
         monte_carlo: false,
         color: RGBColor(31, 119, 180),
+    },
+    Method {
+        name: "Q critic (Q - E_pi Q)",
+        advantage: AdvantageEstimator::QAdvantage,
+        aggregation: LossAggregation::TokenMean,
+        value_coef: 1.0,
+        monte_carlo: false,
+        color: RGBColor(23, 190, 207),
     },
     Method {
         name: "GRPO",
@@ -480,6 +544,7 @@ fn learn(
             mean(|p| p.1)
         );
     }
+    std::fs::create_dir_all(&args.out)?;
     for (axis, path, pick) in [
         ("tokens generated", "text_baselines_tokens.svg", 0usize),
         ("seconds", "text_baselines_seconds.svg", 1),

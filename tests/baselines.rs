@@ -586,18 +586,23 @@ fn rloo_is_unbiased_and_grpo_biased_by_the_amount_exact_enumeration_predicts() {
     }
 }
 
-#[test]
-fn monte_carlo_values_are_unbiased_for_the_exact_values() {
-    // Reverse "ab" (two target tokens) under a random policy: V^pi of each visited state.
+/// Reverse "ab": two target tokens over 6 token ids.
+fn reverse_ab() -> TextGenerationEnv {
     let tok = CharTokenizer::fit(["ab"]).unwrap();
     let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tok).unwrap();
-    let env = TextGenerationEnv::new(
+    TextGenerationEnv::new(
         vec![task],
         tok.vocabulary(),
         TokenMatch,
         &TextEnvConfig::new(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn monte_carlo_values_are_unbiased_for_the_exact_values() {
+    // Reverse "ab" (two target tokens) under a random policy: V^pi of each visited state.
+    let env = reverse_ab();
     let text_mdp = TextMdp::enumerate(&env, &TextMdpConfig::new()).unwrap();
     let body = GruBodyConfig::new(env.vocab_size())
         .with_hidden(8)
@@ -658,15 +663,7 @@ fn softmax(row: &[f32]) -> Vec<f64> {
 fn a_q_critic_weights_the_gradient_by_q_and_learns_q_by_expected_sarsa() {
     use valuefn::policy::LogitsPolicy;
     use valuefn::value::QFunction;
-    let tok = CharTokenizer::fit(["ab"]).unwrap();
-    let task = TokenTask::encode(&TextPair::new("ab", "ba"), &tok).unwrap();
-    let env = TextGenerationEnv::new(
-        vec![task],
-        tok.vocabulary(),
-        TokenMatch,
-        &TextEnvConfig::new(),
-    )
-    .unwrap();
+    let env = reverse_ab();
     let device = device();
     let train = device.clone().autodiff();
     let body = GruBodyConfig::new(env.vocab_size())

@@ -59,14 +59,18 @@ pub struct ActorCriticStats {
 /// `V_old`:
 ///
 /// ```text
-/// A, R      = gae(rollout, V_old(s), V_old(s'), gamma, lambda)     (or n-step: R - V_old)
+/// A, R      = gae(rollout, V_old(s), V_old(s'), gamma, lambda)     (or n-step: R - V_old;
+///             a group baseline or REINFORCE++ without a critic; a Q critic's Q_old(s, a))
 /// A2C:  L_pi = -mean(A log pi(a|s))
 /// PPO:  L_pi = -mean(min(r A, clip(r, 1 - eps, 1 + eps) A)),  r = pi(a|s) / pi_old(a|s)
 /// L_V       = mean((V(s) - R)^2)                      (optionally clipped around V_old)
 /// loss      = L_pi + c_V L_V - c_H mean(H(pi(.|s)))
 /// ```
 ///
-/// then the global gradient norm of the whole model is clipped, and the critic's own
+/// with each `A` weighted by the loss aggregation and the truncated importance weight when
+/// those are set (see [`crate::algo::actor_critic::LossAggregation`] and
+/// [`ActorCriticConfig::importance_cap`]; docs/baselines.md compares the estimators against the
+/// exact advantage), then the global gradient norm of the whole model is clipped, and the critic's own
 /// parameters ([`ActorCriticModel::critic_gradients`]: a separate critic, or a value head) take
 /// a step with the critic's optimiser and learning rate, everything else (the actor and any
 /// shared trunk) with the actor's. A2C takes one step on the whole
