@@ -64,6 +64,21 @@ pub fn to_indices(tensor: Tensor<1, Int>) -> Vec<usize> {
         .collect()
 }
 
+/// `softmax(logits)` of one row on the host, in `f64` (the maximum subtracted first).
+pub(crate) fn host_softmax(logits: &[f32]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
+    let sum: f64 = exp.iter().sum();
+    exp.iter().map(|e| e / sum).collect()
+}
+
+/// `log softmax(logits)[index]` of one row on the host, computed stably in `f64`.
+pub(crate) fn host_log_softmax_at(logits: &[f32], index: usize) -> f32 {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+    (f64::from(logits[index] - max) - sum.ln()) as f32
+}
+
 /// Checks that every index in `indices` is below `bound`, reading the tensor back once.
 pub(crate) fn check_state_indices(indices: &Tensor<1, Int>, bound: usize) -> Result<()> {
     match to_indices(indices.clone())

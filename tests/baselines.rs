@@ -10,7 +10,7 @@ use valuefn::Error;
 use valuefn::algo::LearningRateSchedule;
 use valuefn::algo::OptimizerConfig;
 use valuefn::algo::actor_critic::{
-    ActorCritic, ActorCriticConfig, AdvantageEstimator, LossAggregation, RolloutBatch,
+    ActorCritic, ActorCriticConfig, AdvantageEstimator, LossAggregation, PpoConfig, RolloutBatch,
 };
 use valuefn::batch::RolloutScores;
 use valuefn::env::text::{
@@ -243,6 +243,17 @@ fn bad_groups_and_settings_are_typed_errors() {
             ..
         })
     ));
+    // A second episode without rewards is not padding either: padding is marked terminated.
+    let unmarked = Rollout::new(
+        3,
+        1,
+        vec![1.0, 0.0, 0.0],
+        vec![true, false, false],
+        vec![false; 3],
+        &device(),
+    )
+    .unwrap();
+    assert!(normalized_returns(&unmarked, 1.0).is_err());
     // Config fields.
     let config = ActorCriticConfig::new();
     assert!(
@@ -440,13 +451,25 @@ fn a_critic_free_update_with_sequence_aggregation_equals_the_hand_computed_step(
 
 #[test]
 fn truncated_importance_weights_scale_each_tokens_advantage() {
+    // A2C, and PPO's first step, where the ratio is taken against the learner's pi_old (1 at
+    // the start, so nothing is clipped) rather than against the sampler (e^2 would be).
+    for ppo in [
+        None,
+        Some(PpoConfig::new().with_epochs(1).with_minibatch_size(64)),
+    ] {
+        importance_weighted_step(ppo);
+    }
+}
+
+fn importance_weighted_step(ppo: Option<PpoConfig>) {
     // GAE(1) on a zero value table: A = the returns-to-go 2, 1, 1 (column 0) and 0.
     // The sampler gave each token log-probability log(1/3) - shift: the learner's uniform
     // policy over 3 actions makes the ratio e^shift, capped at 1.5.
     let config = ActorCriticConfig::new()
         .with_advantage(AdvantageEstimator::Gae { lambda: 1.0 })
         .with_value_coef(0.0)
-        .with_importance_cap(Some(1.5));
+        .with_importance_cap(Some(1.5))
+        .with_ppo(ppo);
     let uniform = -(ACTIONS as f32).ln();
     let shifts = [0.0f32, 0.0, -1.0, 0.0, 2.0, 0.0]; // ratios 1, e^-1, e^2 -> capped 1.5
     let (mut learner, mut batch) = table_learner(config);
@@ -637,6 +660,69 @@ fn monte_carlo_values_are_unbiased_for_the_exact_values() {
     assert!(monte_carlo_values(&model, &rollouts, &rollout, 1, 1.5, 0, &device()).is_err());
     let other = TokenRollouts::new(&env, 2, 0).unwrap();
     assert!(monte_carlo_values(&model, &other, &rollout, 1, 1.0, 0, &device()).is_err());
+}
+
+/// Reverse of "ab" and of "ba": two prompts.
+fn two_prompts() -> TextGenerationEnv {
+    let tok = CharTokenizer::fit(["ab"]).unwrap();
+    let tasks = ["ab", "ba"]
+        .iter()
+        .map(|p| {
+            TokenTask::encode(
+                &TextPair::new(*p, p.chars().rev().collect::<String>()),
+                &tok,
+            )
+            .unwrap()
+        })
+        .collect();
+    TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new()).unwrap()
+}
+
+#[test]
+fn monte_carlo_values_refuse_a_rollout_of_another_collection() {
+    let env = two_prompts();
+    let body = GruBodyConfig::new(env.vocab_size()).with_hidden(8);
+    let model = TokenModel::new(body.init(&device()).unwrap(), 1, &device());
+    let mut rollouts = TokenRollouts::new(&env, 1, 0).unwrap();
+    let stale = rollouts.collect(&model, &device()).unwrap();
+    let task = rollouts.tasks_played()[0];
+    assert!(monte_carlo_values(&model, &rollouts, &stale, 2, 1.0, 0, &device()).is_ok());
+    // Collect until the copy plays the other prompt: the stale rollout no longer fits.
+    for _ in 0..64 {
+        rollouts.collect(&model, &device()).unwrap();
+        if rollouts.tasks_played()[0] != task {
+            break;
+        }
+    }
+    assert_ne!(rollouts.tasks_played()[0], task);
+    assert!(matches!(
+        monte_carlo_values(&model, &rollouts, &stale, 2, 1.0, 0, &device()),
+        Err(Error::InvalidConfig {
+            field: "rollout",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn grouped_rollouts_draw_the_same_prompts_whatever_the_group_size() {
+    let env = two_prompts();
+    let body = GruBodyConfig::new(env.vocab_size()).with_hidden(8);
+    let model = TokenModel::new(body.init(&device()).unwrap(), 1, &device());
+    let leaders = |size: usize| {
+        let mut rollouts = TokenRollouts::grouped(&env, 6, size, 3).unwrap();
+        let rollout = rollouts.collect(&model, &device()).unwrap();
+        assert_eq!(
+            rollout.batch.rollout.groups().unwrap().sizes(),
+            vec![size; 6]
+        );
+        let tasks = rollouts.tasks_played();
+        assert!((0..tasks.len()).all(|i| tasks[i] == tasks[i / size * size]));
+        (0..6).map(|g| tasks[g * size]).collect::<Vec<_>>()
+    };
+    let (one, four) = (leaders(1), leaders(4));
+    assert_eq!(one, four);
+    assert!(one.contains(&0) && one.contains(&1), "{one:?}");
 }
 
 #[test]

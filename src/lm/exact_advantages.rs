@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::lm::{TokenEpisode, TokenPositions};
 use crate::policy::LogitsPolicy;
 use crate::tabular::{FiniteMdp, PolicyTable, SolverConfig, evaluate_policy};
-use crate::tensor_ops::to_vec_f32;
+use crate::tensor_ops::{host_softmax, to_vec_f32};
 use crate::text::TokenId;
 
 /// `V^pi`, `Q^pi` and `A^pi = Q^pi - V^pi` of a policy on every state of a [`TextMdp`], solved
@@ -99,13 +99,7 @@ impl<'m> ExactAdvantages<'m> {
             device,
         )?);
         let logits = to_vec_f32(model.logits(states)?);
-        let mut probabilities = Vec::with_capacity(logits.len());
-        for row in logits.chunks(actions) {
-            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f64> = row.iter().map(|&l| f64::from(l - max).exp()).collect();
-            let sum: f64 = exp.iter().sum();
-            probabilities.extend(exp.iter().map(|e| e / sum));
-        }
+        let probabilities = logits.chunks(actions).flat_map(host_softmax).collect();
         let policy = PolicyTable::new(text_mdp.num_states(), actions, probabilities)?;
         Self::new(text_mdp, policy, gamma)
     }

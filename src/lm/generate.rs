@@ -7,7 +7,7 @@ use rand::{RngExt, SeedableRng};
 use crate::batch::TokenBatch;
 use crate::error::{Error, Result, check_count, check_f32_scale};
 use crate::lm::TokenDecoder;
-use crate::tensor_ops::to_vec_f32;
+use crate::tensor_ops::{host_log_softmax_at, to_vec_f32};
 use crate::text::{TokenId, Vocabulary};
 
 /// How the next token is chosen from the policy's logits.
@@ -174,7 +174,7 @@ pub fn generate<D: TokenDecoder>(
             }
             let token = choose(logits, config.sampling, &mut rng, &mut scratch);
             out.tokens[row].push(token);
-            out.log_probs[row].push(log_softmax_at(logits, token));
+            out.log_probs[row].push(host_log_softmax_at(logits, token));
             next[row] = token;
             done[row] = config.stop_at_eos && token == config.eos_id;
         }
@@ -184,13 +184,6 @@ pub fn generate<D: TokenDecoder>(
         logits = model.advance(&next, &mut decoding)?;
     }
     Ok(out)
-}
-
-/// `log softmax(logits)[token]`, computed stably in `f64`.
-fn log_softmax_at(logits: &[f32], token: usize) -> f32 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
-    (f64::from(logits[token] - max) - sum.ln()) as f32
 }
 
 /// One token from one row of logits.
@@ -294,7 +287,7 @@ mod tests {
 
     #[test]
     fn log_softmax_of_a_token() {
-        let got = log_softmax_at(&[0.0, 2f32.ln()], 1);
+        let got = host_log_softmax_at(&[0.0, 2f32.ln()], 1);
         assert!((got - (2.0f32 / 3.0).ln()).abs() < 1e-6);
     }
 }

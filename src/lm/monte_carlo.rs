@@ -63,7 +63,9 @@ impl MonteCarloValues {
 /// # Errors
 ///
 /// [`Error::InvalidConfig`] for `samples` = 0 or `gamma` outside `[0, 1]`, or a rollout whose
-/// episodes do not match the collector's copies; [`Error::TooLarge`] when the continuations
+/// episodes do not match the collector's copies (another number of episodes, a prompt other
+/// than the copy's last task's, or a batch shorter than an episode: a rollout collected
+/// before the last one); [`Error::TooLarge`] when the continuations
 /// would exceed [`TokenRollouts::MAX_EPISODES`] rows; as [`TokenRollouts::collect`].
 ///
 /// # Example
@@ -112,6 +114,20 @@ pub fn monte_carlo_values<D: TokenDecoder, R: TextReward + Clone>(
         ));
     }
     let env = rollouts.template();
+    let [steps, columns] = rollout.batch.rollout.shape();
+    for (b, (episode, &task)) in episodes.iter().zip(tasks).enumerate() {
+        let prompt = env.tasks()[task].prompt();
+        let fits = episode.prompt_len <= episode.tokens.len()
+            && episode.tokens[..episode.prompt_len] == prompt[..]
+            && episode.completion().len() <= steps;
+        if !fits || columns != episodes.len() {
+            return Err(Error::config(
+                "rollout",
+                "the last one these rollouts collected (each episode on its copy's task)",
+                format!("episode {b} does not match copy {b}'s task {task}"),
+            ));
+        }
+    }
     // One continuation row per (episode, generated position, sample).
     let states: usize = episodes.iter().map(|e| e.completion().len()).sum();
     let rows = crate::error::check_size(
@@ -151,7 +167,6 @@ pub fn monte_carlo_values<D: TokenDecoder, R: TextReward + Clone>(
             .sum();
         (total / samples as f64) as f32
     });
-    let [steps, columns] = rollout.batch.rollout.shape();
     let mut values = vec![0.0; steps * columns];
     let mut next_values = vec![0.0; steps * columns];
     for (b, episode) in episodes.iter().enumerate() {

@@ -16,7 +16,7 @@ use crate::error::{Error, Result, check_count};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
 use crate::returns::{Groups, Rollout};
-use crate::tensor_ops::{index_tensor, to_vec_f32};
+use crate::tensor_ops::{host_log_softmax_at, index_tensor, to_vec_f32};
 use crate::text::{TokenId, TokenTask, Vocabulary};
 
 /// Episodes played in lockstep: what [`play`] returns.
@@ -114,13 +114,6 @@ fn read_step(logits: Tensor<2>, values: Option<Tensor<1>>) -> (Vec<f32>, Option<
     }
 }
 
-/// `log softmax(logits)[token]`, in f64 on the host.
-fn log_prob_of(logits: &[f32], token: TokenId) -> f32 {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
-    (f64::from(logits[token] - max) - sum.ln()) as f32
-}
-
 /// Plays one episode per environment of `envs` (already reset) with `model`: prefill the
 /// prompts, then one cached step per token; a row that finished is fed `<pad>` while the
 /// others go on. With a [`Scored`] player, also keeps the values and the log-probabilities of
@@ -188,7 +181,7 @@ fn play<P: Player, R: TextReward>(
             let step = envs[row].step(token)?;
             if let (Some(scores), Some(step_values)) = (played.scores.as_mut(), &step_values) {
                 scores.values.push(step_values[row]);
-                scores.log_probs.push(log_prob_of(logits, token));
+                scores.log_probs.push(host_log_softmax_at(logits, token));
             }
             played.states[row].generated.push(token);
             played.actions.push(token);
@@ -349,8 +342,8 @@ pub struct TokenRollout {
 #[derive(Debug)]
 pub struct TokenRollouts<R> {
     envs: Vec<TextGenerationEnv<R>>,
-    /// Episodes per prompt: copies `g * group_size ..` play group `g`'s prompt (1: ungrouped).
-    group_size: usize,
+    /// Episodes per prompt when grouped: copies `g * size ..` play group `g`'s prompt.
+    group_size: Option<usize>,
     /// The task index each copy played last.
     tasks: Vec<usize>,
     seed: Option<u64>,
@@ -410,7 +403,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
         check_count("episodes per token rollout", episodes, Self::MAX_EPISODES)?;
         Ok(Self {
             envs: (0..episodes).map(|_| env.replica()).collect(),
-            group_size: 1,
+            group_size: None,
             tasks: vec![0; episodes],
             seed: Some(seed),
             rng: ChaCha12Rng::seed_from_u64(seed ^ 0x5EED_0F70_CE55),
@@ -421,8 +414,9 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     /// `prompts` tasks and plays `group_size` episodes of each (`prompts * group_size` in all,
     /// in lockstep, the tokens of each drawn independently). Group `g` is copies
     /// `g * group_size .. (g + 1) * group_size`, and the collected batch's rollout carries
-    /// these [`Groups`]. Group `g`'s task is drawn by copy `g * group_size`'s generator (seeded
-    /// with `seed + g * group_size`), so the drawn prompts do not depend on the group size.
+    /// these [`Groups`] (also for a group size of 1). Group `g`'s task is drawn by copy
+    /// `g * group_size`'s generator, seeded with `seed + g`, so the prompts drawn do not depend
+    /// on the group size.
     ///
     /// # Errors
     ///
@@ -473,7 +467,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
             Self::MAX_EPISODES,
         )?;
         Ok(Self {
-            group_size,
+            group_size: Some(group_size),
             ..Self::new(env, episodes, seed)?
         })
     }
@@ -485,7 +479,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
 
     /// Episodes per prompt (1 unless [`TokenRollouts::grouped`]).
     pub fn group_size(&self) -> usize {
-        self.group_size
+        self.group_size.unwrap_or(1)
     }
 
     /// The task index (in the environment's [`TextGenerationEnv::tasks`]) of each copy's last
@@ -520,11 +514,12 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     ) -> Result<TokenRollout> {
         check_context(model, &self.envs[0])?;
         let seed = self.seed.take();
-        let size = self.group_size;
+        let size = self.group_size();
         let mut starts = Vec::with_capacity(self.envs.len());
         for (i, env) in self.envs.iter_mut().enumerate() {
             let start = if i % size == 0 {
-                env.reset(seed.map(|s| s.wrapping_add(i as u64)))
+                // Copy i of an ungrouped rollout, the leader of group i / size of a grouped one.
+                env.reset(seed.map(|s| s.wrapping_add((i / size) as u64)))
             } else {
                 env.reset_to_task(self.tasks[i - i % size])?
             };
@@ -547,7 +542,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
             device,
         )?;
         let mut rollout = rollout_batch(played, device)?;
-        if size > 1 {
+        if self.group_size.is_some() {
             let groups = Groups::contiguous(self.envs.len() / size, size)?;
             rollout.batch.rollout = rollout.batch.rollout.clone().with_groups(groups)?;
         }

@@ -151,14 +151,17 @@ impl Groups {
 /// | `Rloo` | `R_i - mean_{j != i} R_j = K / (K - 1) (R_i - mean_g)` | RLOO (Ahmadian et al. 2024) |
 /// | `ReMax` | `R_i - R_ref,g`, the group's reference (greedy) return | ReMax (Li et al. 2024) |
 ///
-/// A group whose returns are all equal gets advantage 0 under every variant (no NaN from a
-/// zero standard deviation). `Grpo`, `DrGrpo` and `Rloo` need at least 2 trajectories per
+/// A group whose returns are all equal gets advantage 0 under the three group-mean variants (no
+/// NaN from a zero standard deviation); ReMax subtracts its reference whatever the group. `Grpo`, `DrGrpo` and `Rloo` need at least 2 trajectories per
 /// group; `ReMax` needs the groups' reference returns ([`Groups::with_reference`]).
 ///
-/// Of these, RLOO's and ReMax's advantage at the first token is an unbiased estimate of the
-/// exact `A^pi(s_0, a_0)` (the baseline does not depend on the trajectory itself); the group
-/// mean includes the trajectory (a `1/K` shrink), and GRPO's division by the group's standard
-/// deviation rescales each prompt differently.
+/// Of these, RLOO's advantage at the first token is an unbiased estimate of the exact
+/// `A^pi(s_0, a_0)` (its baseline, the other samples' mean, estimates `V^pi(s_0)` without
+/// depending on the trajectory itself). ReMax's baseline does not depend on the trajectory
+/// either, so its policy gradient is unbiased, but its advantage is `A^pi` shifted by
+/// `V^pi(s_0) - R_ref` (the greedy return is not the policy's mean). The group mean of Dr.
+/// GRPO includes the trajectory (a `(K - 1) / K` shrink), and GRPO's division by the group's
+/// standard deviation rescales each prompt differently.
 ///
 /// # Example
 ///
@@ -297,7 +300,12 @@ impl GroupBaseline {
                     _ if !spread[g] => 0.0,
                     GroupBaseline::Grpo { epsilon } => {
                         let std = (squares[g] / (k - 1.0)).sqrt();
-                        (r - mean[g]) / (std + epsilon)
+                        // Returns so close their squares underflow: no spread either.
+                        if std + epsilon == 0.0 {
+                            0.0
+                        } else {
+                            (r - mean[g]) / (std + epsilon)
+                        }
                     }
                     GroupBaseline::DrGrpo => r - mean[g],
                     GroupBaseline::Rloo => (r - mean[g]) * k / (k - 1.0),
@@ -308,14 +316,14 @@ impl GroupBaseline {
 }
 
 /// Per step of a rollout whose every column is one episode (a token rollout: steps after the
-/// episode's end are padding with reward 0): whether the step is part of the episode, and the
+/// episode's end are padding, marked terminated with reward 0): whether the step is part of the episode, and the
 /// discounted return from it to the episode's end, `G_t = sum_{k >= t} gamma^(k - t) r_k`
 /// (bootstrapping from nothing: a truncated episode's return stops at the cut).
 ///
 /// # Errors
 ///
-/// [`Error::InvalidConfig`] for `gamma` outside `[0, 1]`, or a column with a reward after its
-/// episode ended (it holds more than one episode).
+/// [`Error::InvalidConfig`] for `gamma` outside `[0, 1]`, or a column with a step after its
+/// episode ended that is not padding (a reward, or no terminated flag: a second episode).
 pub fn episode_returns(rollout: &Rollout, gamma: f64) -> Result<(Vec<f64>, Vec<bool>)> {
     check_gamma(gamma)?;
     let [steps, envs] = rollout.shape();
@@ -327,11 +335,15 @@ pub fn episode_returns(rollout: &Rollout, gamma: f64) -> Result<(Vec<f64>, Vec<b
             if open {
                 counted[i] = true;
                 open = !rollout.done(i);
-            } else if rollout.rewards[i] != 0.0 {
+            } else if rollout.rewards[i] != 0.0 || !rollout.terminated[i] {
                 return Err(Error::config(
                     "rollout",
-                    "one episode per column (steps after its end are padding with reward 0)",
-                    format!("column {b} has reward {} at step {t}", rollout.rewards[i]),
+                    "one episode per column (steps after its end are padding: reward 0, \
+                     terminated)",
+                    format!(
+                        "column {b} has reward {}, terminated {} at step {t}",
+                        rollout.rewards[i], rollout.terminated[i]
+                    ),
                 ));
             }
         }
@@ -459,6 +471,11 @@ mod tests {
         // Group 0: mean 2, sample std sqrt(2); group 1: all equal.
         let s = 2f64.sqrt();
         assert_eq!(a, vec![-1.0 / s, 0.0, 1.0 / s, 0.0]);
+        // Returns that differ by less than the square root of the smallest f64: no spread.
+        let tiny = GroupBaseline::Grpo { epsilon: 0.0 }
+            .advantages(&[0.0, 1e-170], &Groups::contiguous(1, 2).unwrap())
+            .unwrap();
+        assert_eq!(tiny, vec![0.0, 0.0]);
     }
 
     #[test]

@@ -185,8 +185,9 @@ pub struct ActorCriticConfig {
     /// other than the learner's (an older copy, another backend or precision): each
     /// transition's advantage is weighted by `min(pi_old(a|s) / mu(a|s), cap)`, where
     /// `mu(a|s)` is the batch's [`crate::batch::RolloutScores::log_probs`] and `pi_old` the
-    /// learner's policy before the update (one more inference pass, which also gives the
-    /// values; PPO's ratio is taken against `pi_old`). `None`: the sampler is the learner.
+    /// learner's policy before the update (one more inference pass of the policy; PPO's ratio is
+    /// taken against `pi_old`); the scores' values are used as recorded. `None`: the sampler is
+    /// the learner.
     /// The cap must be finite and > 0.
     #[config(default = "None")]
     pub importance_cap: Option<f64>,

@@ -17,7 +17,9 @@ use crate::batch::{BatchRows, RolloutBatch};
 use crate::error::{Error, Result};
 use crate::policy::{ActorCriticModel, PolicyQValues, PolicyValue, entropy, log_prob};
 use crate::returns::{Advantages, gae, group_advantages, n_step_targets, normalized_returns};
-use crate::tensor_ops::{check_action_indices, index_tensor, to_indices, to_vec_f32};
+use crate::tensor_ops::{
+    check_action_indices, host_log_softmax_at, host_softmax, index_tensor, to_indices, to_vec_f32,
+};
 
 /// What one [`ActorCritic::update`] did: means over the minibatches it ran.
 #[derive(Debug, Clone, PartialEq)]
@@ -362,8 +364,9 @@ where
     /// observations together, skipped when a critic-free estimator leaves the critic
     /// untrained; with log-probabilities: one for the logits and values of the observations,
     /// one for the values of the next observations), one read-back. With
-    /// [`ActorCriticConfig::importance_cap`], the model's passes always run and the scores'
-    /// log-probabilities are the sampler's, giving the importance weights.
+    /// [`ActorCriticConfig::importance_cap`], the scores' values stand, their log-probabilities
+    /// are the sampler's, and one pass of the model gives the learner's (the importance weights
+    /// and PPO's `pi_old`).
     fn old_scores(
         &self,
         batch: &RolloutBatch<M::Input>,
@@ -401,8 +404,26 @@ where
             return self.old_q_scores(batch, len, want_log_probs, sampler);
         }
         let model = self.model.valid();
+        if let (Some((cap, sampled)), Some(scores)) = (sampler, &batch.scores) {
+            // The recorded values stand (a critic's, or Monte-Carlo values); the learner's
+            // own log-probabilities come from one pass of its policy.
+            let learner = log_prob(
+                model.logits_and_values(batch.observations.clone())?.logits,
+                batch.actions.clone(),
+            );
+            let mut values = Vec::with_capacity(2 * len);
+            values.extend_from_slice(&scores.values);
+            values.extend_from_slice(&scores.next_values);
+            let importance = importance_weights(&to_vec_f32(learner.clone()), sampled, cap);
+            return Ok(OldScores {
+                values,
+                log_probs: want_log_probs.then_some(learner),
+                importance: Some(importance),
+                taken_q: None,
+            });
+        }
         let critic_free = !self.config.advantage.uses_critic() && self.config.value_coef == 0.0;
-        let (values, log_probs) = if want_log_probs || sampler.is_some() {
+        let (values, log_probs) = if want_log_probs {
             let now = model.logits_and_values(batch.observations.clone())?;
             let next = model.state_values(batch.next_observations.clone())?;
             let log_probs = log_prob(now.logits, batch.actions.clone());
@@ -430,18 +451,10 @@ where
                 value: f64::from(bad),
             });
         }
-        let importance = match (sampler, &log_probs) {
-            (Some((cap, sampled)), Some(learner)) => Some(importance_weights(
-                &to_vec_f32(learner.clone()),
-                sampled,
-                cap,
-            )),
-            _ => None,
-        };
         Ok(OldScores {
             values,
-            log_probs: log_probs.filter(|_| want_log_probs),
-            importance,
+            log_probs,
+            importance: None,
             taken_q: None,
         })
     }
@@ -488,17 +501,11 @@ where
         let mut values = Vec::with_capacity(2 * len);
         let mut log_probs = Vec::with_capacity(len);
         for (row, (logits, q)) in logits.chunks(actions).zip(q.chunks(actions)).enumerate() {
-            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let exp: Vec<f64> = logits.iter().map(|&l| f64::from(l - max).exp()).collect();
-            let sum: f64 = exp.iter().sum();
-            let v: f64 = exp
-                .iter()
-                .zip(q)
-                .map(|(e, &q)| e / sum * f64::from(q))
-                .sum();
+            let pi = host_softmax(logits);
+            let v: f64 = pi.iter().zip(q).map(|(p, &q)| p * f64::from(q)).sum();
             values.push(v as f32);
             if row < len {
-                log_probs.push((f64::from(logits[taken[row]] - max) - sum.ln()) as f32);
+                log_probs.push(host_log_softmax_at(logits, taken[row]));
             }
         }
         let taken_q = (0..len).map(|i| q[i * actions + taken[i]]).collect();
