@@ -316,6 +316,17 @@ fn a_frozen_trunk_trains_only_the_heads() {
     };
     // policy + q + q2 (weights) and value (weight and bias); tied policy head has no bias.
     assert_eq!(trainable, 1000 * 64 * 3 + 64 + 1);
+    // The Q heads start as copies of the LM head, with parameters of their own: one id per
+    // head, or an optimiser and the critic's gradient group would take them for one parameter.
+    let ids = [
+        frozen.policy_head().weight.id,
+        frozen.q_head().weight.id,
+        frozen.q2_head().weight.id,
+    ];
+    assert!(
+        ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
+        "{ids:?}"
+    );
 }
 
 struct CountTracked<'a>(&'a mut usize);

@@ -1,6 +1,6 @@
 //! Policy, Q and V heads on any body: the language model as an agent.
 
-use burn::module::{Module, ParamId};
+use burn::module::{Module, Param, ParamId};
 use burn::nn::Linear;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Gradients, Tensor};
@@ -79,6 +79,24 @@ pub struct TokenModel<B> {
     q2: Linear,
 }
 
+/// `head`, with fresh parameters (same values) where an earlier head in `taken` already holds
+/// its parameter ids; its ids are added to `taken`.
+fn own_parameters(head: Linear, taken: &mut Vec<ParamId>) -> Linear {
+    fn own<const D: usize>(param: Param<Tensor<D>>, taken: &mut Vec<ParamId>) -> Param<Tensor<D>> {
+        let param = if taken.contains(&param.id) {
+            Param::from_tensor(param.val().detach())
+        } else {
+            param
+        };
+        taken.push(param.id);
+        param
+    }
+    Linear {
+        weight: own(head.weight, taken),
+        bias: head.bias.map(|bias| own(bias, taken)),
+    }
+}
+
 impl<B: LmBody> TokenModel<B> {
     /// Heads on `body`, their weights drawn from `seed` (PyTorch's `nn.Linear` default) on
     /// `device` (the body's device).
@@ -104,6 +122,11 @@ impl<B: LmBody> TokenModel<B> {
     /// for instance: see [`crate::lm::hf::PretrainedLm::token_model`]). Each head reads the
     /// body's hidden state: `policy`, `q` and `q2` are `[hidden, vocab]`, `value`
     /// `[hidden, 1]`; biases are optional.
+    ///
+    /// A head given more than once (the LM head as the policy and as the Q heads' starting
+    /// point) becomes a copy with parameters of its own: optimisers, the critic's gradient
+    /// group and checkpoints find parameters by id, and two heads sharing one would train as
+    /// one.
     ///
     /// # Errors
     ///
@@ -133,6 +156,9 @@ impl<B: LmBody> TokenModel<B> {
                 });
             }
         }
+        let mut taken = Vec::new();
+        let [policy, q, value, q2] =
+            [policy, q, value, q2].map(|head| own_parameters(head, &mut taken));
         Ok(Self {
             body,
             policy,
