@@ -9,7 +9,7 @@
 //!   scores as a collected rollout has them: one body pass forward and one backward);
 //!   throughput is training tokens per second of the update alone;
 //! - `lm_actor_critic_loop`: what the peer's training figure measures: collect 32 episodes of
-//!   16 tokens with `TokenRollouts` (the peer's task: one `<bos>` prompt, a fixed random
+//!   16 tokens with `TokenCollector` (the peer's task: one `<bos>` prompt, a fixed random
 //!   16-token target, 1 per matching token) and run the A2C update on them, with the peer's
 //!   settings (gamma 1, return-to-go advantages, value coefficient 0.5, entropy 0.01, Adam
 //!   3e-3, no clipping). `gru` / `transformer` is one model with policy and value heads on one
@@ -36,7 +36,7 @@ use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, RolloutBatch, 
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::batch::TokenBatch;
 use valuefn::lm::{
-    GenerationConfig, LmBody, Sampling, TokenModel, TokenPositions, TokenRollouts,
+    GenerationConfig, LmBody, Sampling, TokenCollector, TokenModel, TokenPositions,
     TransformerBodyConfig, generate,
 };
 use valuefn::policy::PolicyAndValue;
@@ -165,7 +165,7 @@ fn bench_model<B: LmBody>(
         let mut group = c.benchmark_group("lm_actor_critic_loop");
         group.throughput(Throughput::Elements((BATCH * TOKENS) as u64));
         group.sample_size(10);
-        let mut rollouts = TokenRollouts::new(&peer_task(), BATCH, 0).unwrap();
+        let mut rollouts = TokenCollector::new(&peer_task(), BATCH, 0).unwrap();
         group.bench_function(BenchmarkId::new(name, backend), |b| {
             b.iter(|| {
                 let rollout = rollouts.collect(a2c.model(), &device).unwrap();

@@ -35,7 +35,7 @@ use valuefn::algo::ilql::{Ilql, IlqlConfig, IlqlNetworks};
 use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::env::text::TokenState;
-use valuefn::lm::{GenerationConfig, Sampling, TokenReplay, TokenRollouts, ValueGuided, generate};
+use valuefn::lm::{GenerationConfig, Sampling, TokenCollector, TokenReplay, ValueGuided, generate};
 use valuefn::replay::Replay;
 use valuefn::text::Vocabulary;
 
@@ -46,7 +46,7 @@ fn benches(c: &mut Criterion) {
     for (backend, device) in valuefn::device::cpu_devices() {
         let train = device.clone().autodiff();
         let reference = gru(0, &device);
-        let rollout = TokenRollouts::new(&peer_task(), BATCH, 0)
+        let rollout = TokenCollector::new(&peer_task(), BATCH, 0)
             .unwrap()
             .collect(&reference, &device)
             .unwrap();

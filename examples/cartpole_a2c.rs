@@ -85,7 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_progress_bar(!args.quiet)
         .with_metrics_path(Some(metrics.clone()));
     let updater_config = if args.ppo {
-        ActorCriticConfig::ppo_cartpole(config.gradient_steps(args.envs, 20, 256))
+        ActorCriticConfig::ppo_cartpole(config.total_gradient_steps(args.envs, 20, 256))
     } else {
         ActorCriticConfig::new()
     }

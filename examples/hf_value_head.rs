@@ -47,8 +47,8 @@ use valuefn::encode::{ObservationEncoder, PaddedTokens};
 use valuefn::env::text::{Stop, TextEnvConfig, TextGenerationEnv, TokenMatch};
 use valuefn::lm::hf::{HfBody, HfConfig, PretrainedLm, QHeadInit};
 use valuefn::lm::{
-    LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay,
-    TokenRollouts, evaluate_tasks, pretrain,
+    LmBody, PretrainConfig, Sampling, TokenCollector, TokenEpisode, TokenModel, TokenPositions,
+    TokenReplay, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
 use valuefn::replay::Replay;
@@ -196,7 +196,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_learning_rate(rate(10.0 * args.learning_rate));
     let mut dqn = Dqn::new(dqn_config, model.with_frozen_body())?;
     let mut replay = TokenReplay::new(10_000, 1.0)?;
-    let mut rollouts = TokenRollouts::new(&train, EPISODES, args.seed)?;
+    let mut rollouts = TokenCollector::new(&train, EPISODES, args.seed)?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let mut curve = Vec::new();
     let clock = std::time::Instant::now();

@@ -38,8 +38,8 @@ use valuefn::algo::actor_critic::{
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch};
 use valuefn::lm::{
-    AdvantageErrors, ExactAdvantages, GruBody, GruBodyConfig, PretrainConfig, Sampling, TokenModel,
-    TokenRollout, TokenRollouts, evaluate_tasks, monte_carlo_values, pretrain,
+    AdvantageErrors, ExactAdvantages, GruBody, GruBodyConfig, PretrainConfig, Sampling,
+    TokenCollector, TokenModel, TokenRollout, evaluate_tasks, monte_carlo_values, pretrain,
 };
 use valuefn::policy::PolicyAndValue;
 use valuefn::returns::{GroupBaseline, Groups, gae, group_advantages, normalized_returns};
@@ -197,7 +197,7 @@ fn measure(
     // The greedy completion of each task, ReMax's reference (the policy is fixed).
     let greedy = evaluate_tasks(&policy, env, Sampling::Greedy, 0, device)?;
 
-    let mut rollouts = TokenRollouts::grouped(env, args.groups, args.group_size, args.seed + 1)?;
+    let mut rollouts = TokenCollector::grouped(env, args.groups, args.group_size, args.seed + 1)?;
     let mut estimates = vec![Vec::new(); MEASURED.len()];
     let mut truth = Vec::new();
     let mut seconds = vec![0.0; MEASURED.len()];
@@ -258,7 +258,7 @@ fn measure(
 fn estimator(
     k: usize,
     rollout: &TokenRollout,
-    rollouts: &TokenRollouts<TokenMatch>,
+    rollouts: &TokenCollector<TokenMatch>,
     policy: &Model,
     critics: &Critics,
     greedy: &[valuefn::lm::TokenEpisode],
@@ -400,7 +400,7 @@ impl Critics {
             start.clone(),
         )?;
         let mut q_head = ActorCritic::new(config(AdvantageEstimator::QAdvantage), start.clone())?;
-        let mut rollouts = TokenRollouts::new(env, episodes, args.seed + 2)?;
+        let mut rollouts = TokenCollector::new(env, episodes, args.seed + 2)?;
         for _ in 0..CRITIC_UPDATES {
             // All three read the same episodes of the fixed policy.
             let rollout = rollouts.collect(&start.valid(), device)?;
@@ -620,7 +620,7 @@ fn train(
             PpoConfig::new().with_epochs(4).with_minibatch_size(128),
         ));
     let mut learner = ActorCritic::new(config, start.clone())?;
-    let mut rollouts = TokenRollouts::grouped(env, args.groups, args.group_size, 100 + seed)?;
+    let mut rollouts = TokenCollector::grouped(env, args.groups, args.group_size, 100 + seed)?;
     let clock = Instant::now();
     let mut tokens = 0usize;
     let mut points = vec![(0.0, 0.0, start_score)];

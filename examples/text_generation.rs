@@ -3,7 +3,7 @@
 //!
 //! 1. **Pretrain** the policy head briefly with teacher-forced cross-entropy (`lm::pretrain`).
 //! 2. **Fine-tune** it with PPO (`ActorCritic`, a V head on the same trunk as the critic) on
-//!    rollouts of 64 episodes played with the cache (`lm::TokenRollouts`); the reward is 1 per
+//!    rollouts of 64 episodes played with the cache (`lm::TokenCollector`); the reward is 1 per
 //!    token equal to the target's at its position.
 //! 3. Meanwhile a **Q head** learns `Q*` off-policy with deep Q-learning (`Dqn`, target network,
 //!    double Q) from a replay of the same episodes (`lm::TokenReplay`).
@@ -39,8 +39,8 @@ use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::env::text::{TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState};
 use valuefn::lm::{
-    GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenEpisode, TokenModel, TokenPositions,
-    TokenReplay, TokenRollouts, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,
+    GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenCollector, TokenEpisode, TokenModel,
+    TokenPositions, TokenReplay, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
 use valuefn::replay::Replay;
@@ -197,7 +197,7 @@ fn run<B: LmBody>(
         ));
     // One model: the pretrained policy head and a fresh value head on one trunk.
     let mut ppo = ActorCritic::new(ppo_config, actor)?;
-    let mut rollouts = TokenRollouts::new(&task.train, EPISODES, seed)?;
+    let mut rollouts = TokenCollector::new(&task.train, EPISODES, seed)?;
 
     // 3. Deep Q-learning of a Q head from a replay of the same episodes.
     let dqn_config = DqnConfig::new()

@@ -37,7 +37,7 @@ use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::lm::{
     GruBody, GruBodyConfig, PretrainConfig, Sampling, ScoredCompletions, TaskEvaluation,
-    TokenDecoder, TokenModel, TokenPositions, TokenRollouts, ValueGuided, evaluate_decoder,
+    TokenCollector, TokenDecoder, TokenModel, TokenPositions, ValueGuided, evaluate_decoder,
     pretrain,
 };
 use valuefn::policy::PolicyAndValue;
@@ -240,7 +240,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ));
         let mut ppo = ActorCritic::new(ppo_config, PolicyAndValue::new(actor, model(4)?))?;
         let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
-        let mut rollouts = TokenRollouts::new(&task.train, 64, args.seed)?;
+        let mut rollouts = TokenCollector::new(&task.train, 64, args.seed)?;
         let bar = progress(args.quiet, args.ppo_updates, "PPO updates")?;
         let (mut tokens, start) = (0, std::time::Instant::now());
         for _ in 0..args.ppo_updates {

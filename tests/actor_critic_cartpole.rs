@@ -36,7 +36,7 @@ fn train(ppo: bool) -> ActorCriticReport<Model> {
     .with_eval_episodes(10)
     .with_progress_bar(false);
     let updater_config = if ppo {
-        ActorCriticConfig::ppo_cartpole(config.gradient_steps(COPIES, 20, 256))
+        ActorCriticConfig::ppo_cartpole(config.total_gradient_steps(COPIES, 20, 256))
     } else {
         ActorCriticConfig::new()
     }

@@ -17,7 +17,7 @@ use valuefn::env::text::{
     TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState,
 };
 use valuefn::lm::{
-    AdvantageErrors, ExactAdvantages, GruBodyConfig, TokenModel, TokenRollouts, monte_carlo_values,
+    AdvantageErrors, ExactAdvantages, GruBodyConfig, TokenCollector, TokenModel, monte_carlo_values,
 };
 use valuefn::nn::{SoftmaxTable, TrainableVTable};
 use valuefn::policy::PolicyAndValue;
@@ -577,7 +577,7 @@ fn rloo_is_unbiased_and_grpo_biased_by_the_amount_exact_enumeration_predicts() {
 
     // The pipeline agrees with the enumeration: grouped rollouts sampled from the model, then
     // each estimator, averaged per action over 2,000 groups (within 4 standard errors).
-    let mut rollouts = TokenRollouts::grouped(&env, 2000, k, 11).unwrap();
+    let mut rollouts = TokenCollector::grouped(&env, 2000, k, 11).unwrap();
     let rollout = rollouts.collect(&model, &device()).unwrap();
     let actions: Vec<usize> = rollout.episodes.iter().map(|e| e.completion()[0]).collect();
     for baseline in [GroupBaseline::Rloo, grpo] {
@@ -632,7 +632,7 @@ fn monte_carlo_values_are_unbiased_for_the_exact_values() {
         .with_seed(2);
     let model = TokenModel::new(body.init(&device()).unwrap(), 1, &device());
     let exact = ExactAdvantages::of_policy(&model, &text_mdp, 1.0, &device()).unwrap();
-    let mut rollouts = TokenRollouts::new(&env, 3, 4).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 3, 4).unwrap();
     let rollout = rollouts.collect(&model, &device()).unwrap();
     let samples = 1500;
     let mc = monte_carlo_values(&model, &rollouts, &rollout, samples, 1.0, 9, &device()).unwrap();
@@ -658,7 +658,7 @@ fn monte_carlo_values_are_unbiased_for_the_exact_values() {
     // Errors on bad input.
     assert!(monte_carlo_values(&model, &rollouts, &rollout, 0, 1.0, 0, &device()).is_err());
     assert!(monte_carlo_values(&model, &rollouts, &rollout, 1, 1.5, 0, &device()).is_err());
-    let other = TokenRollouts::new(&env, 2, 0).unwrap();
+    let other = TokenCollector::new(&env, 2, 0).unwrap();
     assert!(monte_carlo_values(&model, &other, &rollout, 1, 1.0, 0, &device()).is_err());
 }
 
@@ -683,7 +683,7 @@ fn monte_carlo_values_refuse_a_rollout_of_another_collection() {
     let env = two_prompts();
     let body = GruBodyConfig::new(env.vocab_size()).with_hidden(8);
     let model = TokenModel::new(body.init(&device()).unwrap(), 1, &device());
-    let mut rollouts = TokenRollouts::new(&env, 1, 0).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 1, 0).unwrap();
     let stale = rollouts.collect(&model, &device()).unwrap();
     let task = rollouts.tasks_played()[0];
     assert!(monte_carlo_values(&model, &rollouts, &stale, 2, 1.0, 0, &device()).is_ok());
@@ -710,7 +710,7 @@ fn grouped_rollouts_draw_the_same_prompts_whatever_the_group_size() {
     let body = GruBodyConfig::new(env.vocab_size()).with_hidden(8);
     let model = TokenModel::new(body.init(&device()).unwrap(), 1, &device());
     let leaders = |size: usize| {
-        let mut rollouts = TokenRollouts::grouped(&env, 6, size, 3).unwrap();
+        let mut rollouts = TokenCollector::grouped(&env, 6, size, 3).unwrap();
         let rollout = rollouts.collect(&model, &device()).unwrap();
         assert_eq!(
             rollout.batch.rollout.groups().unwrap().sizes(),
@@ -764,7 +764,7 @@ fn a_q_critic_weights_the_gradient_by_q_and_learns_q_by_expected_sarsa() {
             .with_actor_optimizer(OptimizerConfig::ADAM)
             .with_critic_optimizer(OptimizerConfig::ADAM)
     };
-    let mut rollouts = TokenRollouts::new(&env, 6, 1).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 6, 1).unwrap();
     let rollout = rollouts.collect(&model, &device).unwrap();
     let batch = &rollout.batch;
 

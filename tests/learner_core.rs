@@ -13,7 +13,7 @@ use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, PpoConfig, Rol
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
 use valuefn::batch::TokenBatch;
 use valuefn::lm::{
-    GruBody, GruBodyConfig, LmBody, TokenModel, TokenPositions, TokenRollouts, ValueDecoder,
+    GruBody, GruBodyConfig, LmBody, TokenCollector, TokenModel, TokenPositions, ValueDecoder,
 };
 use valuefn::policy::{ActorCriticModel, PolicyAndValue};
 use valuefn::returns::Rollout;
@@ -110,7 +110,7 @@ fn an_a2c_update_of_a_token_model_runs_its_trunk_once() {
     let (env, _, _) = reverse_abc();
     for (_, device) in valuefn::device::cpu_devices() {
         let train = device.clone().autodiff();
-        let mut rollouts = TokenRollouts::new(&env, 8, 0).unwrap();
+        let mut rollouts = TokenCollector::new(&env, 8, 0).unwrap();
         let mut a2c = ActorCritic::new(adam(), counted_gru(env.vocab_size(), 0, &train)).unwrap();
         let ([forward, prefill, steps], rollout) =
             calls_of(|| rollouts.collect(a2c.model(), &device).unwrap());
@@ -401,7 +401,7 @@ fn the_shared_trunk_update_equals_a_hand_computed_gradient_step() {
 fn collected_scores_equal_a_full_pass_of_the_model() {
     let (env, _, _) = reverse_abc();
     for (_, device) in valuefn::device::cpu_devices() {
-        let mut rollouts = TokenRollouts::new(&env, 16, 1).unwrap();
+        let mut rollouts = TokenCollector::new(&env, 16, 1).unwrap();
         let joint = counted_gru(env.vocab_size(), 4, &device);
         assert!(scores_match_a_full_pass(&joint, &mut rollouts, &device) > 0);
         let pair = PolicyAndValue::new(
@@ -416,7 +416,7 @@ fn collected_scores_equal_a_full_pass_of_the_model() {
 /// transition; returns how many `V(s')` were compared.
 fn scores_match_a_full_pass<M, R>(
     model: &M,
-    rollouts: &mut TokenRollouts<R>,
+    rollouts: &mut TokenCollector<R>,
     device: &Device,
 ) -> usize
 where
@@ -468,7 +468,7 @@ fn bad_scores_and_optimiser_settings_are_refused() {
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
     let mut a2c = ActorCritic::new(adam(), counted_gru(env.vocab_size(), 7, &train)).unwrap();
-    let mut rollouts = TokenRollouts::new(&env, 4, 0).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 4, 0).unwrap();
     let batch = rollouts.collect(a2c.model(), &device).unwrap().batch;
     let probe = batch.observations.clone();
     let before = to_vec_f32(
@@ -532,7 +532,7 @@ fn an_ilql_step_on_one_trunk_runs_it_once() {
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
     let vocab = env.vocab_size();
-    let played = TokenRollouts::new(&env, 8, 0)
+    let played = TokenCollector::new(&env, 8, 0)
         .unwrap()
         .collect(&counted_gru(vocab, 0, &device), &device)
         .unwrap();

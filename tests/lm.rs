@@ -485,7 +485,7 @@ fn token_positions_read_each_prefix_from_one_pass() {
 #[test]
 fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
     use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
-    use valuefn::lm::TokenRollouts;
+    use valuefn::lm::TokenCollector;
     let device = valuefn::device::default_device();
     let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
     let pair = |p: &str, t: &str| TokenTask::encode(&TextPair::new(p, t), &tokenizer).unwrap();
@@ -507,7 +507,7 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
         0,
         &device,
     );
-    let mut rollouts = TokenRollouts::new(&env, 6, 3).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 6, 3).unwrap();
     let rollout = rollouts.collect(&model, &device).unwrap();
     let batch = &rollout.batch;
     let [steps, rows] = batch.rollout.shape();
@@ -575,7 +575,7 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
         assert_eq!(rollout.episodes[row].completion().len(), length);
     }
     // Same seed, same episodes.
-    let again = TokenRollouts::new(&env, 6, 3)
+    let again = TokenCollector::new(&env, 6, 3)
         .unwrap()
         .collect(&model, &device)
         .unwrap();
@@ -583,7 +583,7 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
         valuefn::tensor_ops::to_indices(again.batch.actions),
         actions
     );
-    assert!(TokenRollouts::new(&env, 0, 3).is_err());
+    assert!(TokenCollector::new(&env, 0, 3).is_err());
     // A transformer whose context holds exactly the longest prompt plus the longest episode:
     // rows that finish early keep being fed `<pad>` and must still fit.
     let uneven = TextGenerationEnv::new(
@@ -601,7 +601,7 @@ fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
         TokenModel::new(body.init(&device).unwrap(), 0, &device)
     };
     // Longest prompt: <bos> a b c c (5); longest episode: 4 tokens.
-    let mut lockstep = TokenRollouts::new(&uneven, 8, 0).unwrap();
+    let mut lockstep = TokenCollector::new(&uneven, 8, 0).unwrap();
     let rollout = lockstep.collect(&fitted(9), &device).unwrap();
     assert!(
         fitted(9)
@@ -1028,11 +1028,11 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// PPO on a GRU actor and critic from random weights, on rollouts of `TokenRollouts`.
+/// PPO on a GRU actor and critic from random weights, on rollouts of `TokenCollector`.
 fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
     use valuefn::algo::actor_critic::{AdvantageEstimator, PpoConfig};
     use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
-    use valuefn::lm::{TokenRollouts, evaluate_tasks};
+    use valuefn::lm::{TokenCollector, evaluate_tasks};
     let device = valuefn::device::default_device();
     let train = device.clone().autodiff();
     let (env, held_out, _) = sequence_envs(op);
@@ -1070,7 +1070,7 @@ fn learn_from_scratch(op: SequenceOp, seed: u64) -> f64 {
             PpoConfig::new().with_epochs(4).with_minibatch_size(256),
         ));
     let mut ppo = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
-    let mut rollouts = TokenRollouts::new(&env, 128, seed).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 128, seed).unwrap();
     let start = std::time::Instant::now();
     let mut tokens = 0;
     for update in 0..updates {

@@ -19,7 +19,7 @@ use valuefn::encode::PaddedTokens;
 use valuefn::env::text::{TextGenerationEnv, TokenState};
 use valuefn::lm::{
     CompletionReward, GenerationConfig, GruBody, GruBodyConfig, LastTokens, PretrainConfig,
-    Sampling, ScoredCompletion, ScoredCompletions, TokenDecoder, TokenModel, TokenRollouts,
+    Sampling, ScoredCompletion, ScoredCompletions, TokenCollector, TokenDecoder, TokenModel,
     ValueGuided, evaluate_decoder, evaluate_tasks, generate, pretrain,
 };
 use valuefn::nn::{QNetworkConfig, VNetworkConfig};
@@ -799,7 +799,7 @@ fn kl_penalty_subtracts_beta_times_the_log_ratio_from_counted_tokens() {
     let (env, _, _) = sequence_envs(SequenceOp::Copy);
     let vocab = env.vocab_size();
     let (actor, reference) = (gru(vocab, 16, 0, &device), gru(vocab, 16, 1, &device));
-    let rollout = TokenRollouts::new(&env, 6, 0)
+    let rollout = TokenCollector::new(&env, 6, 0)
         .unwrap()
         .collect(&actor, &device)
         .unwrap();
@@ -895,7 +895,7 @@ fn exact_kl_on_policy(
     env: &TextGenerationEnv,
     device: &Device,
 ) -> f64 {
-    let rollout = TokenRollouts::new(env, 64, 99)
+    let rollout = TokenCollector::new(env, 64, 99)
         .unwrap()
         .collect(actor, device)
         .unwrap();
@@ -942,7 +942,7 @@ fn kl_regularised_ppo_with_a_large_beta_stays_near_the_reference() {
             ));
         let mut ppo = ActorCritic::new(config, PolicyAndValue::new(actor, critic)).unwrap();
         let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(beta)).unwrap();
-        let mut rollouts = TokenRollouts::new(&env, 32, seed).unwrap();
+        let mut rollouts = TokenCollector::new(&env, 32, seed).unwrap();
         for _ in 0..15 {
             let mut batch = rollouts.collect(ppo.model(), &device).unwrap().batch;
             penalty.apply(&mut batch, ppo.actor(), &reference).unwrap();

@@ -2705,12 +2705,12 @@ fn lm_probes(s: &mut Sweep) {
 /// Builds a token batch from row-major ids, a width and each row's length.
 type TokenRows<'a> = dyn Fn(Vec<i64>, usize, &[usize]) -> valuefn::batch::TokenBatch + 'a;
 
-/// `TokenPositions`, `TokenRollouts`, `TokenReplay`, `evaluate_tasks`, `SequenceTask`'s
+/// `TokenPositions`, `TokenCollector`, `TokenReplay`, `evaluate_tasks`, `SequenceTask`'s
 /// separator.
 fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'_>) {
     use valuefn::lm::{
-        GruBodyConfig, Sampling, TokenEpisode, TokenModel, TokenPositions, TokenReplay,
-        TokenRollouts, TransformerBodyConfig, evaluate_tasks,
+        GruBodyConfig, Sampling, TokenCollector, TokenEpisode, TokenModel, TokenPositions,
+        TokenReplay, TransformerBodyConfig, evaluate_tasks,
     };
     let shape = is!(Error::ShapeMismatch { .. });
     s.err(
@@ -2768,22 +2768,22 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
         )
     };
     s.err(
-        "TokenRollouts::new",
+        "TokenCollector::new",
         "0 episodes",
         is!(Error::InvalidConfig { .. }),
         "episodes",
-        || TokenRollouts::new(&env()?, 0, 0),
+        || TokenCollector::new(&env()?, 0, 0),
     );
     // Counts that size an allocation: refused before it is made.
     s.err(
-        "TokenRollouts::new",
+        "TokenCollector::new",
         "2^40 episodes",
         is!(Error::TooLarge { .. }),
         "episodes per token rollout: 1099511627776 is beyond the limit of 1048576",
-        || TokenRollouts::new(&env()?, 1 << 40, 0),
+        || TokenCollector::new(&env()?, 1 << 40, 0),
     );
     s.err(
-        "TokenRollouts::collect",
+        "TokenCollector::collect",
         "a context shorter than prompt and completion",
         is!(Error::TooLarge { .. }),
         "context",
@@ -2794,17 +2794,17 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
                 .with_heads(2)
                 .with_max_len(3);
             let model = TokenModel::new(body.init(d)?, 0, d);
-            TokenRollouts::new(&env()?, 2, 0)?.collect(&model, d)
+            TokenCollector::new(&env()?, 2, 0)?.collect(&model, d)
         },
     );
     s.err(
-        "TokenRollouts::collect",
+        "TokenCollector::collect",
         "a model of another vocabulary",
         is!(Error::InvalidAction { .. }),
         "token ids",
         || {
             let model = TokenModel::new(GruBodyConfig::new(3).init(d)?, 0, d);
-            TokenRollouts::new(&env()?, 2, 0)?.collect(&model, d)
+            TokenCollector::new(&env()?, 2, 0)?.collect(&model, d)
         },
     );
     s.err(

@@ -728,7 +728,7 @@ fn a_dqn_run_on_slippery_frozen_lake_resumes_bit_identically() {
 #[test]
 fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
     use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, PpoConfig};
-    use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts, TokenRolloutsSnapshot};
+    use valuefn::lm::{GruBodyConfig, TokenCollector, TokenCollectorSnapshot, TokenModel};
     use valuefn::text::SequenceOp;
 
     let device = valuefn::device::default_device().autodiff();
@@ -743,7 +743,7 @@ fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
         ActorCritic::new(config.clone(), model).unwrap()
     };
     type Updater = ActorCritic<TokenModel<valuefn::lm::GruBody>>;
-    let train = |updater: &mut Updater, rollouts: &mut TokenRollouts<_>, updates: usize| {
+    let train = |updater: &mut Updater, rollouts: &mut TokenCollector<_>, updates: usize| {
         (0..updates)
             .map(|_| {
                 let rollout = rollouts.collect(updater.model(), &device).unwrap();
@@ -757,7 +757,7 @@ fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
             .collect::<Vec<f64>>()
     };
     let probe = |updater: &Updater| {
-        let rollout = TokenRollouts::new(&env, 4, 99)
+        let rollout = TokenCollector::new(&env, 4, 99)
             .unwrap()
             .collect(updater.model(), &device)
             .unwrap();
@@ -769,12 +769,12 @@ fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
     };
 
     let mut reference = fresh(1);
-    let mut rollouts = TokenRollouts::new(&env, 8, 5).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 8, 5).unwrap();
     let rewards = train(&mut reference, &mut rollouts, 6);
 
     let dir = temp_dir("token-ppo");
     let mut first = fresh(1);
-    let mut rollouts = TokenRollouts::new(&env, 8, 5).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 8, 5).unwrap();
     let mut resumed_rewards = train(&mut first, &mut rollouts, 3);
     first.save(&dir).unwrap();
     let snapshot = serde_json::to_string(&rollouts.snapshot()).unwrap();
@@ -782,15 +782,15 @@ fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
 
     // A new process: other seeds everywhere, then the saved state put back.
     let mut second = Updater::load(&dir, fresh(7).model().clone()).unwrap();
-    let mut rollouts = TokenRollouts::new(&env, 8, 123).unwrap();
-    let saved: TokenRolloutsSnapshot = serde_json::from_str(&snapshot).unwrap();
+    let mut rollouts = TokenCollector::new(&env, 8, 123).unwrap();
+    let saved: TokenCollectorSnapshot = serde_json::from_str(&snapshot).unwrap();
     rollouts.restore(saved.clone()).unwrap();
     resumed_rewards.extend(train(&mut second, &mut rollouts, 3));
     assert_eq!(resumed_rewards, rewards);
     assert_eq!(probe(&second), probe(&reference));
 
     // A snapshot for another number of episodes, or with a bad copy, changes nothing.
-    let mut other = TokenRollouts::new(&env, 4, 0).unwrap();
+    let mut other = TokenCollector::new(&env, 4, 0).unwrap();
     let before = other.snapshot();
     assert!(matches!(
         other.restore(saved.clone()),
@@ -801,7 +801,7 @@ fn a_token_ppo_loop_saved_and_resumed_equals_the_loop_that_never_stopped() {
         task: usize::MAX,
         generated: vec![],
     });
-    let mut same = TokenRollouts::new(&env, 8, 0).unwrap();
+    let mut same = TokenCollector::new(&env, 8, 0).unwrap();
     let unchanged = same.snapshot();
     assert!(same.restore(bad).is_err());
     assert_eq!(same.snapshot(), unchanged);

@@ -43,7 +43,7 @@ pub struct RolloutBatch<I> {
 /// Only valid for the parameters that collected the rollout: an update reads them as the
 /// values and old log-probabilities of the model it is about to step, so collect with the
 /// model being trained, right before the update
-/// ([`crate::lm::TokenRollouts::collect`] fills them). Entries of masked-out transitions and
+/// ([`crate::lm::TokenCollector::collect`] fills them). Entries of masked-out transitions and
 /// `next_values` of terminated steps do not change the update, but must be finite (the
 /// collector writes 0 there).
 #[derive(Debug, Clone, PartialEq)]

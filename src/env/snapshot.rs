@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::error::{Error, Result};
 
 /// An environment (or a set of copies: [`crate::env::SyncVecEnv`],
-/// [`crate::lm::TokenRollouts`]) whose complete state (the episode in progress, step counters,
+/// [`crate::lm::TokenCollector`]) whose complete state (the episode in progress, step counters,
 /// its random generator) can be taken out and put back. After `restore(snapshot())`, every later `reset`
 /// and `step` returns what the original would have returned. Resumable training loops such
 /// as [`crate::algo::dqn::train_dqn_resumable`] ask for it.
@@ -48,7 +48,7 @@ pub trait Snapshot {
 /// Restores each of `copies` from its state in `states`, all or none: when a copy refuses its
 /// state, the copies restored before it are put back as they were. `what` names the states in
 /// the error for a count other than one per copy. What every set of copies
-/// ([`crate::env::SyncVecEnv`], [`crate::lm::TokenRollouts`]) restores through.
+/// ([`crate::env::SyncVecEnv`], [`crate::lm::TokenCollector`]) restores through.
 pub(crate) fn restore_all<E: Snapshot>(
     what: &'static str,
     copies: &mut [E],

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::text::{TextGenerationEnv, TextReward};
 use crate::error::{Error, Result, check_count};
-use crate::lm::{LmBody, TokenEpisode, TokenModel, TokenReplay, TokenRollouts};
+use crate::lm::{LmBody, TokenCollector, TokenEpisode, TokenModel, TokenReplay};
 use crate::replay::Replay;
 use crate::text::TokenId;
 use crate::text::vocab::read_text;
@@ -272,13 +272,13 @@ impl ScoredCompletions {
     }
 
     /// `count` completions sampled from `model`'s policy on `env`'s tasks (episodes of
-    /// [`TokenRollouts`], 64 at a time, seeded from `seed`), each scored per token by the
+    /// [`TokenCollector`], 64 at a time, seeded from `seed`), each scored per token by the
     /// environment's reward.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] when `count` is 0; [`Error::TooLarge`] above `2^32`; as
-    /// [`TokenRollouts::collect`]. Episodes that
+    /// [`TokenCollector::collect`]. Episodes that
     /// generated nothing (none can: every episode takes at least one step) are an error too.
     pub fn sample<B: LmBody, R: TextReward + Clone>(
         model: &TokenModel<B>,
@@ -291,7 +291,7 @@ impl ScoredCompletions {
             return Err(Error::config("count", "at least 1", 0));
         }
         check_count("scored completions to sample", count, 1 << 32)?;
-        let mut rollouts = TokenRollouts::new(env, count.min(64), seed)?;
+        let mut rollouts = TokenCollector::new(env, count.min(64), seed)?;
         let mut items = Vec::with_capacity(count.min(1 << 12));
         while items.len() < count {
             for episode in rollouts.collect(model, device)?.episodes {

@@ -61,7 +61,7 @@ impl<B: LmBody> TokenDecoder for TokenModel<B> {
 }
 
 /// A [`TokenDecoder`] that also says `V` of each row's state as it decodes: what
-/// [`crate::lm::TokenRollouts::collect`] reads so that the rollout keeps the values the
+/// [`crate::lm::TokenCollector::collect`] reads so that the rollout keeps the values the
 /// actor-critic update needs, instead of the update running the model again for them. A
 /// [`TokenModel`] reads its value head from the same body pass as its policy;
 /// [`PolicyAndValue`] decodes with its policy and its critic side by side.

@@ -42,7 +42,16 @@ pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
 pub use replay::TokenReplay;
 pub use rollout::{
-    TaskEvaluation, TokenEpisode, TokenRollout, TokenRollouts, TokenRolloutsSnapshot,
+    TaskEvaluation, TokenCollector, TokenCollectorSnapshot, TokenEpisode, TokenRollout,
     evaluate_decoder, evaluate_tasks,
 };
 pub use transformer::{TransformerBody, TransformerBodyConfig, TransformerCache};
+
+/// The old name of [`TokenCollector`] (it collects a [`TokenRollout`]; the two names differed
+/// by one letter).
+#[deprecated(note = "renamed to `TokenCollector`")]
+pub type TokenRollouts<R> = TokenCollector<R>;
+
+/// The old name of [`TokenCollectorSnapshot`].
+#[deprecated(note = "renamed to `TokenCollectorSnapshot`")]
+pub type TokenRolloutsSnapshot = TokenCollectorSnapshot;

@@ -9,7 +9,7 @@ use crate::env::Environment;
 use crate::env::text::{TextGenerationEnv, TextReward, TokenState};
 use crate::error::{Error, Result, check_gamma};
 use crate::lm::rollout::continue_episodes;
-use crate::lm::{Sampling, TokenDecoder, TokenRollout, TokenRollouts};
+use crate::lm::{Sampling, TokenCollector, TokenDecoder, TokenRollout};
 
 /// `V(s_t)` and `V(s_{t+1})` of every transition of a token rollout, each the mean return of
 /// `samples` continuations played from that state by the current policy: what
@@ -66,13 +66,13 @@ impl MonteCarloValues {
 /// episodes do not match the collector's copies (another number of episodes, a prompt other
 /// than the copy's last task's, or a batch shorter than an episode: a rollout collected
 /// before the last one); [`Error::TooLarge`] when the continuations
-/// would exceed [`TokenRollouts::MAX_EPISODES`] rows; as [`TokenRollouts::collect`].
+/// would exceed [`TokenCollector::MAX_EPISODES`] rows; as [`TokenCollector::collect`].
 ///
 /// # Example
 ///
 /// ```
 /// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
-/// use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts, monte_carlo_values};
+/// use valuefn::lm::{GruBodyConfig, TokenModel, TokenCollector, monte_carlo_values};
 /// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
 ///
 /// let tok = CharTokenizer::fit(["ab"])?;
@@ -80,7 +80,7 @@ impl MonteCarloValues {
 /// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
 /// let device = valuefn::device::default_device();
 /// let model = TokenModel::new(GruBodyConfig::new(env.vocab_size()).init(&device)?, 0, &device);
-/// let mut rollouts = TokenRollouts::new(&env, 2, 0)?;
+/// let mut rollouts = TokenCollector::new(&env, 2, 0)?;
 /// let rollout = rollouts.collect(&model, &device)?;
 /// let mc = monte_carlo_values(&model, &rollouts, &rollout, 4, 1.0, 7, &device)?;
 /// // 4 continuations from each state the 2 episodes passed through, 1 or 2 tokens each.
@@ -93,7 +93,7 @@ impl MonteCarloValues {
 /// ```
 pub fn monte_carlo_values<D: TokenDecoder, R: TextReward + Clone>(
     model: &D,
-    rollouts: &TokenRollouts<R>,
+    rollouts: &TokenCollector<R>,
     rollout: &TokenRollout,
     samples: usize,
     gamma: f64,
@@ -134,7 +134,7 @@ pub fn monte_carlo_values<D: TokenDecoder, R: TextReward + Clone>(
         "Monte-Carlo continuations (states x samples)",
         states,
         samples,
-        TokenRollouts::<R>::MAX_EPISODES,
+        TokenCollector::<R>::MAX_EPISODES,
     )?;
     let mut envs = Vec::with_capacity(rows);
     let mut starts = Vec::with_capacity(rows);

@@ -34,7 +34,7 @@ impl StoredStep {
 /// [`crate::lm::TokenModel`]'s Q head: a [`Replay`] whose items are whole episodes and whose
 /// batches are [`TokenPositions`].
 ///
-/// It stores whole episodes ([`TokenEpisode`]s, e.g. from [`crate::lm::TokenRollouts`]) and
+/// It stores whole episodes ([`TokenEpisode`]s, e.g. from [`crate::lm::TokenCollector`]) and
 /// each of their steps as a position in the episode's sequence, so a step costs a few words,
 /// not a copy of its prefix. A sample is a [`TransitionBatch`] of [`TokenPositions`] (in a
 /// [`SampledBatch`], with each row's slot): the

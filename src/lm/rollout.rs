@@ -288,7 +288,7 @@ fn check_context<D: TokenDecoder, R: TextReward>(
     Ok(())
 }
 
-/// What [`TokenRollouts::collect`] returns: a rollout for
+/// What [`TokenCollector::collect`] returns: a rollout for
 /// [`crate::algo::actor_critic::ActorCritic::update`] and what the episodes scored.
 #[derive(Debug, Clone)]
 pub struct TokenRollout {
@@ -318,7 +318,7 @@ pub struct TokenRollout {
 /// ```
 /// use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig};
 /// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
-/// use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts};
+/// use valuefn::lm::{GruBodyConfig, TokenModel, TokenCollector};
 /// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
 ///
 /// let tok = CharTokenizer::fit(["ab"])?;
@@ -330,7 +330,7 @@ pub struct TokenRollout {
 /// // Policy and value heads on one trunk.
 /// let model = TokenModel::new(body.init(&train)?, 0, &train);
 /// let mut a2c = ActorCritic::new(ActorCriticConfig::new(), model)?;
-/// let mut rollouts = TokenRollouts::new(&env, 4, 0)?;
+/// let mut rollouts = TokenCollector::new(&env, 4, 0)?;
 /// let rollout = rollouts.collect(a2c.model(), &device)?;
 /// assert_eq!(rollout.tokens, 8); // 4 episodes of the target's 2 tokens
 /// // The values and log-probabilities of collection come along: the update runs the body
@@ -340,7 +340,7 @@ pub struct TokenRollout {
 /// # Ok::<(), valuefn::Error>(())
 /// ```
 #[derive(Debug)]
-pub struct TokenRollouts<R> {
+pub struct TokenCollector<R> {
     envs: Vec<TextGenerationEnv<R>>,
     /// Episodes per prompt when grouped: copies `g * size ..` play group `g`'s prompt.
     group_size: Option<usize>,
@@ -350,10 +350,10 @@ pub struct TokenRollouts<R> {
     rng: ChaCha12Rng,
 }
 
-/// The saved state of a [`TokenRollouts`] (its [`Snapshot`]): what a hand-written token
+/// The saved state of a [`TokenCollector`] (its [`Snapshot`]): what a hand-written token
 /// training loop saves beside its updater, so that a resumed run samples the same episodes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct TokenRolloutsSnapshot {
+pub struct TokenCollectorSnapshot {
     /// The seed the first rollout resets its copies with (`None` once used).
     pub seed: Option<u64>,
     /// The generator of the sampled tokens.
@@ -362,11 +362,11 @@ pub struct TokenRolloutsSnapshot {
     pub envs: Vec<TextEnvSnapshot>,
 }
 
-impl<R: TextReward + Clone> Snapshot for TokenRollouts<R> {
-    type Snapshot = TokenRolloutsSnapshot;
+impl<R: TextReward + Clone> Snapshot for TokenCollector<R> {
+    type Snapshot = TokenCollectorSnapshot;
 
-    fn snapshot(&self) -> TokenRolloutsSnapshot {
-        TokenRolloutsSnapshot {
+    fn snapshot(&self) -> TokenCollectorSnapshot {
+        TokenCollectorSnapshot {
             seed: self.seed,
             rng: RngState::of(&self.rng),
             envs: self.envs.iter().map(Snapshot::snapshot).collect(),
@@ -374,7 +374,7 @@ impl<R: TextReward + Clone> Snapshot for TokenRollouts<R> {
     }
 
     /// Restores every copy or none (a copy that refuses its state puts the others back).
-    fn restore(&mut self, snapshot: TokenRolloutsSnapshot) -> Result<()> {
+    fn restore(&mut self, snapshot: TokenCollectorSnapshot) -> Result<()> {
         let rng = snapshot.rng.restore()?;
         restore_all(
             "environment snapshots (one per episode of a rollout)",
@@ -386,7 +386,7 @@ impl<R: TextReward + Clone> Snapshot for TokenRollouts<R> {
     }
 }
 
-impl<R: TextReward + Clone> TokenRollouts<R> {
+impl<R: TextReward + Clone> TokenCollector<R> {
     /// The most episodes one rollout plays, `2^20`.
     pub const MAX_EPISODES: usize = 1 << 20;
 
@@ -395,7 +395,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] when `episodes` is 0; [`Error::TooLarge`] above
-    /// [`TokenRollouts::MAX_EPISODES`] (checked before any copy is made).
+    /// [`TokenCollector::MAX_EPISODES`] (checked before any copy is made).
     pub fn new(env: &TextGenerationEnv<R>, episodes: usize, seed: u64) -> Result<Self> {
         if episodes == 0 {
             return Err(Error::config("episodes", "at least 1", episodes));
@@ -421,13 +421,13 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     /// # Errors
     ///
     /// [`Error::InvalidConfig`] when either count is 0; [`Error::TooLarge`] when their product
-    /// is above [`TokenRollouts::MAX_EPISODES`] (checked before any copy is made).
+    /// is above [`TokenCollector::MAX_EPISODES`] (checked before any copy is made).
     ///
     /// # Example
     ///
     /// ```
     /// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
-    /// use valuefn::lm::{GruBodyConfig, TokenModel, TokenRollouts};
+    /// use valuefn::lm::{GruBodyConfig, TokenModel, TokenCollector};
     /// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
     ///
     /// let tok = CharTokenizer::fit(["abc"])?;
@@ -438,13 +438,13 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
     /// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
     /// let device = valuefn::device::default_device();
     /// let model = TokenModel::new(GruBodyConfig::new(env.vocab_size()).init(&device)?, 0, &device);
-    /// let mut rollouts = TokenRollouts::grouped(&env, 3, 4, 0)?; // 3 prompts, 4 samples each
+    /// let mut rollouts = TokenCollector::grouped(&env, 3, 4, 0)?; // 3 prompts, 4 samples each
     /// let rollout = rollouts.collect(&model, &device)?;
     /// let groups = rollout.batch.rollout.groups().unwrap();
     /// assert_eq!(groups.sizes(), vec![4, 4, 4]);
     /// let prompts: Vec<_> = rollout.episodes.iter().map(|e| e.tokens[..e.prompt_len].to_vec()).collect();
     /// assert!((0..12).all(|i| prompts[i] == prompts[i / 4 * 4])); // one prompt per group
-    /// assert!(TokenRollouts::grouped(&env, 3, 0, 0).is_err());
+    /// assert!(TokenCollector::grouped(&env, 3, 0, 0).is_err());
     /// # Ok::<(), valuefn::Error>(())
     /// ```
     pub fn grouped(
@@ -477,7 +477,7 @@ impl<R: TextReward + Clone> TokenRollouts<R> {
         &self.envs[0]
     }
 
-    /// Episodes per prompt (1 unless [`TokenRollouts::grouped`]).
+    /// Episodes per prompt (1 unless [`TokenCollector::grouped`]).
     pub fn group_size(&self) -> usize {
         self.group_size.unwrap_or(1)
     }
@@ -659,7 +659,7 @@ fn payable_tokens<R>(env: &TextGenerationEnv<R>, task: &TokenTask) -> usize {
 ///
 /// # Errors
 ///
-/// As [`TokenRollouts::collect`]; [`Error::InvalidConfig`] for a sampling setting
+/// As [`TokenCollector::collect`]; [`Error::InvalidConfig`] for a sampling setting
 /// [`crate::lm::GenerationConfig::validate`] refuses.
 ///
 /// # Example

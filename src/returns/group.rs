@@ -67,7 +67,7 @@ impl Groups {
     }
 
     /// `groups` groups of `size` adjacent columns each (what
-    /// [`crate::lm::TokenRollouts::grouped`] collects).
+    /// [`crate::lm::TokenCollector::grouped`] collects).
     ///
     /// # Errors
     ///

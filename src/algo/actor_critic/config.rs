@@ -27,7 +27,7 @@ pub enum AdvantageEstimator {
     /// Critic-free: each episode's return minus a baseline from the other samples of its
     /// prompt ([`crate::returns::group_advantages`]: GRPO, Dr. GRPO, RLOO, ReMax), given to
     /// every token of the episode. The rollout must carry its groups
-    /// ([`crate::returns::Rollout::with_groups`]; [`crate::lm::TokenRollouts::grouped`] collects
+    /// ([`crate::returns::Rollout::with_groups`]; [`crate::lm::TokenCollector::grouped`] collects
     /// them) and hold one episode per column. No value is read; the value targets are the
     /// returns-to-go (set `value_coef` to 0 to leave the critic untrained).
     Group {
@@ -200,12 +200,14 @@ impl ActorCriticConfig {
     /// Stable-Baselines3's PPO defaults, as rl-baselines3-zoo tunes them for CartPole-v1:
     /// gamma 0.98, GAE lambda 0.8, normalised advantages, clip 0.2, 20 epochs of minibatches
     /// of 256, Adam (epsilon 1e-5) at a rate falling linearly from 1e-3 to 0 over
-    /// `gradient_steps`, value coefficient 0.5, gradient norm 0.5.
-    pub fn ppo_cartpole(gradient_steps: u64) -> Self {
+    /// `total_gradient_steps` (the run's, from
+    /// [`crate::algo::actor_critic::ActorCriticTrainConfig::total_gradient_steps`]), value
+    /// coefficient 0.5, gradient norm 0.5.
+    pub fn ppo_cartpole(total_gradient_steps: u64) -> Self {
         let rate = LearningRateSchedule::Linear {
             start: 1e-3,
             end: 0.0,
-            steps: gradient_steps.max(1),
+            steps: total_gradient_steps.max(1),
         };
         let adam = OptimizerConfig::Adam { epsilon: 1e-5 };
         Self::new()

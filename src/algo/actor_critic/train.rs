@@ -70,7 +70,7 @@ impl ActorCriticTrainConfig {
     /// rl-baselines3-zoo's PPO on CartPole-v1 (with 8 copies): rollouts of 32 steps, 100k
     /// steps. Pair it with
     /// [`crate::algo::actor_critic::ActorCriticConfig::ppo_cartpole`] given
-    /// [`ActorCriticTrainConfig::gradient_steps`].
+    /// [`ActorCriticTrainConfig::total_gradient_steps`].
     pub fn ppo_cartpole() -> Self {
         Self::new().with_n_steps(32).with_total_steps(100_000)
     }
@@ -86,17 +86,31 @@ impl ActorCriticTrainConfig {
     /// use valuefn::algo::actor_critic::ActorCriticTrainConfig;
     ///
     /// // 100k steps in rollouts of 8 x 32 = 256: 391 rollouts of 20 epochs of one minibatch.
-    /// assert_eq!(ActorCriticTrainConfig::ppo_cartpole().gradient_steps(8, 20, 256), 7820);
+    /// let ppo = ActorCriticTrainConfig::ppo_cartpole();
+    /// assert_eq!(ppo.total_gradient_steps(8, 20, 256), 7820);
     /// let huge = ActorCriticTrainConfig::new().with_n_steps(usize::MAX);
-    /// assert_eq!(huge.with_total_steps(u64::MAX).gradient_steps(usize::MAX, usize::MAX, 1), u64::MAX);
+    /// let huge = huge.with_total_steps(u64::MAX);
+    /// assert_eq!(huge.total_gradient_steps(usize::MAX, usize::MAX, 1), u64::MAX);
     /// ```
-    pub fn gradient_steps(&self, copies: usize, epochs: usize, minibatch_size: usize) -> u64 {
+    pub fn total_gradient_steps(
+        &self,
+        copies: usize,
+        epochs: usize,
+        minibatch_size: usize,
+    ) -> u64 {
         let rollout = (self.n_steps as u64).saturating_mul(copies as u64).max(1);
         let rollouts = self.total_steps.div_ceil(rollout);
         let minibatches = rollout.div_ceil(minibatch_size.max(1) as u64);
         rollouts
             .saturating_mul(epochs as u64)
             .saturating_mul(minibatches)
+    }
+
+    /// The old name of [`ActorCriticTrainConfig::total_gradient_steps`] (every other
+    /// `gradient_steps` in the crate counts steps taken).
+    #[deprecated(note = "renamed to `total_gradient_steps`")]
+    pub fn gradient_steps(&self, copies: usize, epochs: usize, minibatch_size: usize) -> u64 {
+        self.total_gradient_steps(copies, epochs, minibatch_size)
     }
 
     /// Checks every field.

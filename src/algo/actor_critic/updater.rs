@@ -82,7 +82,7 @@ pub struct ActorCriticStats {
 /// gives them.
 ///
 /// `V_old` and `log pi_old` come from the rollout's [`crate::batch::RolloutScores`] when its
-/// collector kept them ([`crate::lm::TokenRollouts::collect`] does), so an A2C update on a token
+/// collector kept them ([`crate::lm::TokenCollector::collect`] does), so an A2C update on a token
 /// model is **one forward and one backward pass of the trunk**; without them the update runs
 /// the model once more, without gradients, to get them.
 ///

@@ -60,7 +60,8 @@ pub struct DqnTrainConfig {
     /// Train after every `train_frequency` calls of the vector environment's `step` (>= 1).
     #[config(default = 4)]
     pub train_frequency: u64,
-    /// Gradient steps per training phase (>= 1).
+    /// Gradient steps per training phase (>= 1): Stable-Baselines3's `gradient_steps`, kept
+    /// under its name; the learners' `gradient_steps()` count the steps taken so far.
     #[config(default = 1)]
     pub gradient_steps: usize,
     /// Exploration rate as a function of the environment step.
