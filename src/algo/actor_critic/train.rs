@@ -92,12 +92,7 @@ impl ActorCriticTrainConfig {
     /// let huge = huge.with_total_steps(u64::MAX);
     /// assert_eq!(huge.total_gradient_steps(usize::MAX, usize::MAX, 1), u64::MAX);
     /// ```
-    pub fn total_gradient_steps(
-        &self,
-        copies: usize,
-        epochs: usize,
-        minibatch_size: usize,
-    ) -> u64 {
+    pub fn total_gradient_steps(&self, copies: usize, epochs: usize, minibatch_size: usize) -> u64 {
         let rollout = (self.n_steps as u64).saturating_mul(copies as u64).max(1);
         let rollouts = self.total_steps.div_ceil(rollout);
         let minibatches = rollout.div_ceil(minibatch_size.max(1) as u64);
