@@ -34,7 +34,7 @@ pub use dataset::{CompletionReward, ScoredCompletion, ScoredCompletions};
 pub use decoder::{TokenDecoder, ValueDecoder};
 pub use exact_advantages::{AdvantageErrors, ExactAdvantages};
 pub use generate::{Generation, GenerationConfig, Sampling, generate};
-pub use gru::{GruBody, GruBodyConfig};
+pub use gru::{GruBody, GruBodyConfig, GruCache};
 pub use guided::{GuidedDecoding, ValueGuided};
 pub use model::{Decoding, HeadOutputs, TokenModel, TokenQHeads};
 pub use monte_carlo::{MonteCarloValues, monte_carlo_values};
