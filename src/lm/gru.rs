@@ -100,8 +100,10 @@ impl GruBodyConfig {
 /// h' = (1 - z) * n + z * h
 /// ```
 ///
-/// Each step is two matrix products: the token's input projection and the state's. Its cache is the state after each row's last token. Build it with
-/// [`GruBodyConfig::init`].
+/// Each step multiplies the state by the recurrent weights; the token's input projection is a
+/// matrix product too, or a row looked up in the vocabulary projected once when the vocabulary
+/// has fewer ids than the tokens to read (a training batch, or decoding a batch over a small
+/// vocabulary). Its cache is a [`GruCache`]. Build it with [`GruBodyConfig::init`].
 #[derive(Module, Debug)]
 pub struct GruBody {
     embedding: Embedding,
@@ -185,8 +187,10 @@ impl GruBody {
 }
 
 /// The incremental state of a [`GruBody`]: each row's recurrent state after its last token,
-/// and every token's input projection when the vocabulary is small beside the batch (computed
-/// once by [`LmBody::prefill`] and looked up at each step).
+/// and every token's input projection when the vocabulary has fewer ids than the prompt's
+/// positions plus the next 16 steps of tokens (computed once by [`LmBody::prefill`] and looked
+/// up at each step). Like any cache it belongs to the weights that ran the prefill: continue
+/// it only while they are unchanged.
 #[derive(Debug, Clone)]
 pub struct GruCache {
     state: Tensor<2>,
@@ -285,6 +289,9 @@ mod tests {
             .with_seed(3)
             .init(&device)
             .unwrap();
+        // One row of 3 reads 3 tokens (fewer than the 6 ids), three rows 9 (more).
+        assert!(body.projected_vocabulary(3).is_none());
+        assert!(body.projected_vocabulary(9).is_some());
         let read =
             |t: Tensor<2>| -> Vec<f64> { to_vec_f32(t).into_iter().map(f64::from).collect() };
         let read1 =
