@@ -46,8 +46,9 @@ impl Activation {
 
 /// GELU's tanh approximation as `x sigmoid(2 sqrt(2 / pi) (x + 0.044715 x^3))`, which equals
 /// `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))` (`0.5 (1 + tanh z) = sigmoid(2 z)`):
-/// one exponential forward and none backward, where the tanh form costs a tanh and a `powf`
-/// each way (38% of a GPT-2 training step on burn's CPU backends before).
+/// one exponential each way (burn's autodiff evaluates `sigmoid` again from its input in the
+/// backward pass), where the tanh form costs a tanh and a `powf` each way (38% of a GPT-2
+/// training step on burn's CPU backends before).
 fn gelu_tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     const A: f64 = 1.595_769_121_605_730_7; // 2 sqrt(2 / pi)
     const B: f64 = A * 0.044_715;
