@@ -29,6 +29,8 @@
 
 #[path = "common/curves.rs"]
 mod curves;
+#[path = "common/token_curve.rs"]
+mod token_curve;
 
 use std::path::PathBuf;
 
@@ -36,22 +38,21 @@ use burn::module::Module;
 use burn::tensor::Device;
 use clap::Parser;
 use plotters::style::colors::{BLUE, RED};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
+use token_curve::{TokenCurve, per_token};
 use valuefn::algo::actor_critic::{
-    ActorCritic, ActorCriticConfig, AdvantageEstimator, KlPenalty, KlPenaltyConfig, PpoConfig,
+    ActorCritic, ActorCriticConfig, ActorCriticStats, AdvantageEstimator, AfterUpdate, KlPenalty,
+    KlPenaltyConfig, PpoConfig, UpdateRecord, train_on_policy,
 };
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
-use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig, RunConfig, TrainRun};
 use valuefn::encode::{ObservationEncoder, PaddedTokens};
 use valuefn::env::text::{Stop, TextEnvConfig, TextGenerationEnv, TokenMatch};
 use valuefn::lm::hf::{HfBody, HfConfig, PretrainedLm, QHeadInit};
 use valuefn::lm::{
-    LmBody, PretrainConfig, Sampling, TokenCollector, TokenEpisode, TokenModel, TokenPositions,
-    TokenReplay, evaluate_tasks, pretrain,
+    LmBody, PretrainConfig, QFromReplay, Sampling, TokenCollector, TokenEpisode, TokenModel,
+    TokenPositions, TokenReplay, TokenRollout, evaluate_tasks, pretrain,
 };
 use valuefn::policy::Policy;
-use valuefn::replay::Replay;
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::{Corpus, HfTokenizer, TokenTask};
 use valuefn::value::{QFunction, VFunction};
@@ -194,37 +195,58 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_bootstrap(Bootstrap::Double)
         .with_target_update(TargetUpdate::Polyak { tau: 0.05 })
         .with_learning_rate(rate(10.0 * args.learning_rate));
-    let mut dqn = Dqn::new(dqn_config, model.with_frozen_body())?;
-    let mut replay = TokenReplay::new(10_000, 1.0)?;
+    let dqn = Dqn::new(dqn_config, model.with_frozen_body())?;
+    let replay = TokenReplay::new(10_000, 1.0)?;
+    let mut q_learning = QFromReplay::new(dqn, replay, 64, DQN_UPDATES, args.seed)?;
     let mut rollouts = TokenCollector::new(&train, EPISODES, args.seed)?;
-    let mut rng = StdRng::seed_from_u64(args.seed);
-    let mut curve = Vec::new();
+    // The library's on-policy loop (a step is one episode); hooks keep the curve and print
+    // every tenth update.
+    let run = |updates: usize| {
+        RunConfig::new((updates * EPISODES).max(1) as u64).with_progress_bar(false)
+    };
+    let quiet = args.quiet;
+    let every_tenth = |what: fn(&ActorCriticStats) -> String| {
+        AfterUpdate(
+            move |rollout: &TokenRollout,
+                  stats: &ActorCriticStats,
+                  run: &TrainRun<Model, UpdateRecord>| {
+                if !quiet && run.updates().is_multiple_of(10) {
+                    run.println(format!(
+                        "  update {}: reward/token {:.3}, {}",
+                        run.updates(),
+                        per_token(&rollout.episodes),
+                        what(stats)
+                    ));
+                }
+                Ok(false)
+            },
+        )
+    };
     let clock = std::time::Instant::now();
-    let mut tokens = 0;
-    for update in 1..=args.frozen_steps {
-        let rollout = rollouts.collect(ppo.model(), &device)?;
-        tokens += rollout.tokens;
-        let stats = ppo.update(&rollout.batch)?;
-        for episode in &rollout.episodes {
-            replay.push(episode)?;
-        }
-        for _ in 0..DQN_UPDATES {
-            dqn.update(&replay.sample(64, &device, &mut rng)?.batch)?;
-        }
-        let earned = per_token(&rollout.episodes);
-        curve.push((update, earned));
-        if !args.quiet && update % 10 == 0 {
-            println!(
-                "  frozen trunk, update {update}: reward/token {earned:.3}, value loss {:.4}",
-                stats.value_loss
-            );
-        }
+    let mut hooks = (
+        &mut q_learning,
+        (
+            TokenCurve::default(),
+            every_tenth(|s| format!("value loss {:.4}", s.value_loss)),
+        ),
+    );
+    if args.frozen_steps > 0 {
+        train_on_policy(
+            &run(args.frozen_steps),
+            &mut ppo,
+            &mut rollouts,
+            None,
+            &mut hooks,
+            &device,
+        )?;
     }
+    let (_, (frozen_curve, _)) = hooks;
     let frozen = (score(ppo.model(), &train)?, score(ppo.model(), &held_out)?);
     println!(
-        "heads on the frozen trunk ({} updates, {tokens} tokens, {:.1} s): training {:.3}, \
+        "heads on the frozen trunk ({} updates, {} tokens, {:.1} s): training {:.3}, \
          held-out {:.3}",
         args.frozen_steps,
+        frozen_curve.tokens,
         clock.elapsed().as_secs_f64(),
         frozen.0,
         frozen.1
@@ -232,34 +254,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 3. The whole model, PPO with a KL penalty to the loaded model.
     let mut ppo = ActorCritic::new(ppo_config(0.1), ppo.model().clone().with_trainable_body())?;
-    let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
+    let penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
     let clock = std::time::Instant::now();
-    let (mut tokens, mut kl) = (0, 0.0);
-    for update in 1..=args.steps {
-        let rollout = rollouts.collect(ppo.model(), &device)?;
-        tokens += rollout.tokens;
-        let mut batch = rollout.batch;
-        kl = penalty.apply(&mut batch, ppo.model(), &reference)?.mean_kl;
-        ppo.update(&batch)?;
-        let earned = per_token(&rollout.episodes);
-        curve.push((args.frozen_steps + update, earned));
-        if !args.quiet && update % 10 == 0 {
-            println!("  fine-tuning, update {update}: reward/token {earned:.3}, KL {kl:.4}");
-        }
+    let mut hooks = (
+        penalty.against(&reference),
+        (
+            TokenCurve {
+                first: args.frozen_steps,
+                ..TokenCurve::default()
+            },
+            every_tenth(|s| format!("approximate KL of the update {:.4}", s.approx_kl)),
+        ),
+    );
+    if args.steps > 0 {
+        train_on_policy(
+            &run(args.steps),
+            &mut ppo,
+            &mut rollouts,
+            None,
+            &mut hooks,
+            &device,
+        )?;
     }
+    let (kl, (tuned_curve, _)) = hooks;
+    let kl = kl.last().map_or(0.0, |stats| stats.mean_kl);
     let tuned = (score(ppo.model(), &train)?, score(ppo.model(), &held_out)?);
     println!(
-        "PPO + KL ({} updates, {tokens} tokens, {:.1} s): training {:.3}, held-out {:.3}, \
+        "PPO + KL ({} updates, {} tokens, {:.1} s): training {:.3}, held-out {:.3}, \
          KL to the loaded model {kl:.4} per token",
         args.steps,
+        tuned_curve.tokens,
         clock.elapsed().as_secs_f64(),
         tuned.0,
         tuned.1
     );
+    let curve: Vec<(usize, f64)> = frozen_curve
+        .points
+        .into_iter()
+        .chain(tuned_curve.points)
+        .collect();
 
     // 4. Held-out completions, token by token.
     let policy = ppo.model().valid();
-    let q_model = dqn.online().valid();
+    let q_model = q_learning.dqn().online().valid();
     let evaluation = evaluate_tasks(&policy, &held_out, Sampling::Greedy, 0, &device)?;
     for (i, episode) in evaluation.episodes.iter().enumerate().take(4) {
         let pair = &held_out_pairs.pairs()[i];
@@ -280,13 +317,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("\nlearning curve: {}", args.plot);
     Ok(())
-}
-
-/// Reward per generated token of a rollout.
-fn per_token(episodes: &[TokenEpisode]) -> f64 {
-    let reward: f64 = episodes.iter().map(TokenEpisode::total_reward).sum();
-    let tokens: usize = episodes.iter().map(|e| e.completion().len()).sum();
-    reward / tokens.max(1) as f64
 }
 
 /// Per generated token: the policy model's `V(s)` and the three most probable next tokens with

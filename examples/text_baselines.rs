@@ -33,9 +33,10 @@ use plotters::style::RGBColor;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{
-    ActorCritic, ActorCriticConfig, AdvantageEstimator, LossAggregation, PpoConfig, RolloutBatch,
+    ActorCritic, ActorCriticConfig, ActorCriticStats, AdvantageEstimator, LossAggregation,
+    PpoConfig, RolloutBatch, RolloutHooks, UpdateRecord, train_on_policy,
 };
-use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig, RunConfig, TrainRun};
 use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch};
 use valuefn::lm::{
     AdvantageErrors, ExactAdvantages, GruBody, GruBodyConfig, PretrainConfig, Sampling,
@@ -621,40 +622,87 @@ fn train(
         ));
     let mut learner = ActorCritic::new(config, start.clone())?;
     let mut rollouts = TokenCollector::grouped(env, args.groups, args.group_size, 100 + seed)?;
-    let clock = Instant::now();
-    let mut tokens = 0usize;
-    let mut points = vec![(0.0, 0.0, start_score)];
-    let mut evaluating = 0.0;
-    for update in 1..=args.updates {
-        let mut rollout = rollouts.collect(learner.model(), device)?;
-        tokens += rollout.tokens;
-        if method.monte_carlo {
+    // The library's on-policy loop (a step per episode); the hooks add Monte Carlo values and
+    // evaluate on the method's own clock.
+    let run = RunConfig::new((args.updates * args.groups * args.group_size) as u64)
+        .with_progress_bar(false);
+    let mut curve = Curve {
+        args,
+        method,
+        seed,
+        score,
+        clock: Instant::now(),
+        evaluating: 0.0,
+        tokens: 0,
+        points: vec![(0.0, 0.0, start_score)],
+    };
+    train_on_policy(&run, &mut learner, &mut rollouts, None, &mut curve, device)?;
+    Ok(curve.points)
+}
+
+/// One method's run as hooks of the loop: VinePPO's Monte Carlo values before each update (when
+/// the method asks for them), and every `EVAL_EVERY` updates a held-out evaluation, timed apart
+/// from training.
+struct Curve<'a> {
+    args: &'a Args,
+    method: &'a Method,
+    seed: u64,
+    score: &'a dyn Fn(&Model) -> valuefn::Result<f64>,
+    clock: Instant,
+    /// Seconds spent evaluating, left out of the curve's time axis.
+    evaluating: f64,
+    tokens: usize,
+    points: Points,
+}
+
+impl RolloutHooks<Model, TokenCollector<TokenMatch>> for Curve<'_> {
+    fn before_update(
+        &mut self,
+        rollout: &mut TokenRollout,
+        learner: &ActorCritic<Model>,
+        rollouts: &TokenCollector<TokenMatch>,
+        device: &Device,
+    ) -> valuefn::Result<()> {
+        self.tokens += rollout.tokens;
+        if self.method.monte_carlo {
+            let update = learner.updates() + 1;
             let mc = monte_carlo_values(
                 &learner.model().valid(),
-                &rollouts,
-                &rollout,
+                rollouts,
+                rollout,
                 MC_SAMPLES,
                 1.0,
-                seed * 1_000_003 + update as u64,
+                self.seed * 1_000_003 + update,
                 device,
             )?;
-            tokens += mc.tokens;
-            rollout.batch.scores = Some(mc.into_scores(&rollout)?);
+            self.tokens += mc.tokens;
+            rollout.batch.scores = Some(mc.into_scores(rollout)?);
         }
-        learner.update(&rollout.batch)?;
-        if update % EVAL_EVERY == 0 || update == args.updates {
+        Ok(())
+    }
+
+    fn after_update(
+        &mut self,
+        _: &TokenRollout,
+        _: &ActorCriticStats,
+        learner: &ActorCritic<Model>,
+        _: &TrainRun<Model, UpdateRecord>,
+        _: &Device,
+    ) -> valuefn::Result<bool> {
+        let update = learner.updates() as usize;
+        if update.is_multiple_of(EVAL_EVERY) || update == self.args.updates {
             let t = Instant::now();
-            let held_out = score(learner.model())?;
-            evaluating += t.elapsed().as_secs_f64();
-            let seconds = clock.elapsed().as_secs_f64() - evaluating;
-            points.push((tokens as f64, seconds, held_out));
-            if !args.quiet {
+            let held_out = (self.score)(learner.model())?;
+            self.evaluating += t.elapsed().as_secs_f64();
+            let seconds = self.clock.elapsed().as_secs_f64() - self.evaluating;
+            self.points.push((self.tokens as f64, seconds, held_out));
+            if !self.args.quiet {
                 println!(
-                    "  {} seed {seed}: update {update}, {tokens} tokens, {seconds:.1} s, held-out {held_out:.3}",
-                    method.name
+                    "  {} seed {}: update {update}, {} tokens, {seconds:.1} s, held-out {held_out:.3}",
+                    self.method.name, self.seed, self.tokens
                 );
             }
         }
+        Ok(false)
     }
-    Ok(points)
 }

@@ -20,30 +20,30 @@
 mod curves;
 #[path = "common/text_task.rs"]
 mod text_task;
+#[path = "common/token_curve.rs"]
+mod token_curve;
 
 use text_task::{Task, Text};
+use token_curve::TokenCurve;
 
 use burn::module::Module;
 use burn::tensor::Device;
 use clap::{Parser, ValueEnum};
 use plotters::style::colors::{BLUE, RED};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
-use valuefn::algo::TrainRun;
 use valuefn::algo::actor_critic::{
-    ActorCritic, ActorCriticConfig, AdvantageEstimator, PpoConfig, UpdateRecord,
+    ActorCritic, ActorCriticConfig, AdvantageEstimator, PpoConfig, train_on_policy,
 };
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
-use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig, RunConfig};
 use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::env::text::{TextGenerationEnv, TextMdp, TextMdpConfig, TokenMatch, TokenState};
 use valuefn::lm::{
-    GruBodyConfig, LmBody, PretrainConfig, Sampling, TokenCollector, TokenEpisode, TokenModel,
-    TokenPositions, TokenReplay, TransformerBodyConfig, cross_entropy, evaluate_tasks, pretrain,
+    GruBodyConfig, LmBody, PretrainConfig, QFromReplay, Sampling, TokenCollector, TokenEpisode,
+    TokenModel, TokenPositions, TokenReplay, TransformerBodyConfig, cross_entropy, evaluate_tasks,
+    pretrain,
 };
 use valuefn::policy::Policy;
-use valuefn::replay::Replay;
 use valuefn::tabular::{QValues, SolverConfig, value_iteration};
 use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::{Tokenizer, Vocabulary};
@@ -205,67 +205,53 @@ fn run<B: LmBody>(
         .with_bootstrap(Bootstrap::Double)
         .with_target_update(TargetUpdate::Polyak { tau: 0.05 })
         .with_learning_rate(LearningRateSchedule::Constant { rate: 1e-3 });
-    let mut dqn = Dqn::new(dqn_config, model(2)?)?;
-    let mut replay = TokenReplay::new(20_000, 1.0)?;
-    let mut rng = StdRng::seed_from_u64(seed);
+    let dqn = Dqn::new(dqn_config, model(2)?)?;
+    let replay = TokenReplay::new(20_000, 1.0)?;
+    let q_learning = QFromReplay::new(dqn, replay, 128, DQN_UPDATES, seed)?;
 
-    // The run's bookkeeping (progress, metrics log, evaluations, the best model) is the
-    // library's; here a step is one PPO update.
-    let mut run: TrainRun<_, UpdateRecord> = TrainRun::new(
-        steps as u64,
-        EVAL_EVERY as u64,
-        !args.quiet,
-        args.metrics.as_deref(),
-    )?;
+    // The library's on-policy loop; a step is one episode. Besides the PPO update, the hooks
+    // keep the training curve and train the Q head.
+    let run = RunConfig::new((steps * EPISODES) as u64)
+        .with_eval_every((EVAL_EVERY * EPISODES) as u64)
+        .with_progress_bar(!args.quiet)
+        .with_metrics_path(args.metrics.clone());
+    let mut hooks = (TokenCurve::default(), q_learning);
     let start = std::time::Instant::now();
-    let (mut curve, mut train_curve) = (vec![(0usize, pretrained)], Vec::new());
-    let mut tokens = 0usize;
-    for update in 1..=steps {
-        let rollout = rollouts.collect(ppo.model(), device)?;
-        tokens += rollout.tokens;
-        let started = std::time::Instant::now();
-        let stats = ppo.update(&rollout.batch)?;
-        run.advance(1);
-        let mut earned = 0.0;
-        for episode in &rollout.episodes {
-            earned += episode.total_reward();
-            run.episode_ended(episode.total_reward(), episode.rewards.len() as u64, None)?;
-        }
-        run.updated(
-            UpdateRecord::from(&stats),
-            stats.gradient_steps,
-            started.elapsed().as_secs_f64(),
-            None,
-        )?;
-        train_curve.push((update, earned / rollout.tokens.max(1) as f64));
-        for episode in &rollout.episodes {
-            replay.push(episode)?;
-        }
-        for _ in 0..DQN_UPDATES {
-            dqn.update(&replay.sample(128, device, &mut rng)?.batch)?;
-        }
-        if run.evaluation_due(update == steps) {
-            let held_out = score(ppo.model())?;
-            curve.push((update, held_out));
-            run.evaluated(held_out, ppo.model())?;
-        }
-    }
-    let report = run.finish()?;
+    let report = train_on_policy(
+        &run,
+        &mut ppo,
+        &mut rollouts,
+        Some(&mut |model: &TokenModel<B>| score(model)),
+        &mut hooks,
+        device,
+    )?;
+    let (train_curve, q_learning) = hooks;
     let seconds = start.elapsed().as_secs_f64();
+    let tokens = train_curve.tokens;
+    let mut curve = vec![(0usize, pretrained)];
+    curve.extend(
+        report
+            .evaluations
+            .iter()
+            .map(|&(step, held_out)| (step as usize / EPISODES, held_out)),
+    );
     let final_score = curve.last().map_or(pretrained, |&(_, s)| s);
     println!(
         "PPO: {steps} updates, {tokens} tokens in {seconds:.1} s ({:.0} tokens/s with the DQN \
          updates); held-out greedy reward per target token {pretrained:.3} -> {final_score:.3}",
         tokens as f64 / seconds
     );
-    if let Some((update, best)) = report.best {
-        println!("best held-out evaluation: {best:.3} after update {update}");
+    if let Some((step, best)) = report.best {
+        println!(
+            "best held-out evaluation: {best:.3} after update {}",
+            step as usize / EPISODES
+        );
     }
 
     // 4. Held-out completions, step by step.
     let actor = ppo.model().valid();
     let critic = actor.clone();
-    let q_model = dqn.online().valid();
+    let q_model = q_learning.dqn().online().valid();
     let evaluation = evaluate_tasks(&actor, &task.held_out, Sampling::Greedy, 0, device)?;
     for (task_index, episode) in evaluation.episodes.iter().enumerate().take(4) {
         let target = task.held_out_tasks[task_index].target();
@@ -281,7 +267,7 @@ fn run<B: LmBody>(
         let exact = ExactQ::of(&task.held_out, task_index, &task.vocabulary)?;
         show_steps(episode, task, &exact, [&actor, &critic, &q_model], device)?;
     }
-    plot(&args.plot, &curve, &train_curve, steps)?;
+    plot(&args.plot, &curve, &train_curve.points, steps)?;
     println!("\nlearning curve: {}", args.plot);
     Ok(())
 }

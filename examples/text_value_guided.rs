@@ -21,6 +21,8 @@
 
 #[path = "common/text_task.rs"]
 mod text_task;
+#[path = "common/token_curve.rs"]
+mod token_curve;
 
 use burn::module::Module;
 use burn::tensor::Device;
@@ -30,9 +32,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticConfig, AdvantageEstimator, KlPenalty, KlPenaltyConfig, PpoConfig,
+    train_on_policy,
 };
 use valuefn::algo::ilql::{Ilql, IlqlConfig};
-use valuefn::algo::{LearningRateSchedule, OptimizerConfig};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig, RunConfig};
 use valuefn::encode::ObservationEncoder;
 use valuefn::encode::PaddedTokens;
 use valuefn::lm::{
@@ -47,6 +50,7 @@ use valuefn::tensor_ops::to_vec_f32;
 use valuefn::text::Tokenizer;
 
 use text_task::{Task, Text};
+use token_curve::TokenCurve;
 
 /// Offline Q and V heads (ILQL) guide a pretrained model's decoding; KL-regularised PPO beside.
 #[derive(Parser, Debug)]
@@ -239,20 +243,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .with_clip_range_value(Some(0.2)),
             ));
         let mut ppo = ActorCritic::new(ppo_config, PolicyAndValue::new(actor, model(4)?))?;
-        let mut penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
-        let mut rollouts = TokenCollector::new(&task.train, 64, args.seed)?;
-        let bar = progress(args.quiet, args.ppo_updates, "PPO updates")?;
-        let (mut tokens, start) = (0, std::time::Instant::now());
-        for _ in 0..args.ppo_updates {
-            let rollout = rollouts.collect(ppo.model(), &device)?;
-            tokens += rollout.tokens;
-            let mut batch = rollout.batch;
-            let kl = penalty.apply(&mut batch, ppo.actor(), &reference)?;
-            ppo.update(&batch)?;
-            bar.set_message(format!("KL {:.4}", kl.mean_kl));
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
+        let penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
+        let mut rollouts = TokenCollector::new(&task.train, EPISODES, args.seed)?;
+        // The library's on-policy loop, a step per episode; the hooks penalise the rewards by
+        // the KL to pi_ref and count the tokens.
+        let run =
+            RunConfig::new((args.ppo_updates * EPISODES) as u64).with_progress_bar(!args.quiet);
+        let mut hooks = (penalty.against(&reference), TokenCurve::default());
+        let start = std::time::Instant::now();
+        train_on_policy(&run, &mut ppo, &mut rollouts, None, &mut hooks, &device)?;
+        let tokens = hooks.1.tokens;
         report(
             &format!(
                 "PPO + KL (beta {}), {} updates",
@@ -287,6 +287,9 @@ fn progress(
         ))?)
     })
 }
+
+/// Episodes of one PPO rollout.
+const EPISODES: usize = 64;
 
 /// One row of the table: greedy and sampled reward per target token on the held-out prompts,
 /// and the exact KL from `pi_ref` at the states of the sampled completions. Returns the greedy

@@ -573,3 +573,130 @@ fn an_ilql_step_on_one_trunk_runs_it_once() {
         .fold(0.0f32, f32::max);
     assert!(moved > 0.0 && moved < 0.05, "targets moved by {moved}");
 }
+
+/// The library's on-policy loop over tokens is the loop one would write out (collect, KL
+/// penalty, update, replay and Q steps, evaluation when due): the same parameters and Q head
+/// bit for bit, a step per episode, every episode's return logged, and still one trunk pass per
+/// A2C update.
+#[test]
+fn the_token_training_loop_equals_the_loop_written_out() {
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+    use valuefn::algo::RunConfig;
+    use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig, train_on_policy};
+    use valuefn::algo::dqn::{Dqn, DqnConfig};
+    use valuefn::lm::{QFromReplay, TokenReplay};
+    use valuefn::replay::Replay;
+
+    let (env, _, _) = reverse_abc();
+    let (episodes, updates) = (6, 4);
+    for (_, device) in valuefn::device::cpu_devices() {
+        let train = device.clone().autodiff();
+        let vocab = env.vocab_size();
+        let reference = counted_gru(vocab, 9, &device);
+        let kl = || {
+            KlPenalty::new(
+                KlPenaltyConfig::new()
+                    .with_beta(0.3)
+                    .with_target(Some(0.01)),
+            )
+        };
+        let q_config = || DqnConfig::new().with_gamma(1.0);
+
+        // Written out.
+        let mut a2c = ActorCritic::new(adam(), counted_gru(vocab, 0, &train)).unwrap();
+        let mut dqn = Dqn::new(q_config(), counted_gru(vocab, 1, &train)).unwrap();
+        let mut replay = TokenReplay::new(1000, 1.0).unwrap();
+        let mut penalty = kl().unwrap();
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut rollouts = TokenCollector::new(&env, episodes, 3).unwrap();
+        let (mut returns, mut evaluations) = (Vec::new(), Vec::new());
+        let mut total = [0; 3];
+        for update in 1..=updates {
+            let (calls, mut rollout) = calls_of(|| rollouts.collect(a2c.model(), &device).unwrap());
+            assert_eq!(
+                (calls[0], calls[1]),
+                (0, 1),
+                "collection: one prefill, cached steps"
+            );
+            let (kl_calls, _) = calls_of(|| {
+                penalty
+                    .apply(&mut rollout.batch, a2c.model(), &reference)
+                    .unwrap()
+            });
+            assert_eq!(kl_calls, [1, 0, 0], "one pass of the reference");
+            let (update_calls, _) = calls_of(|| a2c.update(&rollout.batch).unwrap());
+            assert_eq!(update_calls, [1, 0, 0], "one trunk pass per A2C update");
+            returns.extend(rollout.episodes.iter().map(|e| e.total_reward()));
+            if update % 2 == 0 {
+                // The evaluation below returns how many evaluations have run.
+                evaluations.push(((update * episodes) as u64, (update / 2) as f64));
+            }
+            for episode in &rollout.episodes {
+                replay.push(episode).unwrap();
+            }
+            let (q_calls, _) = calls_of(|| {
+                for _ in 0..2 {
+                    dqn.update(&replay.sample(8, &device, &mut rng).unwrap().batch)
+                        .unwrap();
+                }
+            });
+            for (k, sum) in total.iter_mut().enumerate() {
+                *sum += calls[k] + kl_calls[k] + update_calls[k] + q_calls[k];
+            }
+        }
+
+        // Through the loop.
+        let mut looped = ActorCritic::new(adam(), counted_gru(vocab, 0, &train)).unwrap();
+        let dqn_looped = Dqn::new(q_config(), counted_gru(vocab, 1, &train)).unwrap();
+        let q = QFromReplay::new(dqn_looped, TokenReplay::new(1000, 1.0).unwrap(), 8, 2, 5);
+        let mut hooks = (kl().unwrap().against(&reference), q.unwrap());
+        let mut rollouts = TokenCollector::new(&env, episodes, 3).unwrap();
+        let config = RunConfig::new((updates * episodes) as u64)
+            .with_eval_every(2 * episodes as u64)
+            .with_progress_bar(false);
+        let mut evaluated = 0.0;
+        let mut evaluate = |_: &TokenModel<Counting<GruBody>>| {
+            evaluated += 1.0;
+            Ok(evaluated)
+        };
+        let (calls, report) = calls_of(|| {
+            train_on_policy(
+                &config,
+                &mut looped,
+                &mut rollouts,
+                Some(&mut evaluate),
+                &mut hooks,
+                &device,
+            )
+            .unwrap()
+        });
+
+        assert_eq!(
+            (report.steps, report.updates),
+            ((updates * episodes) as u64, updates as u64)
+        );
+        assert_eq!(report.episode_returns, returns);
+        assert_eq!(report.evaluations, evaluations);
+        // No pass more or less than written out (evaluation here runs no model).
+        assert_eq!(calls, total);
+
+        let probe = rollouts
+            .collect(a2c.model(), &device)
+            .unwrap()
+            .batch
+            .observations;
+        let written = a2c.model().logits_and_values(probe.clone()).unwrap();
+        let through = looped.model().logits_and_values(probe.clone()).unwrap();
+        assert_eq!(to_vec_f32(written.logits), to_vec_f32(through.logits));
+        assert_eq!(to_vec_f32(written.values), to_vec_f32(through.values));
+        let (_, q_learning) = hooks;
+        assert_eq!(q_learning.replay().len(), replay.len());
+        assert_eq!(q_learning.dqn().gradient_steps(), 2 * updates as u64);
+        use valuefn::value::QFunction;
+        assert_eq!(
+            to_vec_f32(dqn.online().q_values(probe.clone()).unwrap()),
+            to_vec_f32(q_learning.dqn().online().q_values(probe).unwrap()),
+        );
+    }
+}

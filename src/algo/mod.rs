@@ -31,7 +31,7 @@ mod target;
 
 pub use optim::{LearningRateSchedule, OptimizerConfig};
 pub use resume::ResumeConfig;
-pub use run::{TrainMetrics, TrainReport, TrainRun};
+pub use run::{RunConfig, TrainMetrics, TrainReport, TrainRun};
 pub use tabular::{
     ExpectedSarsa, NStepSarsa, NStepTd, QLearning, Sarsa, StepSize, TabularBatch, TabularControl,
     TabularControlConfig, TabularPath, TabularTdConfig, TdZero, train_tabular,

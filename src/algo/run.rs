@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use burn::config::Config;
 use burn::module::Module;
 use indicatif::ProgressBar;
 use serde::de::DeserializeOwned;
@@ -15,7 +16,49 @@ use serde::{Deserialize, Serialize};
 
 use crate::algo::evaluation::EvalSchedule;
 use crate::algo::metrics::{MetricsLog, progress_bar};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// How long a training loop runs and what it reports: the settings every loop shares
+/// ([`crate::algo::actor_critic::train_on_policy`] takes them whole). A step is whatever the
+/// loop's source counts (see [`crate::algo::actor_critic::RolloutSource`]).
+///
+/// # Example
+///
+/// ```
+/// use valuefn::algo::RunConfig;
+///
+/// let config = RunConfig::new(10_000).with_eval_every(1_000);
+/// assert!(config.validate().is_ok());
+/// assert!(RunConfig::new(0).validate().is_err());
+/// ```
+#[derive(Config, Debug, PartialEq)]
+pub struct RunConfig {
+    /// Steps to run (>= 1); the rollout that reaches them is completed.
+    pub total_steps: u64,
+    /// Evaluate every this many steps (0: only at the end).
+    #[config(default = 0)]
+    pub eval_every: u64,
+    /// Draw a progress bar on stderr (it is hidden anyway when stderr is not a terminal).
+    #[config(default = true)]
+    pub progress_bar: bool,
+    /// Write the metrics as JSON lines to this file.
+    #[config(default = "None")]
+    pub metrics_path: Option<String>,
+}
+
+impl RunConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidConfig`] when `total_steps` is 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.total_steps == 0 {
+            return Err(Error::config("total_steps", "at least 1", 0));
+        }
+        Ok(())
+    }
+}
 
 /// One line of a training run's metrics log: what happened at `step`. `S` is the learner's
 /// record of one update ([`crate::algo::dqn::DqnUpdate`],
@@ -159,6 +202,11 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
         self.report.steps
     }
 
+    /// Updates (training phases, rollouts) recorded so far.
+    pub fn updates(&self) -> u64 {
+        self.report.updates
+    }
+
     /// Whether the run has taken its `total_steps`.
     pub fn done(&self) -> bool {
         self.report.steps >= self.total_steps
@@ -278,6 +326,12 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
         Ok(())
     }
 
+    /// Prints `line` on stdout above the progress bar (a plain `println!` would be drawn
+    /// over by it).
+    pub fn println(&self, line: impl AsRef<str>) {
+        self.progress.suspend(|| println!("{}", line.as_ref()));
+    }
+
     /// Ends the run: flushes the metrics file, clears the bar, and returns the report.
     ///
     /// # Errors
@@ -348,7 +402,7 @@ impl<M: Module, S: Serialize + DeserializeOwned + Clone> TrainRun<M, S> {
             || saved.best.is_some() != best_model.is_some()
             || saved.steps > saved.total_steps
         {
-            return Err(crate::Error::Decode {
+            return Err(Error::Decode {
                 what: "training run state",
                 message: format!(
                     "{} running returns, {} lengths, best {:?} with{} a model, step {} of {}",

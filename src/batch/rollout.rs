@@ -37,6 +37,20 @@ pub struct RolloutBatch<I> {
     pub scores: Option<RolloutScores>,
 }
 
+/// A batch is its own rollout (what [`crate::algo::actor_critic::RolloutSource`] asks of the
+/// rollouts it returns).
+impl<I> AsRef<RolloutBatch<I>> for RolloutBatch<I> {
+    fn as_ref(&self) -> &RolloutBatch<I> {
+        self
+    }
+}
+
+impl<I> AsMut<RolloutBatch<I>> for RolloutBatch<I> {
+    fn as_mut(&mut self) -> &mut RolloutBatch<I> {
+        self
+    }
+}
+
 /// What the model that collected a rollout said about it, one entry per transition
 /// (time-major, as the rows): `V(s)`, `V(s')` and `log pi(a|s)`.
 ///

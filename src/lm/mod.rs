@@ -23,6 +23,7 @@ mod model;
 mod monte_carlo;
 mod positions;
 mod pretrain;
+mod q_from_replay;
 mod replay;
 mod rollout;
 mod transformer;
@@ -40,6 +41,7 @@ pub use model::{Decoding, HeadOutputs, TokenModel, TokenQHeads};
 pub use monte_carlo::{MonteCarloValues, monte_carlo_values};
 pub use positions::{LastTokens, TokenPositions};
 pub use pretrain::{PretrainConfig, PretrainReport, cross_entropy, pretrain};
+pub use q_from_replay::QFromReplay;
 pub use replay::TokenReplay;
 pub use rollout::{
     TaskEvaluation, TokenCollector, TokenCollectorSnapshot, TokenEpisode, TokenRollout,

@@ -4,7 +4,10 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use rand::SeedableRng;
+use serde::Serialize;
 
+use crate::algo::TrainRun;
+use crate::algo::actor_critic::RolloutSource;
 use crate::batch::TokenBatch;
 use crate::batch::{RolloutBatch, RolloutScores};
 use crate::checkpoint::{ChaCha12Rng, RngState};
@@ -15,6 +18,7 @@ use crate::env::{Environment, Snapshot, restore_all};
 use crate::error::{Error, Result, check_count};
 use crate::lm::generate::choose;
 use crate::lm::{LmBody, Sampling, TokenDecoder, TokenModel, TokenPositions, ValueDecoder};
+use crate::policy::ActorCriticModel;
 use crate::returns::{Groups, Rollout};
 use crate::tensor_ops::{host_log_softmax_at, index_tensor, to_vec_f32};
 use crate::text::{TokenId, TokenTask, Vocabulary};
@@ -301,6 +305,18 @@ pub struct TokenRollout {
     pub tokens: usize,
 }
 
+impl AsRef<RolloutBatch<TokenPositions>> for TokenRollout {
+    fn as_ref(&self) -> &RolloutBatch<TokenPositions> {
+        &self.batch
+    }
+}
+
+impl AsMut<RolloutBatch<TokenPositions>> for TokenRollout {
+    fn as_mut(&mut self) -> &mut RolloutBatch<TokenPositions> {
+        &mut self.batch
+    }
+}
+
 /// Collects on-policy token rollouts: `B` episodes of a [`TextGenerationEnv`] in lockstep,
 /// each token drawn from the model's policy (`softmax` of its logits) with incremental
 /// decoding, so a `T`-token rollout costs one prefill and `T` cached steps.
@@ -545,6 +561,36 @@ impl<R: TextReward + Clone> TokenCollector<R> {
         if self.group_size.is_some() {
             let groups = Groups::contiguous(self.envs.len() / size, size)?;
             rollout.batch.rollout = rollout.batch.rollout.clone().with_groups(groups)?;
+        }
+        Ok(rollout)
+    }
+}
+
+/// The token source of [`crate::algo::actor_critic::train_on_policy`]: each rollout is one
+/// [`TokenCollector::collect`], and a step is one episode (one completion of a prompt, as TRL
+/// counts `total_episodes`): the run advances by the collector's episodes and logs each one's
+/// return and length in tokens.
+impl<R, M> RolloutSource<M> for TokenCollector<R>
+where
+    R: TextReward + Clone,
+    M: Module + ValueDecoder + ActorCriticModel<Input = TokenPositions>,
+{
+    type Rollout = TokenRollout;
+
+    fn rollout<S: Serialize + Clone>(
+        &mut self,
+        model: &M,
+        run: &mut TrainRun<M, S>,
+        device: &Device,
+    ) -> Result<TokenRollout> {
+        let rollout = self.collect(model, device)?;
+        run.advance(rollout.episodes.len() as u64);
+        for episode in &rollout.episodes {
+            run.episode_ended(
+                episode.total_reward(),
+                episode.completion().len() as u64,
+                None,
+            )?;
         }
         Ok(rollout)
     }

@@ -5,8 +5,13 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 
-use crate::algo::actor_critic::RolloutBatch;
+use burn::tensor::Device;
+
+use crate::algo::actor_critic::{
+    ActorCritic, BatchRows, RolloutBatch, RolloutHooks, RolloutSource,
+};
 use crate::error::{Error, Result, check_finite, check_positive};
+use crate::policy::ActorCriticModel;
 use crate::policy::{KlEstimator, LogitsPolicy, kl_estimates, log_prob};
 use crate::tensor_ops::{check_action_indices, check_shape, to_vec_f32};
 
@@ -222,5 +227,61 @@ impl KlPenalty {
             next_beta,
             tokens,
         })
+    }
+}
+
+/// A [`KlPenalty`] against a reference policy as a hook of
+/// [`crate::algo::actor_critic::train_on_policy`]: applied to every rollout before its update,
+/// with the actor of the model being trained (made with [`KlPenalty::against`]).
+#[derive(Debug)]
+pub struct KlPenaltyHook<'r, R> {
+    penalty: KlPenalty,
+    reference: &'r R,
+    last: Option<KlPenaltyStats>,
+}
+
+impl KlPenalty {
+    /// This penalty as a hook of [`crate::algo::actor_critic::train_on_policy`] against
+    /// `reference` (`pi_ref`, read through an inference copy).
+    pub fn against<R>(self, reference: &R) -> KlPenaltyHook<'_, R> {
+        KlPenaltyHook {
+            penalty: self,
+            reference,
+            last: None,
+        }
+    }
+}
+
+impl<R> KlPenaltyHook<'_, R> {
+    /// The penalty (its current `beta`).
+    pub fn penalty(&self) -> &KlPenalty {
+        &self.penalty
+    }
+
+    /// What the last rollout's penalty did; `None` before the first.
+    pub fn last(&self) -> Option<KlPenaltyStats> {
+        self.last
+    }
+}
+
+impl<M, S, R, I> RolloutHooks<M, S> for KlPenaltyHook<'_, R>
+where
+    M: Module + ActorCriticModel<Input = I> + LogitsPolicy<Input = I>,
+    I: BatchRows + Clone,
+    S: RolloutSource<M>,
+    R: Module + LogitsPolicy<Input = I>,
+{
+    fn before_update(
+        &mut self,
+        rollout: &mut S::Rollout,
+        updater: &ActorCritic<M>,
+        _: &S,
+        _: &Device,
+    ) -> Result<()> {
+        let stats = self
+            .penalty
+            .apply(rollout.as_mut(), updater.model(), self.reference)?;
+        self.last = Some(stats);
+        Ok(())
     }
 }

@@ -12,6 +12,7 @@ mod checkpoint;
 mod config;
 mod kl_penalty;
 mod loss;
+mod on_policy;
 mod resume;
 mod train;
 mod updater;
@@ -21,11 +22,12 @@ pub use crate::batch::{BatchRows, RolloutBatch, RolloutScores};
 pub use aggregation::LossAggregation;
 pub use checkpoint::ActorCriticCheckpoint;
 pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
-pub use kl_penalty::{KlPenalty, KlPenaltyConfig, KlPenaltyStats};
+pub use kl_penalty::{KlPenalty, KlPenaltyConfig, KlPenaltyHook, KlPenaltyStats};
 pub use loss::{
     approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
     normalize_advantages, policy_gradient_loss, value_loss,
 };
+pub use on_policy::{AfterUpdate, Evaluate, RolloutHooks, RolloutSource, train_on_policy};
 pub use resume::train_actor_critic_resumable;
 pub use train::{
     ActorCriticMetrics, ActorCriticReport, ActorCriticTrainConfig, UpdateRecord, evaluate_actor,

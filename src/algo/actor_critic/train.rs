@@ -1,14 +1,15 @@
 //! `train_actor_critic`: the whole on-policy loop in one call.
 
-use std::time::Instant;
-
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Device;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
-use crate::algo::actor_critic::{ActorCritic, ActorCriticStats, BatchRows, RolloutBatch};
+use crate::algo::actor_critic::on_policy::{Evaluate, round};
+use crate::algo::actor_critic::{
+    ActorCritic, ActorCriticStats, BatchRows, RolloutBatch, RolloutSource,
+};
 use crate::algo::evaluation::{evaluation_seed, run_episodes};
 use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
 use crate::checkpoint::ChaCha12Rng;
@@ -295,90 +296,131 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
         M: ActorCriticModel<Input = I> + LogitsPolicy<Input = I>,
         I: BatchRows,
     {
-        let n = envs.len();
         // The rollout's columns are allocated up front: its size is checked first.
         let len = check_size(
             "rollout transitions (n_steps x copies)",
             config.n_steps,
-            n,
+            envs.len(),
             MAX_ROLLOUT,
         )?;
-        let mut inputs = encoder.encode(&self.observations, device)?;
-
-        while !self.run.done() {
-            let acting = updater.model().valid();
-            let mut observation_parts = Vec::with_capacity(config.n_steps);
-            let mut next_parts = Vec::with_capacity(config.n_steps);
-            let mut actions_taken = Vec::with_capacity(len);
-            let mut rewards = Vec::with_capacity(len);
-            let mut terminated = Vec::with_capacity(len);
-            let mut truncated = Vec::with_capacity(len);
-            for _ in 0..config.n_steps {
-                let actions = acting.sample_actions(inputs.clone(), &mut self.rng)?;
-                let step = envs.step(&actions)?;
-                let next_inputs = encoder.encode(&step.observations, device)?;
-                // The state each step reached: the new observation, or for a copy that was
-                // reset, its episode's true last observation.
-                let reached = if step.final_observations.iter().any(Option::is_some) {
-                    let finals: Vec<O> = step
-                        .final_observations
-                        .iter()
-                        .zip(&step.observations)
-                        .map(|(last, now)| last.as_ref().unwrap_or(now).clone())
-                        .collect();
-                    encoder.encode(&finals, device)?
-                } else {
-                    next_inputs.clone()
-                };
-                observation_parts.push(inputs);
-                next_parts.push(reached);
-                actions_taken.extend_from_slice(&actions);
-                rewards.extend(step.rewards.iter().map(|&r| r as f32));
-                terminated.extend_from_slice(&step.terminated);
-                truncated.extend_from_slice(&step.truncated);
-                self.run.advance(n as u64);
-                self.run
-                    .steps_taken(&step.rewards, &step.terminated, &step.truncated, None)?;
-                inputs = next_inputs;
-                self.observations = step.observations;
-            }
-            let batch = RolloutBatch {
-                observations: I::concat_rows(observation_parts),
-                actions: index_tensor(&actions_taken, device),
-                next_observations: I::concat_rows(next_parts),
-                rollout: Rollout::new(config.n_steps, n, rewards, terminated, truncated, device)?,
-                mask: None,
-                scores: None,
-            };
-            let started = Instant::now();
-            let stats = updater.update(&batch)?;
-            self.run.updated(
-                UpdateRecord::from(&stats),
-                stats.gradient_steps,
-                started.elapsed().as_secs_f64(),
-                None,
+        let evaluates = eval_env.is_some() && config.eval_episodes > 0;
+        let mut evaluate = |model: &M| -> Result<f64> {
+            let env = eval_env
+                .as_deref_mut()
+                .expect("evaluation is only asked for with an environment");
+            let returns = evaluate_actor(
+                &model.valid(),
+                env,
+                encoder,
+                config.eval_episodes,
+                config.eval_max_steps,
+                evaluation_seed(config.seed),
+                device,
             )?;
-
-            if let Some(env) = eval_env.as_deref_mut()
-                && config.eval_episodes > 0
-                && self.run.evaluation_due(self.run.done())
-            {
-                let returns = evaluate_actor(
-                    &updater.model().valid(),
-                    env,
-                    encoder,
-                    config.eval_episodes,
-                    config.eval_max_steps,
-                    evaluation_seed(config.seed),
-                    device,
-                )?;
-                let mean = returns.iter().sum::<f64>() / returns.len() as f64;
-                self.run.evaluated(mean, updater.model())?;
-            }
+            Ok(returns.iter().sum::<f64>() / returns.len() as f64)
+        };
+        while !self.run.done() {
+            let mut source = EnvRollouts {
+                envs: &mut *envs,
+                encoder,
+                n_steps: config.n_steps,
+                len,
+                rng: &mut self.rng,
+                observations: &mut self.observations,
+            };
+            let evaluate: Option<Evaluate<'_, M>> =
+                if evaluates { Some(&mut evaluate) } else { None };
+            round(
+                &mut self.run,
+                updater,
+                &mut source,
+                evaluate,
+                &mut (),
+                device,
+            )?;
             if after_update(self, updater, envs)? {
                 break;
             }
         }
         Ok(())
+    }
+}
+
+/// Rollouts of `n_steps` steps of every copy in `envs`, actions sampled from the model's
+/// policy: a truncated episode's true last observation kept for the bootstrap, copies reset as
+/// their episodes end. A step is one transition of one copy.
+struct EnvRollouts<'a, E: Environment, Enc> {
+    envs: &'a mut SyncVecEnv<E>,
+    encoder: &'a Enc,
+    n_steps: usize,
+    /// `n_steps x copies`, checked.
+    len: usize,
+    rng: &'a mut ChaCha12Rng,
+    /// The copies' current observations.
+    observations: &'a mut Vec<E::Observation>,
+}
+
+impl<E, Enc, M, I> RolloutSource<M> for EnvRollouts<'_, E, Enc>
+where
+    E: Environment<Action = usize>,
+    E::Observation: Clone,
+    E::ActionSpace: std::fmt::Debug,
+    Enc: ObservationEncoder<E::Observation, Output = I>,
+    M: Module + ActorCriticModel<Input = I> + LogitsPolicy<Input = I>,
+    I: BatchRows,
+{
+    type Rollout = RolloutBatch<I>;
+
+    fn rollout<S: Serialize + Clone>(
+        &mut self,
+        model: &M,
+        run: &mut TrainRun<M, S>,
+        device: &Device,
+    ) -> Result<RolloutBatch<I>> {
+        let (n, len) = (self.envs.len(), self.len);
+        let acting = model.valid();
+        let mut inputs = self.encoder.encode(self.observations, device)?;
+        let mut observation_parts = Vec::with_capacity(self.n_steps);
+        let mut next_parts = Vec::with_capacity(self.n_steps);
+        let mut actions_taken = Vec::with_capacity(len);
+        let mut rewards = Vec::with_capacity(len);
+        let mut terminated = Vec::with_capacity(len);
+        let mut truncated = Vec::with_capacity(len);
+        for _ in 0..self.n_steps {
+            let actions = acting.sample_actions(inputs.clone(), self.rng)?;
+            let step = self.envs.step(&actions)?;
+            let next_inputs = self.encoder.encode(&step.observations, device)?;
+            // The state each step reached: the new observation, or for a copy that was
+            // reset, its episode's true last observation.
+            let reached = if step.final_observations.iter().any(Option::is_some) {
+                let finals: Vec<E::Observation> = step
+                    .final_observations
+                    .iter()
+                    .zip(&step.observations)
+                    .map(|(last, now)| last.as_ref().unwrap_or(now).clone())
+                    .collect();
+                self.encoder.encode(&finals, device)?
+            } else {
+                next_inputs.clone()
+            };
+            observation_parts.push(inputs);
+            next_parts.push(reached);
+            actions_taken.extend_from_slice(&actions);
+            rewards.extend(step.rewards.iter().map(|&r| r as f32));
+            terminated.extend_from_slice(&step.terminated);
+            truncated.extend_from_slice(&step.truncated);
+            run.advance(n as u64);
+            run.steps_taken(&step.rewards, &step.terminated, &step.truncated, None)?;
+            inputs = next_inputs;
+            *self.observations = step.observations;
+        }
+        Ok(RolloutBatch {
+            observations: I::concat_rows(observation_parts),
+            actions: index_tensor(&actions_taken, device),
+            next_observations: I::concat_rows(next_parts),
+            rollout: Rollout::new(self.n_steps, n, rewards, terminated, truncated, device)?,
+            mask: None,
+            scores: None,
+        })
     }
 }
