@@ -210,7 +210,7 @@ pub(crate) fn choose(
     else {
         return greedy();
     };
-    // Probabilities at the temperature, most probable first (ties by id).
+    // Weights at the temperature; the draw walks them most probable first (ties by id).
     let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     scratch.clear();
     scratch.extend(
@@ -219,31 +219,74 @@ pub(crate) fn choose(
             .enumerate()
             .map(|(i, &l)| (i, (f64::from(l - max) / temperature).exp())),
     );
-    scratch.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    if let Some(k) = top_k {
-        scratch.truncate(k.max(1));
-    }
-    let total: f64 = scratch.iter().map(|(_, p)| p).sum();
-    if let Some(p) = top_p {
-        let mut cumulative = 0.0;
-        let keep = scratch
-            .iter()
-            .position(|(_, q)| {
-                cumulative += q / total;
-                cumulative >= p
-            })
-            .map_or(scratch.len(), |i| i + 1);
-        scratch.truncate(keep);
-    }
-    let total: f64 = scratch.iter().map(|(_, p)| p).sum();
-    let mut u = rng.random::<f64>() * total;
-    for &(token, p) in scratch.iter() {
-        u -= p;
-        if u < 0.0 {
-            return token;
+    if top_p.is_some() {
+        // The nucleus needs the cumulative mass in order: sort everything.
+        scratch.sort_unstable_by(most_probable_first);
+        if let Some(k) = top_k {
+            scratch.truncate(k.max(1));
         }
+        let total: f64 = scratch.iter().map(|(_, p)| p).sum();
+        if let Some(p) = top_p {
+            let mut cumulative = 0.0;
+            let keep = scratch
+                .iter()
+                .position(|(_, q)| {
+                    cumulative += q / total;
+                    cumulative >= p
+                })
+                .map_or(scratch.len(), |i| i + 1);
+            scratch.truncate(keep);
+        }
+    } else if let Some(k) = top_k {
+        // The k most probable, in order, without sorting the rest.
+        let k = k.max(1).min(scratch.len());
+        if k < scratch.len() {
+            scratch.select_nth_unstable_by(k - 1, most_probable_first);
+            scratch.truncate(k);
+        }
+        scratch.sort_unstable_by(most_probable_first);
     }
-    scratch.last().map_or_else(greedy, |&(token, _)| token)
+    // Without top-p, the total is summed in id order: it differs from the sum in probability
+    // order by rounding only (a draw could only change within ~1e-16 of a boundary).
+    let total: f64 = scratch.iter().map(|(_, p)| p).sum();
+    let u = rng.random::<f64>() * total;
+    walk_most_probable_first(scratch, u).unwrap_or_else(greedy)
+}
+
+/// Descending weight, ties by ascending id: the order a draw walks the vocabulary in.
+fn most_probable_first(a: &(usize, f64), b: &(usize, f64)) -> std::cmp::Ordering {
+    b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+}
+
+/// The token at which `u` falls below 0 when the weights are subtracted most probable first,
+/// or the least probable token when rounding leaves `u` above the total; `None` for no tokens.
+///
+/// Only the head of the order that the draw reaches is sorted: chunks of the most probable
+/// remaining tokens (32, then doubling) are selected in linear time and sorted, so a peaked
+/// distribution over 50k tokens costs one pass and a sort of 32, not a sort of 50k; a flat one
+/// at most `O(V log V)`, as a full sort.
+fn walk_most_probable_first(weights: &mut [(usize, f64)], mut u: f64) -> Option<usize> {
+    let mut rest = weights;
+    let mut chunk = 32;
+    let mut last = None;
+    while !rest.is_empty() {
+        let k = chunk.min(rest.len());
+        if k < rest.len() {
+            rest.select_nth_unstable_by(k - 1, most_probable_first);
+        }
+        let (head, tail) = rest.split_at_mut(k);
+        head.sort_unstable_by(most_probable_first);
+        for &(token, p) in head.iter() {
+            u -= p;
+            if u < 0.0 {
+                return Some(token);
+            }
+            last = Some(token);
+        }
+        rest = tail;
+        chunk *= 2;
+    }
+    last
 }
 
 #[cfg(test)]
@@ -283,6 +326,68 @@ mod tests {
         assert_eq!(seen[0] + seen[3], 0);
         let share = seen[2] as f64 / 2000.0;
         assert!((share - 0.269).abs() < 0.04, "{share}");
+    }
+
+    /// The draw of a full sort: every weight in order, then the inverse CDF.
+    fn sorted_draw(logits: &[f32], temperature: f64, top_k: Option<usize>, u: f64) -> usize {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut all: Vec<(usize, f64)> = logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| (i, (f64::from(l - max) / temperature).exp()))
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(top_k.unwrap_or(usize::MAX).max(1));
+        let mut u = u * all.iter().map(|(_, p)| p).sum::<f64>();
+        for &(token, p) in &all {
+            u -= p;
+            if u < 0.0 {
+                return token;
+            }
+        }
+        all.last().unwrap().0
+    }
+
+    /// Walking only the head that the draw reaches picks the token a full sort picks: peaked,
+    /// flat and tied logits over 1 to 5,000 ids, with and without top-k, the same uniform draw.
+    #[test]
+    fn the_partial_walk_draws_what_a_full_sort_draws() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let mut scratch = Vec::new();
+        for case in 0..300 {
+            let vocab = [1, 2, 31, 33, 100, 5000][case % 6];
+            let scale = [0.0, 0.5, 3.0, 20.0][case % 4];
+            let logits: Vec<f32> = (0..vocab)
+                .map(|i| {
+                    if case % 5 == 0 {
+                        (i % 3) as f32 // ties
+                    } else {
+                        scale * rng.random::<f32>()
+                    }
+                })
+                .collect();
+            let temperature = [1.0, 0.7, 2.0][case % 3];
+            for top_k in [None, Some(1), Some(40), Some(vocab + 5)] {
+                let sampling = Sampling::Sample {
+                    temperature,
+                    top_k,
+                    top_p: None,
+                };
+                let seed = rng.random::<u64>();
+                let u = StdRng::seed_from_u64(seed).random::<f64>();
+                let got = choose(
+                    &logits,
+                    sampling,
+                    &mut StdRng::seed_from_u64(seed),
+                    &mut scratch,
+                );
+                assert_eq!(
+                    got,
+                    sorted_draw(&logits, temperature, top_k, u),
+                    "case {case}, vocab {vocab}, top-k {top_k:?}, u {u}"
+                );
+            }
+        }
     }
 
     #[test]
