@@ -40,8 +40,8 @@ use clap::Parser;
 use plotters::style::colors::{BLUE, RED};
 use token_curve::{TokenCurve, per_token};
 use valuefn::algo::actor_critic::{
-    ActorCritic, ActorCriticConfig, ActorCriticStats, AdvantageEstimator, AfterUpdate, KlPenalty,
-    KlPenaltyConfig, PpoConfig, UpdateRecord, train_on_policy,
+    ActorCritic, ActorCriticConfig, ActorCriticStats, AdvantageEstimator, KlPenalty,
+    KlPenaltyConfig, PpoConfig, RolloutHooks, UpdateRecord, train_on_policy,
 };
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
 use valuefn::algo::{LearningRateSchedule, OptimizerConfig, RunConfig, TrainRun};
@@ -199,36 +199,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let replay = TokenReplay::new(10_000, 1.0)?;
     let mut q_learning = QFromReplay::new(dqn, replay, 64, DQN_UPDATES, args.seed)?;
     let mut rollouts = TokenCollector::new(&train, EPISODES, args.seed)?;
-    // The library's on-policy loop (a step is one episode); hooks keep the curve and print
-    // every tenth update.
+    // The library's on-policy loop (a step is one episode); hooks train the Q head, keep the
+    // curve and print every tenth update.
     let run = |updates: usize| {
         RunConfig::new((updates * EPISODES).max(1) as u64).with_progress_bar(false)
     };
-    let quiet = args.quiet;
-    let every_tenth = |what: fn(&ActorCriticStats) -> String| {
-        AfterUpdate(
-            move |rollout: &TokenRollout,
-                  stats: &ActorCriticStats,
-                  run: &TrainRun<Model, UpdateRecord>| {
-                if !quiet && run.updates().is_multiple_of(10) {
-                    run.println(format!(
-                        "  update {}: reward/token {:.3}, {}",
-                        run.updates(),
-                        per_token(&rollout.episodes),
-                        what(stats)
-                    ));
-                }
-                Ok(false)
-            },
-        )
-    };
     let clock = std::time::Instant::now();
     let mut hooks = (
-        &mut q_learning,
-        (
-            TokenCurve::default(),
-            every_tenth(|s| format!("value loss {:.4}", s.value_loss)),
-        ),
+        EveryTenth {
+            inner: &mut q_learning,
+            stage: "frozen trunk",
+            what: |_, stats| format!("value loss {:.4}", stats.value_loss),
+            quiet: args.quiet,
+        },
+        TokenCurve::default(),
     );
     if args.frozen_steps > 0 {
         train_on_policy(
@@ -240,7 +224,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &device,
         )?;
     }
-    let (_, (frozen_curve, _)) = hooks;
+    let (_, frozen_curve) = hooks;
     let frozen = (score(ppo.model(), &train)?, score(ppo.model(), &held_out)?);
     println!(
         "heads on the frozen trunk ({} updates, {} tokens, {:.1} s): training {:.3}, \
@@ -257,14 +241,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let penalty = KlPenalty::new(KlPenaltyConfig::new().with_beta(args.kl_beta))?;
     let clock = std::time::Instant::now();
     let mut hooks = (
-        penalty.against(&reference),
-        (
-            TokenCurve {
-                first: args.frozen_steps,
-                ..TokenCurve::default()
-            },
-            every_tenth(|s| format!("approximate KL of the update {:.4}", s.approx_kl)),
-        ),
+        EveryTenth {
+            inner: penalty.against(&reference),
+            stage: "fine-tuning",
+            what: |penalty, _| format!("KL {:.4}", penalty.last().map_or(0.0, |kl| kl.mean_kl)),
+            quiet: args.quiet,
+        },
+        TokenCurve {
+            first: args.frozen_steps,
+            ..TokenCurve::default()
+        },
     );
     if args.steps > 0 {
         train_on_policy(
@@ -276,8 +262,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &device,
         )?;
     }
-    let (kl, (tuned_curve, _)) = hooks;
-    let kl = kl.last().map_or(0.0, |stats| stats.mean_kl);
+    let (kl, tuned_curve) = hooks;
+    let kl = kl.inner.last().map_or(0.0, |stats| stats.mean_kl);
     let tuned = (score(ppo.model(), &train)?, score(ppo.model(), &held_out)?);
     println!(
         "PPO + KL ({} updates, {} tokens, {:.1} s): training {:.3}, held-out {:.3}, \
@@ -317,6 +303,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     println!("\nlearning curve: {}", args.plot);
     Ok(())
+}
+
+/// The training rollouts' source.
+type Collector = TokenCollector<TokenMatch>;
+
+/// An inner hook, and every tenth update a line: the stage, the update, the rollout's reward
+/// per token and `what` the inner hook or the update's statistics say.
+struct EveryTenth<H> {
+    inner: H,
+    stage: &'static str,
+    what: fn(&H, &ActorCriticStats) -> String,
+    quiet: bool,
+}
+
+impl<H: RolloutHooks<Model, Collector>> RolloutHooks<Model, Collector> for EveryTenth<H> {
+    fn before_update(
+        &mut self,
+        rollout: &mut TokenRollout,
+        updater: &ActorCritic<Model>,
+        source: &Collector,
+        device: &Device,
+    ) -> valuefn::Result<()> {
+        self.inner.before_update(rollout, updater, source, device)
+    }
+
+    fn after_update(
+        &mut self,
+        rollout: &TokenRollout,
+        stats: &ActorCriticStats,
+        updater: &ActorCritic<Model>,
+        source: &Collector,
+        run: &TrainRun<Model, UpdateRecord>,
+        device: &Device,
+    ) -> valuefn::Result<bool> {
+        let stop = self
+            .inner
+            .after_update(rollout, stats, updater, source, run, device)?;
+        if !self.quiet && run.updates().is_multiple_of(10) {
+            run.println(format!(
+                "  {}, update {}: reward/token {:.3}, {}",
+                self.stage,
+                run.updates(),
+                per_token(&rollout.episodes),
+                (self.what)(&self.inner, stats)
+            ));
+        }
+        Ok(stop)
+    }
 }
 
 /// Per generated token: the policy model's `V(s)` and the three most probable next tokens with

@@ -624,7 +624,7 @@ fn train(
     let mut rollouts = TokenCollector::grouped(env, args.groups, args.group_size, 100 + seed)?;
     // The library's on-policy loop (a step per episode); the hooks add Monte Carlo values and
     // evaluate on the method's own clock.
-    let run = RunConfig::new((args.updates * args.groups * args.group_size) as u64)
+    let run = RunConfig::new((args.updates * args.groups * args.group_size).max(1) as u64)
         .with_progress_bar(false);
     let mut curve = Curve {
         args,
@@ -636,7 +636,9 @@ fn train(
         tokens: 0,
         points: vec![(0.0, 0.0, start_score)],
     };
-    train_on_policy(&run, &mut learner, &mut rollouts, None, &mut curve, device)?;
+    if args.updates > 0 {
+        train_on_policy(&run, &mut learner, &mut rollouts, None, &mut curve, device)?;
+    }
     Ok(curve.points)
 }
 
@@ -686,6 +688,7 @@ impl RolloutHooks<Model, TokenCollector<TokenMatch>> for Curve<'_> {
         _: &TokenRollout,
         _: &ActorCriticStats,
         learner: &ActorCritic<Model>,
+        _: &TokenCollector<TokenMatch>,
         _: &TrainRun<Model, UpdateRecord>,
         _: &Device,
     ) -> valuefn::Result<bool> {

@@ -700,3 +700,63 @@ fn the_token_training_loop_equals_the_loop_written_out() {
         );
     }
 }
+
+/// A source that counts no steps is an error, not a loop without end; a hook that asks to stop
+/// ends the run after that update (without the closing evaluation).
+#[test]
+fn the_loop_refuses_a_source_that_counts_nothing_and_stops_when_a_hook_asks() {
+    use burn::tensor::Device;
+    use valuefn::algo::actor_critic::{AfterUpdate, RolloutSource, train_on_policy};
+    use valuefn::algo::{RunConfig, TrainRun};
+    use valuefn::env::text::TokenMatch;
+    use valuefn::lm::TokenRollout;
+
+    type Model = TokenModel<Counting<GruBody>>;
+
+    /// A collector whose rollouts tell the run nothing.
+    struct Silent(TokenCollector<TokenMatch>);
+
+    impl RolloutSource<Model> for Silent {
+        type Rollout = TokenRollout;
+
+        fn rollout<S: serde::Serialize + Clone>(
+            &mut self,
+            model: &Model,
+            _: &mut TrainRun<Model, S>,
+            device: &Device,
+        ) -> valuefn::Result<TokenRollout> {
+            self.0.collect(model, device)
+        }
+    }
+
+    let (env, _, _) = reverse_abc();
+    let (_, device) = valuefn::device::cpu_devices().remove(0);
+    let train = device.clone().autodiff();
+    let config = RunConfig::new(100)
+        .with_eval_every(8)
+        .with_progress_bar(false);
+    let mut a2c = ActorCritic::new(adam(), counted_gru(env.vocab_size(), 0, &train)).unwrap();
+    let mut silent = Silent(TokenCollector::new(&env, 4, 0).unwrap());
+    let err = train_on_policy(&config, &mut a2c, &mut silent, None, &mut (), &device).unwrap_err();
+    assert!(matches!(err, valuefn::Error::Empty { .. }), "{err}");
+
+    let mut rollouts = TokenCollector::new(&env, 4, 0).unwrap();
+    let mut stop_after_three = AfterUpdate(
+        |_: &TokenRollout,
+         _: &valuefn::algo::actor_critic::ActorCriticStats,
+         run: &TrainRun<Model, _>| { Ok(run.updates() == 3) },
+    );
+    let mut score = |_: &Model| Ok(1.0);
+    let report = train_on_policy(
+        &config,
+        &mut a2c,
+        &mut rollouts,
+        Some(&mut score),
+        &mut stop_after_three,
+        &device,
+    )
+    .unwrap();
+    assert_eq!((report.updates, report.steps), (3, 12));
+    // Evaluated at step 8 only: the stop comes before the run's end.
+    assert_eq!(report.evaluations, vec![(8, 1.0)]);
+}

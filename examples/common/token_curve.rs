@@ -4,9 +4,10 @@
 use burn::module::Module;
 use burn::tensor::Device;
 use valuefn::algo::TrainRun;
-use valuefn::algo::actor_critic::{ActorCritic, ActorCriticStats, RolloutHooks, UpdateRecord};
-use valuefn::env::text::TextReward;
-use valuefn::lm::{TokenCollector, TokenEpisode, TokenPositions, TokenRollout, ValueDecoder};
+use valuefn::algo::actor_critic::{
+    ActorCritic, ActorCriticStats, RolloutHooks, RolloutSource, UpdateRecord,
+};
+use valuefn::lm::{TokenEpisode, TokenPositions, TokenRollout};
 use valuefn::policy::ActorCriticModel;
 
 /// `(update, reward per token)` of every rollout, numbered from `first + 1`.
@@ -26,16 +27,17 @@ pub fn per_token(episodes: &[TokenEpisode]) -> f64 {
     reward / tokens.max(1) as f64
 }
 
-impl<M, R> RolloutHooks<M, TokenCollector<R>> for TokenCurve
+impl<M, S> RolloutHooks<M, S> for TokenCurve
 where
-    M: Module + ActorCriticModel<Input = TokenPositions> + ValueDecoder,
-    R: TextReward + Clone,
+    M: Module + ActorCriticModel<Input = TokenPositions>,
+    S: RolloutSource<M, Rollout = TokenRollout>,
 {
     fn after_update(
         &mut self,
         rollout: &TokenRollout,
         _: &ActorCriticStats,
         _: &ActorCritic<M>,
+        _: &S,
         _: &TrainRun<M, UpdateRecord>,
         _: &Device,
     ) -> valuefn::Result<bool> {

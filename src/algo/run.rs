@@ -66,7 +66,8 @@ impl RunConfig {
 /// not happen at this step are left out of the JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainMetrics<S> {
-    /// Environment steps so far.
+    /// Steps so far, as the loop counts them (environment transitions, or episodes of a
+    /// token collector).
     pub step: u64,
     /// The exploration rate at this step (value-based learners).
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -107,7 +108,7 @@ pub struct TrainReport<M, S> {
     /// `EvalCallback` keeps `best_model` the same way): the run's last model may have
     /// forgotten what this one knew.
     pub best_model: Option<M>,
-    /// Environment steps run.
+    /// Steps run, as the loop counts them (see [`TrainMetrics::step`]).
     pub steps: u64,
     /// Updates (training phases, rollouts) applied during the run.
     pub updates: u64,
@@ -122,8 +123,8 @@ pub struct TrainReport<M, S> {
 /// The bookkeeping of one run: feed it what happens, take the report at the end.
 ///
 /// A step is whatever the loop counts: environment transitions in [`crate::algo::dqn::train_dqn`]
-/// and [`crate::algo::actor_critic::train_actor_critic`], updates in the token example
-/// `text_generation` (whose rollouts are whole episodes).
+/// and [`crate::algo::actor_critic::train_actor_critic`], episodes (whole completions) when
+/// [`crate::algo::actor_critic::train_on_policy`] runs on a [`crate::lm::TokenCollector`].
 ///
 /// # Example
 ///
@@ -197,9 +198,24 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
         })
     }
 
-    /// Environment steps so far.
+    /// Steps so far.
     pub fn steps(&self) -> u64 {
         self.report.steps
+    }
+
+    /// A run with `config`'s steps, evaluation schedule, progress bar and metrics file.
+    ///
+    /// # Errors
+    ///
+    /// As [`RunConfig::validate`]; [`Error::Io`] when the metrics file cannot be created.
+    pub fn from_config(config: &RunConfig) -> Result<Self> {
+        config.validate()?;
+        Self::new(
+            config.total_steps,
+            config.eval_every,
+            config.progress_bar,
+            config.metrics_path.as_deref(),
+        )
     }
 
     /// Updates (training phases, rollouts) recorded so far.

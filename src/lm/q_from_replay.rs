@@ -8,17 +8,17 @@ use rand::rngs::StdRng;
 
 use crate::algo::TrainRun;
 use crate::algo::actor_critic::{
-    ActorCritic, ActorCriticStats, BatchRows, RolloutHooks, UpdateRecord,
+    ActorCritic, ActorCriticStats, RolloutHooks, RolloutSource, UpdateRecord,
 };
 use crate::algo::dqn::{Dqn, DqnStats};
-use crate::env::text::TextReward;
 use crate::error::{Error, Result};
-use crate::lm::{TokenCollector, TokenPositions, TokenReplay, TokenRollout};
+use crate::lm::{TokenPositions, TokenReplay, TokenRollout};
 use crate::policy::ActorCriticModel;
 use crate::replay::Replay;
 use crate::value::QFunction;
 
-/// A hook of [`crate::algo::actor_critic::train_on_policy`] over a [`TokenCollector`]: after
+/// A hook of [`crate::algo::actor_critic::train_on_policy`] over a
+/// [`crate::lm::TokenCollector`]: after
 /// every on-policy update it stores the rollout's episodes in a [`TokenReplay`] and takes
 /// `updates_per_rollout` [`Dqn`] steps on batches of `batch_size` transitions sampled from it,
 /// so a Q head (on its own trunk or a frozen shared one) learns from the same text the policy
@@ -120,18 +120,19 @@ where
     }
 }
 
-impl<Q, M, R> RolloutHooks<M, TokenCollector<R>> for QFromReplay<Q>
+/// The hook of any source of token rollouts ([`TokenCollector`], or one wrapping it).
+impl<Q, M, S> RolloutHooks<M, S> for QFromReplay<Q>
 where
     Q: Module + QFunction<Input = TokenPositions>,
-    M: Module + ActorCriticModel<Input = TokenPositions> + crate::lm::ValueDecoder,
-    TokenPositions: BatchRows,
-    R: TextReward + Clone,
+    M: Module + ActorCriticModel<Input = TokenPositions>,
+    S: RolloutSource<M, Rollout = TokenRollout>,
 {
     fn after_update(
         &mut self,
         rollout: &TokenRollout,
         _: &ActorCriticStats,
         _: &ActorCritic<M>,
+        _: &S,
         _: &TrainRun<M, UpdateRecord>,
         device: &Device,
     ) -> Result<bool> {

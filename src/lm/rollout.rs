@@ -586,11 +586,7 @@ where
         let rollout = self.collect(model, device)?;
         run.advance(rollout.episodes.len() as u64);
         for episode in &rollout.episodes {
-            run.episode_ended(
-                episode.total_reward(),
-                episode.completion().len() as u64,
-                None,
-            )?;
+            run.episode_ended(episode.total_reward(), episode.rewards.len() as u64, None)?;
         }
         Ok(rollout)
     }

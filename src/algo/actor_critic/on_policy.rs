@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::algo::actor_critic::{ActorCritic, ActorCriticReport, ActorCriticStats, UpdateRecord};
 use crate::algo::run::{RunConfig, TrainRun};
 use crate::batch::{BatchRows, RolloutBatch};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::policy::ActorCriticModel;
 
 /// Where an on-policy loop's rollouts come from.
@@ -74,6 +74,7 @@ pub trait RolloutSource<M: Module + ActorCriticModel> {
 ///         rollout: &S::Rollout,
 ///         _: &ActorCriticStats,
 ///         _: &ActorCritic<M>,
+///         _: &S,
 ///         _: &TrainRun<M, UpdateRecord>,
 ///         _: &burn::tensor::Device,
 ///     ) -> valuefn::Result<bool> {
@@ -108,8 +109,10 @@ where
     }
 
     /// After the update (`stats`) and its evaluation: another learner reading the same
-    /// episodes, a checkpoint, a line of output (through [`TrainRun::println`]). Returns
-    /// whether to stop the run here.
+    /// episodes, a checkpoint (the updater and the source's state, e.g.
+    /// [`crate::lm::TokenCollector`]'s snapshot), a line of output (through
+    /// [`TrainRun::println`]). Returns whether to stop the run here; a run stopped so ends
+    /// without the evaluation that closes a run that reaches its steps.
     ///
     /// # Errors
     ///
@@ -119,10 +122,11 @@ where
         rollout: &S::Rollout,
         stats: &ActorCriticStats,
         updater: &ActorCritic<M>,
+        source: &S,
         run: &TrainRun<M, UpdateRecord>,
         device: &Device,
     ) -> Result<bool> {
-        let _ = (rollout, stats, updater, run, device);
+        let _ = (rollout, stats, updater, source, run, device);
         Ok(false)
     }
 }
@@ -158,10 +162,11 @@ where
         rollout: &S::Rollout,
         stats: &ActorCriticStats,
         updater: &ActorCritic<M>,
+        source: &S,
         run: &TrainRun<M, UpdateRecord>,
         device: &Device,
     ) -> Result<bool> {
-        (**self).after_update(rollout, stats, updater, run, device)
+        (**self).after_update(rollout, stats, updater, source, run, device)
     }
 }
 
@@ -191,11 +196,16 @@ where
         rollout: &S::Rollout,
         stats: &ActorCriticStats,
         updater: &ActorCritic<M>,
+        source: &S,
         run: &TrainRun<M, UpdateRecord>,
         device: &Device,
     ) -> Result<bool> {
-        let first = self.0.after_update(rollout, stats, updater, run, device)?;
-        let second = self.1.after_update(rollout, stats, updater, run, device)?;
+        let first = self
+            .0
+            .after_update(rollout, stats, updater, source, run, device)?;
+        let second = self
+            .1
+            .after_update(rollout, stats, updater, source, run, device)?;
         Ok(first || second)
     }
 }
@@ -236,6 +246,7 @@ where
         rollout: &S::Rollout,
         stats: &ActorCriticStats,
         _: &ActorCritic<M>,
+        _: &S,
         run: &TrainRun<M, UpdateRecord>,
         _: &Device,
     ) -> Result<bool> {
@@ -252,11 +263,16 @@ pub type Evaluate<'a, M> = &'a mut dyn FnMut(&M) -> Result<f64>;
 /// model is evaluated with `evaluate` when due (every `config.eval_every` steps and at the
 /// end; the best evaluated model is kept in the report) and `hooks.after_update` runs.
 ///
+/// A run keeps its state in memory: it has no resumable variant yet (for environment copies
+/// [`crate::algo::actor_critic::train_actor_critic_resumable`] has; for token rollouts
+/// docs/saved-state.md says what a checkpoint hook saves).
+///
 /// # Errors
 ///
-/// [`crate::Error::InvalidConfig`] for a bad `config`; [`crate::Error::Io`] when the metrics
-/// file cannot be written; any error of the source, the hooks, the evaluation or the updater
-/// stops the run and is returned.
+/// [`crate::Error::InvalidConfig`] for a bad `config`; [`crate::Error::Empty`] for a rollout
+/// that counted no steps (a source that would never end the run); [`crate::Error::Io`] when
+/// the metrics file cannot be written; any error of the source, the hooks, the evaluation or
+/// the updater stops the run and is returned.
 ///
 /// # Example
 ///
@@ -304,13 +320,7 @@ where
     S: RolloutSource<M>,
     H: RolloutHooks<M, S>,
 {
-    config.validate()?;
-    let mut run = TrainRun::new(
-        config.total_steps,
-        config.eval_every,
-        config.progress_bar,
-        config.metrics_path.as_deref(),
-    )?;
+    let mut run = TrainRun::from_config(config)?;
     while !run.done() {
         if round(
             &mut run,
@@ -345,7 +355,14 @@ where
     S: RolloutSource<M>,
     H: RolloutHooks<M, S>,
 {
+    let before = run.steps();
     let mut rollout = source.rollout(updater.model(), run, device)?;
+    if run.steps() == before {
+        // A source that counts no steps would never end the run.
+        return Err(Error::Empty {
+            what: "rollout (the source counted no steps on the run)",
+        });
+    }
     hooks.before_update(&mut rollout, updater, source, device)?;
     let started = Instant::now();
     let stats = updater.update(rollout.as_ref())?;
@@ -361,5 +378,5 @@ where
         let mean = evaluate(updater.model())?;
         run.evaluated(mean, updater.model())?;
     }
-    hooks.after_update(&rollout, &stats, updater, run, device)
+    hooks.after_update(&rollout, &stats, updater, source, run, device)
 }

@@ -11,7 +11,7 @@ use crate::algo::actor_critic::{
     ActorCritic, ActorCriticStats, BatchRows, RolloutBatch, RolloutSource,
 };
 use crate::algo::evaluation::{evaluation_seed, run_episodes};
-use crate::algo::run::{TrainMetrics, TrainReport, TrainRun};
+use crate::algo::run::{RunConfig, TrainMetrics, TrainReport, TrainRun};
 use crate::checkpoint::ChaCha12Rng;
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, SyncVecEnv};
@@ -107,6 +107,15 @@ impl ActorCriticTrainConfig {
     #[deprecated(note = "renamed to `total_gradient_steps`")]
     pub fn gradient_steps(&self, copies: usize, epochs: usize, minibatch_size: usize) -> u64 {
         self.total_gradient_steps(copies, epochs, minibatch_size)
+    }
+
+    /// The settings every loop shares: steps, evaluation schedule, progress bar, metrics
+    /// file (what [`crate::algo::actor_critic::train_on_policy`] takes).
+    pub fn run_config(&self) -> RunConfig {
+        RunConfig::new(self.total_steps)
+            .with_eval_every(self.eval_every)
+            .with_progress_bar(self.progress_bar)
+            .with_metrics_path(self.metrics_path.clone())
     }
 
     /// Checks every field.
@@ -264,12 +273,7 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
         E::ActionSpace: std::fmt::Debug,
     {
         Ok(Self {
-            run: TrainRun::new(
-                config.total_steps,
-                config.eval_every,
-                config.progress_bar,
-                config.metrics_path.as_deref(),
-            )?,
+            run: TrainRun::from_config(&config.run_config())?,
             rng: ChaCha12Rng::seed_from_u64(config.seed ^ 0x9E37_79B9_7F4A_7C15),
             observations: envs.reset(Some(config.seed)),
         })
@@ -284,7 +288,7 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
         config: &ActorCriticTrainConfig,
         updater: &mut ActorCritic<M>,
         envs: &mut SyncVecEnv<E>,
-        mut eval_env: Option<&mut E>,
+        eval_env: Option<&mut E>,
         encoder: &Enc,
         device: &Device,
         mut after_update: impl FnMut(&Self, &ActorCritic<M>, &SyncVecEnv<E>) -> Result<bool>,
@@ -303,22 +307,21 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
             envs.len(),
             MAX_ROLLOUT,
         )?;
-        let evaluates = eval_env.is_some() && config.eval_episodes > 0;
-        let mut evaluate = |model: &M| -> Result<f64> {
-            let env = eval_env
-                .as_deref_mut()
-                .expect("evaluation is only asked for with an environment");
-            let returns = evaluate_actor(
-                &model.valid(),
-                env,
-                encoder,
-                config.eval_episodes,
-                config.eval_max_steps,
-                evaluation_seed(config.seed),
-                device,
-            )?;
-            Ok(returns.iter().sum::<f64>() / returns.len() as f64)
-        };
+        // The greedy evaluation, when there is an environment and episodes to run.
+        let mut evaluate = eval_env.filter(|_| config.eval_episodes > 0).map(|env| {
+            move |model: &M| -> Result<f64> {
+                let returns = evaluate_actor(
+                    &model.valid(),
+                    env,
+                    encoder,
+                    config.eval_episodes,
+                    config.eval_max_steps,
+                    evaluation_seed(config.seed),
+                    device,
+                )?;
+                Ok(returns.iter().sum::<f64>() / returns.len() as f64)
+            }
+        });
         while !self.run.done() {
             let mut source = EnvRollouts {
                 envs: &mut *envs,
@@ -328,8 +331,7 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
                 rng: &mut self.rng,
                 observations: &mut self.observations,
             };
-            let evaluate: Option<Evaluate<'_, M>> =
-                if evaluates { Some(&mut evaluate) } else { None };
+            let evaluate = evaluate.as_mut().map(|f| f as Evaluate<'_, M>);
             round(
                 &mut self.run,
                 updater,
