@@ -120,7 +120,7 @@ where
     }
 }
 
-/// The hook of any source of token rollouts ([`TokenCollector`], or one wrapping it).
+/// The hook of any source of token rollouts ([`crate::lm::TokenCollector`], or one wrapping it).
 impl<Q, M, S> RolloutHooks<M, S> for QFromReplay<Q>
 where
     Q: Module + QFunction<Input = TokenPositions>,
