@@ -740,7 +740,21 @@ fn the_loop_refuses_a_source_that_counts_nothing_and_stops_when_a_hook_asks() {
     let err = train_on_policy(&config, &mut a2c, &mut silent, None, &mut (), &device).unwrap_err();
     assert!(matches!(err, valuefn::Error::Empty { .. }), "{err}");
 
+    // Bad settings are refused before anything runs.
     let mut rollouts = TokenCollector::new(&env, 4, 0).unwrap();
+    let none = RunConfig::new(0).with_progress_bar(false);
+    let err = train_on_policy(&none, &mut a2c, &mut rollouts, None, &mut (), &device).unwrap_err();
+    assert!(matches!(err, valuefn::Error::InvalidConfig { .. }), "{err}");
+    let dqn = valuefn::algo::dqn::Dqn::new(
+        valuefn::algo::dqn::DqnConfig::new(),
+        counted_gru(env.vocab_size(), 1, &train),
+    )
+    .unwrap();
+    let replay = valuefn::lm::TokenReplay::new(10, 1.0).unwrap();
+    let err = valuefn::lm::QFromReplay::new(dqn, replay, 0, 1, 0).unwrap_err();
+    assert!(matches!(err, valuefn::Error::InvalidConfig { .. }), "{err}");
+    assert_eq!(a2c.updates(), 0);
+
     let mut stop_after_three = AfterUpdate(
         |_: &TokenRollout,
          _: &valuefn::algo::actor_critic::ActorCriticStats,
