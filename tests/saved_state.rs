@@ -853,3 +853,188 @@ fn a_token_actor_critic_run_through_the_library_loop_resumes_bit_identically() {
     assert_eq!((resumed, resumed_steps), (reference, steps));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A token run of the one on-policy loop with a KL penalty (adaptive beta) and a closure
+/// hook, evaluated along the way: stopped twice and resumed (with other seeds everywhere, so
+/// only the checkpoint matters) it equals `train_on_policy` run straight through: metrics,
+/// episodes, evaluations, best model, beta and the final model's logits. A resume with another
+/// config or other hooks is refused and changes nothing.
+#[test]
+fn a_token_run_of_the_on_policy_loop_resumes_bit_identically() {
+    use valuefn::algo::RunConfig;
+    use valuefn::algo::actor_critic::{
+        ActorCritic, ActorCriticConfig, AfterUpdate, KlPenalty, KlPenaltyConfig, train_on_policy,
+        train_on_policy_resumable,
+    };
+    use valuefn::lm::{
+        GruBody, GruBodyConfig, Sampling, TokenCollector, TokenModel, TokenRollout, evaluate_tasks,
+    };
+    use valuefn::text::SequenceOp;
+
+    let device = valuefn::device::default_device().autodiff();
+    let (env, held_out, _) = common::text_tasks::sequence_envs(SequenceOp::Copy);
+    let vocab = env.action_space().n();
+    let model = |seed: u64| {
+        let body = GruBodyConfig::new(vocab).with_hidden(16).with_seed(seed);
+        TokenModel::new(body.init(&device).unwrap(), seed, &device)
+    };
+    let reference = model(3);
+    let config = RunConfig::new(96)
+        .with_eval_every(32)
+        .with_progress_bar(false);
+    let kl = KlPenaltyConfig::new()
+        .with_beta(0.5)
+        .with_target(Some(0.01))
+        .with_horizon(64);
+    type Run = valuefn::algo::actor_critic::ActorCriticReport<TokenModel<GruBody>>;
+    // Each call: a fresh updater, collector and hooks, as a new process would make them.
+    let job = |seed: u64,
+               resume: Option<ResumeConfig>|
+     -> valuefn::Result<(Run, ActorCritic<TokenModel<GruBody>>, f64)> {
+        let mut a2c = ActorCritic::new(ActorCriticConfig::new().with_gamma(1.0), model(seed))?;
+        let mut collector = TokenCollector::new(&env, 8, seed + 10)?;
+        let mut calls = 0u64;
+        let mut hooks = (
+            KlPenalty::new(kl.clone())?.against(&reference),
+            AfterUpdate(|_: &TokenRollout, _: &_, _: &_| {
+                calls += 1;
+                Ok(false)
+            }),
+        );
+        let mut score = |m: &TokenModel<GruBody>| {
+            Ok(evaluate_tasks(m, &held_out, Sampling::Greedy, 0, &device)?.reward_per_target_token)
+        };
+        let report = match resume {
+            None => train_on_policy(
+                &config,
+                &mut a2c,
+                &mut collector,
+                Some(&mut score),
+                &mut hooks,
+                &device,
+            )?,
+            Some(resume) => train_on_policy_resumable(
+                &config,
+                &resume,
+                &mut a2c,
+                &mut collector,
+                Some(&mut score),
+                &mut hooks,
+                &device,
+            )?,
+        };
+        let beta = hooks.0.penalty().beta();
+        Ok((report, a2c, beta))
+    };
+    let logits = |a2c: &ActorCritic<TokenModel<GruBody>>| logits_of(a2c.model(), &env, &device);
+
+    let (straight, straight_a2c, straight_beta) = job(1, None).unwrap();
+    assert_eq!((straight.steps, straight.updates), (96, 12));
+    assert_eq!(straight.evaluations.len(), 3);
+    assert_ne!(straight_beta, 0.5, "the adaptive beta moved");
+
+    let dir = temp_dir("on-policy-token");
+    let resume = ResumeConfig::new(dir.display().to_string()).with_every(16);
+    let (first, _, _) = job(1, Some(resume.clone().with_stop_at(Some(24)))).unwrap();
+    assert_eq!(first.steps, 24);
+    let (second, _, _) = job(5, Some(resume.clone().with_stop_at(Some(56)))).unwrap();
+    assert_eq!(second.steps, 56);
+    let (resumed, resumed_a2c, resumed_beta) = job(9, Some(resume.clone())).unwrap();
+    assert_same_run(&straight, &resumed, "token run");
+    assert_eq!(resumed_beta, straight_beta);
+    assert_eq!(logits(&resumed_a2c), logits(&straight_a2c));
+    let best = |r: &Run| logits_of(r.best_model.as_ref().unwrap(), &env, &device);
+    assert_eq!(best(&resumed), best(&straight));
+
+    // The finished run's checkpoint, resumed with another config or without the KL hook:
+    // refused before the updater, the collector or the hooks change.
+    let mut a2c = ActorCritic::new(ActorCriticConfig::new().with_gamma(1.0), model(4)).unwrap();
+    let before = logits(&a2c);
+    let mut collector = TokenCollector::new(&env, 8, 0).unwrap();
+    let collector_before = collector.snapshot();
+    let mut hooks = (KlPenalty::new(kl.clone()).unwrap().against(&reference), ());
+    let other = RunConfig::new(200).with_eval_every(32);
+    let refused = train_on_policy_resumable(
+        &other,
+        &resume,
+        &mut a2c,
+        &mut collector,
+        None,
+        &mut hooks,
+        &device,
+    );
+    assert!(
+        matches!(refused, Err(Error::InvalidConfig { .. })),
+        "{refused:?}"
+    );
+    let refused = train_on_policy_resumable(
+        &config,
+        &resume,
+        &mut a2c,
+        &mut collector,
+        None,
+        &mut (),
+        &device,
+    );
+    assert!(matches!(refused, Err(Error::Decode { .. })), "{refused:?}");
+    assert_eq!(logits(&a2c), before);
+    assert_eq!(collector.snapshot(), collector_before);
+    assert_eq!(hooks.0.penalty().beta(), 0.5);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A token model's logits on a fixed batch of positions.
+fn logits_of(
+    model: &valuefn::lm::TokenModel<valuefn::lm::GruBody>,
+    env: &valuefn::env::text::TextGenerationEnv,
+    device: &Device,
+) -> Vec<f32> {
+    use burn::module::Module;
+    use valuefn::policy::LogitsPolicy;
+    let probe = valuefn::lm::TokenCollector::new(env, 4, 99)
+        .unwrap()
+        .collect(model, device)
+        .unwrap();
+    to_vec_f32(model.valid().logits(probe.batch.observations).unwrap())
+}
+
+/// Hooks' snapshots: a KL penalty refuses a `beta` its config would refuse, and a pair is
+/// restored all or none.
+#[test]
+fn a_pair_of_hooks_restores_all_or_none() {
+    use valuefn::algo::actor_critic::{KlPenalty, KlPenaltyConfig, KlPenaltySnapshot};
+
+    let penalty = |beta| KlPenalty::new(KlPenaltyConfig::new().with_beta(beta)).unwrap();
+    let mut pair = (penalty(0.1), penalty(0.2));
+    assert_eq!(
+        pair.snapshot(),
+        (
+            KlPenaltySnapshot { beta: 0.1 },
+            KlPenaltySnapshot { beta: 0.2 }
+        )
+    );
+    for bad in [-1.0, f64::NAN, f64::INFINITY] {
+        let refused = pair.restore((
+            KlPenaltySnapshot { beta: 0.7 },
+            KlPenaltySnapshot { beta: bad },
+        ));
+        assert!(
+            matches!(
+                refused,
+                Err(Error::InvalidConfig { .. } | Error::NonFinite { .. })
+            ),
+            "{bad}: {refused:?}"
+        );
+        assert_eq!(
+            (pair.0.beta(), pair.1.beta()),
+            (0.1, 0.2),
+            "{bad}: nothing changed"
+        );
+    }
+    pair.restore((
+        KlPenaltySnapshot { beta: 0.7 },
+        KlPenaltySnapshot { beta: 0.0 },
+    ))
+    .unwrap();
+    assert_eq!((pair.0.beta(), pair.1.beta()), (0.7, 0.0));
+}

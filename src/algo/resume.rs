@@ -14,7 +14,8 @@ use crate::env::{Environment, Snapshot, SyncVecEnv};
 use crate::error::{Error, Result};
 
 /// Where a resumable training run ([`crate::algo::dqn::train_dqn_resumable`],
-/// [`crate::algo::actor_critic::train_actor_critic_resumable`]) keeps its checkpoint, and how
+/// [`crate::algo::actor_critic::train_actor_critic_resumable`],
+/// [`crate::algo::actor_critic::train_on_policy_resumable`]) keeps its checkpoint, and how
 /// often it writes it.
 ///
 /// # Example
@@ -31,11 +32,11 @@ pub struct ResumeConfig {
     /// The checkpoint folder: created if missing; a run saved there is continued.
     pub dir: String,
     /// Save at the first point the loop can (after a vector step for DQN, after an update for
-    /// actor-critic) at or past each multiple of this many environment steps (>= 1), and when
-    /// the run ends.
+    /// actor-critic) at or past each multiple of this many steps (>= 1; environment steps, or
+    /// what the loop's source counts: episodes for a token collector), and when the run ends.
     #[config(default = 10_000)]
     pub every: u64,
-    /// Save and return once the run has taken this many environment steps, so that a job
+    /// Save and return once the run has taken this many steps, so that a job
     /// with a time slot runs part of the run and the next call goes on from there. The
     /// report then covers the steps so far (`report.steps < total_steps`).
     #[config(default = "None")]

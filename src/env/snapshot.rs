@@ -73,3 +73,47 @@ pub(crate) fn restore_all<E: Snapshot>(
     }
     Ok(())
 }
+
+/// Nothing to save: the hooks of a plain training run.
+impl Snapshot for () {
+    type Snapshot = ();
+
+    fn snapshot(&self) {}
+
+    fn restore(&mut self, (): ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// State lent to a run (kept by the caller).
+impl<T: Snapshot + ?Sized> Snapshot for &mut T {
+    type Snapshot = T::Snapshot;
+
+    fn snapshot(&self) -> T::Snapshot {
+        (**self).snapshot()
+    }
+
+    fn restore(&mut self, snapshot: T::Snapshot) -> Result<()> {
+        (**self).restore(snapshot)
+    }
+}
+
+/// Both parts, all or none: when the second refuses its state, the first is put back.
+impl<A: Snapshot, B: Snapshot> Snapshot for (A, B) {
+    type Snapshot = (A::Snapshot, B::Snapshot);
+
+    fn snapshot(&self) -> Self::Snapshot {
+        (self.0.snapshot(), self.1.snapshot())
+    }
+
+    fn restore(&mut self, (first, second): Self::Snapshot) -> Result<()> {
+        let before = self.0.snapshot();
+        self.0.restore(first)?;
+        if let Err(error) = self.1.restore(second) {
+            // Its own earlier state is one the first part can be in.
+            self.0.restore(before)?;
+            return Err(error);
+        }
+        Ok(())
+    }
+}

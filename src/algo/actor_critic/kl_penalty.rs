@@ -3,13 +3,13 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::tensor::{Tensor, TensorData};
-
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
 
 use crate::algo::actor_critic::{
     ActorCritic, BatchRows, RolloutBatch, RolloutHooks, RolloutSource,
 };
+use crate::env::Snapshot;
 use crate::error::{Error, Result, check_finite, check_positive};
 use crate::policy::ActorCriticModel;
 use crate::policy::{KlEstimator, LogitsPolicy, kl_estimates, log_prob};
@@ -230,6 +230,36 @@ impl KlPenalty {
     }
 }
 
+/// The saved state of a [`KlPenalty`] (its [`Snapshot`]): the current `beta`, which an
+/// adaptive penalty has moved away from its config's.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KlPenaltySnapshot {
+    /// The coefficient the next rollout is penalised with.
+    pub beta: f64,
+}
+
+/// The penalty's settings are its config's; what changes as it runs is `beta`.
+impl Snapshot for KlPenalty {
+    type Snapshot = KlPenaltySnapshot;
+
+    fn snapshot(&self) -> KlPenaltySnapshot {
+        KlPenaltySnapshot { beta: self.beta }
+    }
+
+    /// # Errors
+    ///
+    /// [`Error::NonFinite`] for a `beta` that is not finite, [`Error::InvalidConfig`] for a
+    /// negative one (as for the config's); nothing changes then.
+    fn restore(&mut self, snapshot: KlPenaltySnapshot) -> Result<()> {
+        check_finite("beta", snapshot.beta)?;
+        if snapshot.beta < 0.0 {
+            return Err(Error::config("beta", "at least 0", snapshot.beta));
+        }
+        self.beta = snapshot.beta;
+        Ok(())
+    }
+}
+
 /// A [`KlPenalty`] against a reference policy as a hook of
 /// [`crate::algo::actor_critic::train_on_policy`]: applied to every rollout before its update,
 /// with the actor of the model being trained (made with [`KlPenalty::against`]).
@@ -261,6 +291,22 @@ impl<R> KlPenaltyHook<'_, R> {
     /// What the last rollout's penalty did; `None` before the first.
     pub fn last(&self) -> Option<KlPenaltyStats> {
         self.last
+    }
+}
+
+/// What a resumable run saves of the hook: its penalty's `beta` (the reference is the
+/// caller's; the last rollout's statistics start empty again).
+impl<R> Snapshot for KlPenaltyHook<'_, R> {
+    type Snapshot = KlPenaltySnapshot;
+
+    fn snapshot(&self) -> KlPenaltySnapshot {
+        self.penalty.snapshot()
+    }
+
+    fn restore(&mut self, snapshot: KlPenaltySnapshot) -> Result<()> {
+        self.penalty.restore(snapshot)?;
+        self.last = None;
+        Ok(())
     }
 }
 

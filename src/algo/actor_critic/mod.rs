@@ -22,13 +22,15 @@ pub use crate::batch::{BatchRows, RolloutBatch, RolloutScores};
 pub use aggregation::LossAggregation;
 pub use checkpoint::ActorCriticCheckpoint;
 pub use config::{ActorCriticConfig, AdvantageEstimator, PpoConfig};
-pub use kl_penalty::{KlPenalty, KlPenaltyConfig, KlPenaltyHook, KlPenaltyStats};
+pub use kl_penalty::{
+    KlPenalty, KlPenaltyConfig, KlPenaltyHook, KlPenaltySnapshot, KlPenaltyStats,
+};
 pub use loss::{
     approx_kl, clip_fraction, clipped_surrogate_loss, clipped_value_loss, explained_variance,
     normalize_advantages, policy_gradient_loss, value_loss,
 };
 pub use on_policy::{AfterUpdate, Evaluate, RolloutHooks, RolloutSource, train_on_policy};
-pub use resume::train_actor_critic_resumable;
+pub use resume::{train_actor_critic_resumable, train_on_policy_resumable};
 pub use train::{
     ActorCriticMetrics, ActorCriticReport, ActorCriticTrainConfig, UpdateRecord, evaluate_actor,
     train_actor_critic,

@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::algo::actor_critic::{ActorCritic, ActorCriticReport, ActorCriticStats, UpdateRecord};
 use crate::algo::run::{RunConfig, TrainRun};
 use crate::batch::{BatchRows, RolloutBatch};
+use crate::env::Snapshot;
 use crate::error::{Error, Result};
 use crate::policy::ActorCriticModel;
 
@@ -254,6 +255,19 @@ where
     }
 }
 
+/// What [`train_on_policy_resumable`](super::train_on_policy_resumable) saves of a closure
+/// hook: nothing. A closure that keeps state of its own (a curve it appends to) starts from
+/// where the caller left it after a resume.
+impl<F> Snapshot for AfterUpdate<F> {
+    type Snapshot = ();
+
+    fn snapshot(&self) {}
+
+    fn restore(&mut self, (): ()) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// The mean return of an evaluation of a model (the greedy policy on held-out episodes, say).
 pub type Evaluate<'a, M> = &'a mut dyn FnMut(&M) -> Result<f64>;
 
@@ -263,9 +277,8 @@ pub type Evaluate<'a, M> = &'a mut dyn FnMut(&M) -> Result<f64>;
 /// model is evaluated with `evaluate` when due (every `config.eval_every` steps and at the
 /// end; the best evaluated model is kept in the report) and `hooks.after_update` runs.
 ///
-/// A run keeps its state in memory: it has no resumable variant yet (for environment copies
-/// [`crate::algo::actor_critic::train_actor_critic_resumable`] has; for token rollouts
-/// docs/saved-state.md says what a checkpoint hook saves).
+/// A run keeps its state in memory; [`train_on_policy_resumable`](super::train_on_policy_resumable)
+/// is the same loop saving it to a checkpoint folder and continuing from there.
 ///
 /// # Errors
 ///

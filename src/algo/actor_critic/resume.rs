@@ -1,6 +1,7 @@
-//! [`train_actor_critic_resumable`]: [`train_actor_critic`](super::train_actor_critic) that
-//! saves the whole run after its updates and continues a run it finds saved, bit for bit as if
-//! it had never stopped.
+//! Resumable on-policy runs: [`train_actor_critic_resumable`] (environment copies) and
+//! [`train_on_policy_resumable`] (any [`RolloutSource`] with a [`Snapshot`], e.g. a token
+//! collector) save the whole run after their updates and continue a run they find saved, bit
+//! for bit as if it had never stopped.
 
 use std::path::Path;
 
@@ -9,11 +10,14 @@ use burn::tensor::Device;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::algo::actor_critic::on_policy::round;
 use crate::algo::actor_critic::train::ActorCriticLoop;
 use crate::algo::actor_critic::{
-    ActorCritic, ActorCriticReport, ActorCriticTrainConfig, BatchRows, UpdateRecord,
+    ActorCritic, ActorCriticReport, ActorCriticTrainConfig, BatchRows, Evaluate, RolloutHooks,
+    RolloutSource, UpdateRecord,
 };
 use crate::algo::resume::{ResumeConfig, SaveSchedule, SavedLoop, check_same_config};
+use crate::algo::run::{RunConfig, SavedRun, TrainRun};
 use crate::checkpoint::{CheckpointReader, CheckpointWriter, MANIFEST};
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, Snapshot, SyncVecEnv};
@@ -22,6 +26,9 @@ use crate::policy::{ActorCriticModel, LogitsPolicy};
 
 /// The manifest's `kind` of an actor-critic training checkpoint.
 const KIND: &str = "actor_critic_training";
+
+/// The manifest's `kind` of a [`train_on_policy_resumable`] checkpoint.
+const ON_POLICY_KIND: &str = "on_policy_training";
 
 const VERSION: u32 = 1;
 
@@ -220,4 +227,202 @@ where
         rng: restored.rng,
         observations: restored.observations,
     }))
+}
+
+/// `run.json` of [`train_on_policy_resumable`]: the loop's state beside the updater's files
+/// and the best evaluated model. `S` is the source's snapshot, `H` the hooks'.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "S: Serialize + DeserializeOwned, H: Serialize + DeserializeOwned")]
+struct SavedOnPolicyRun<S, H> {
+    version: u32,
+    config: RunConfig,
+    source: S,
+    hooks: H,
+    run: SavedRun<UpdateRecord>,
+}
+
+/// [`train_on_policy`](super::train_on_policy), saving the whole run into `resume.dir` after
+/// the first update at or past every `resume.every` steps (as the source counts them: episodes
+/// for a [`crate::lm::TokenCollector`]) and at the end, and continuing the run saved there
+/// when there is one.
+///
+/// A checkpoint is taken between an update (with its evaluation and hooks) and the next
+/// rollout. It holds the updater (model, both optimiser states, counters), the source's
+/// [`Snapshot`] (a token collector's environments and sampling generator), the hooks'
+/// [`Snapshot`] (an adaptive [`crate::algo::actor_critic::KlPenaltyHook`]'s `beta`; nothing for
+/// `()` or [`crate::algo::actor_critic::AfterUpdate`]; a pair saves both), the run's
+/// bookkeeping (metrics, evaluation schedule) and the best evaluated model. A run stopped at any
+/// point and resumed from its last checkpoint gives the same metrics, evaluations and
+/// parameters as the uninterrupted run, bit for bit on the same backend; the rollout in
+/// progress when it stopped is played again. Saves are atomic ([`crate::checkpoint`]).
+///
+/// On resume `updater` is replaced by the saved one (its model serves as the architecture
+/// template), and `source` and `hooks` restored in place; `config` must equal the saved config
+/// except for `progress_bar` and `metrics_path`. What a snapshot does not hold is the caller's
+/// to bring back as it was: the evaluation closure, a KL hook's reference model, the state a
+/// closure hook keeps. Hooks without a [`Snapshot`] (a [`crate::lm::QFromReplay`], which would
+/// have to save its replay memory) cannot run here. When a hook stops the run, the run is saved
+/// and returned; calling again continues it.
+///
+/// # Errors
+///
+/// Those of [`train_on_policy`](super::train_on_policy); [`crate::Error::InvalidConfig`] for a
+/// bad `resume` or a `config` other than the saved one; [`crate::Error::Checkpoint`] and
+/// [`crate::Error::Decode`] for a checkpoint that is incomplete, corrupt, or does not fit the
+/// model, the source or the hooks (nothing is changed then); [`crate::Error::Io`] when a
+/// checkpoint cannot be written.
+///
+/// # Example
+///
+/// A token model's run cut in two: the second call continues from the checkpoint.
+///
+/// ```
+/// use valuefn::algo::{ResumeConfig, RunConfig};
+/// use valuefn::algo::actor_critic::{ActorCritic, ActorCriticConfig, train_on_policy_resumable};
+/// use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+/// use valuefn::lm::{GruBodyConfig, TokenCollector, TokenModel};
+/// use valuefn::text::{CharTokenizer, TextPair, TokenTask, Tokenizer};
+///
+/// let tok = CharTokenizer::fit(["ab"])?;
+/// let tasks = vec![TokenTask::encode(&TextPair::new("ab", "ba"), &tok)?];
+/// let env = TextGenerationEnv::new(tasks, tok.vocabulary(), TokenMatch, &TextEnvConfig::new())?;
+/// let device = valuefn::device::default_device().autodiff();
+/// let config = RunConfig::new(40).with_progress_bar(false);
+/// let dir = std::env::temp_dir().join("valuefn-doc-token-resume");
+/// # std::fs::remove_dir_all(&dir).ok();
+/// let resume = ResumeConfig::new(dir.display().to_string()).with_every(8);
+/// let job = |stop_at: Option<u64>| -> valuefn::Result<_> {
+///     let body = GruBodyConfig::new(env.vocab_size()).with_hidden(16);
+///     let model = TokenModel::new(body.init(&device)?, 0, &device);
+///     let mut a2c = ActorCritic::new(ActorCriticConfig::new(), model)?;
+///     let mut collector = TokenCollector::new(&env, 4, 0)?;
+///     let resume = resume.clone().with_stop_at(stop_at);
+///     train_on_policy_resumable(&config, &resume, &mut a2c, &mut collector, None, &mut (), &device)
+/// };
+/// assert_eq!(job(Some(20))?.updates, 5); // 4 episodes a rollout
+/// let report = job(None)?;
+/// assert_eq!((report.steps, report.updates, report.episode_returns.len()), (40, 10, 40));
+/// # std::fs::remove_dir_all(&dir).ok();
+/// # Ok::<(), valuefn::Error>(())
+/// ```
+pub fn train_on_policy_resumable<M, S, H>(
+    config: &RunConfig,
+    resume: &ResumeConfig,
+    updater: &mut ActorCritic<M>,
+    source: &mut S,
+    mut evaluate: Option<Evaluate<'_, M>>,
+    hooks: &mut H,
+    device: &Device,
+) -> Result<ActorCriticReport<M>>
+where
+    M: Module + ActorCriticModel,
+    M::Input: BatchRows,
+    S: RolloutSource<M> + Snapshot,
+    H: RolloutHooks<M, S> + Snapshot,
+{
+    config.validate()?;
+    resume.validate()?;
+    let dir = Path::new(&resume.dir);
+    let mut run = match load_on_policy(dir, config, updater, source, hooks)? {
+        Some(run) => run,
+        None => TrainRun::from_config(config)?,
+    };
+    let mut schedule = SaveSchedule::new(resume, run.steps());
+    if schedule.runs(&run) {
+        loop {
+            let stopped = round(
+                &mut run,
+                updater,
+                source,
+                match evaluate {
+                    Some(ref mut evaluate) => Some(&mut **evaluate),
+                    None => None,
+                },
+                hooks,
+                device,
+            )?;
+            let done = run.done() || stopped;
+            let stop = schedule.saved_at(run.steps(), done, || {
+                let saved = SavedOnPolicyRun {
+                    version: VERSION,
+                    config: config.clone(),
+                    source: source.snapshot(),
+                    hooks: hooks.snapshot(),
+                    run: run.saved(),
+                };
+                let mut writer = CheckpointWriter::begin(dir, ON_POLICY_KIND)?;
+                updater.write_into(&mut writer)?;
+                if let Some(best) = run.best_model() {
+                    writer.module("best.bpk", best)?;
+                }
+                writer.json("run.json", &saved)?;
+                writer.commit()
+            })?;
+            if stop || done {
+                break;
+            }
+        }
+    }
+    run.finish()
+}
+
+/// The run saved in `dir` by [`train_on_policy_resumable`], or `None` when `dir` holds no
+/// checkpoint yet. Everything is read and checked before `updater`, `source` and `hooks`
+/// change; a source or hooks that refuse their state are put back as they were.
+fn load_on_policy<M, S, H>(
+    dir: &Path,
+    config: &RunConfig,
+    updater: &mut ActorCritic<M>,
+    source: &mut S,
+    hooks: &mut H,
+) -> Result<Option<TrainRun<M, UpdateRecord>>>
+where
+    M: Module + ActorCriticModel,
+    M::Input: BatchRows,
+    S: Snapshot,
+    H: Snapshot,
+{
+    if !dir.join(MANIFEST).exists() {
+        return Ok(None);
+    }
+    let reader = CheckpointReader::open(dir, ON_POLICY_KIND)?;
+    let saved: SavedOnPolicyRun<S::Snapshot, H::Snapshot> = reader.header(
+        "run.json",
+        "on-policy training checkpoint",
+        |saved: &SavedOnPolicyRun<_, _>| saved.version,
+        VERSION,
+    )?;
+    check_same_config(&saved.config, config, |c| {
+        c.clone().with_progress_bar(false).with_metrics_path(None)
+    })?;
+    let loaded = ActorCritic::read_from(&reader, updater.model().clone())?;
+    let best = if reader.has("best.bpk") {
+        Some(reader.module("best.bpk", loaded.model().valid())?)
+    } else {
+        None
+    };
+    let source_before = source.snapshot();
+    source.restore(saved.source)?;
+    let hooks_before = hooks.snapshot();
+    let restored = hooks.restore(saved.hooks).and_then(|()| {
+        TrainRun::resume(
+            saved.run,
+            best,
+            config.eval_every,
+            config.progress_bar,
+            config.metrics_path.as_deref(),
+        )
+    });
+    match restored {
+        Ok(run) => {
+            *updater = loaded;
+            Ok(Some(run))
+        }
+        Err(error) => {
+            // Their own earlier states are ones they can be in.
+            hooks.restore(hooks_before)?;
+            source.restore(source_before)?;
+            Err(error)
+        }
+    }
 }
