@@ -42,10 +42,12 @@ use token_curve::{TokenCurve, per_token};
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticConfig, ActorCriticStats, AdvantageEstimator, KlPenalty,
     KlPenaltyConfig, PpoConfig, RolloutHooks, UpdateRecord, train_on_policy,
+    train_on_policy_resumable,
 };
 use valuefn::algo::dqn::{Bootstrap, Dqn, DqnConfig, TargetUpdate};
-use valuefn::algo::{LearningRateSchedule, OptimizerConfig, RunConfig, TrainRun};
+use valuefn::algo::{LearningRateSchedule, OptimizerConfig, ResumeConfig, RunConfig, TrainRun};
 use valuefn::encode::{ObservationEncoder, PaddedTokens};
+use valuefn::env::Snapshot;
 use valuefn::env::text::{Stop, TextEnvConfig, TextGenerationEnv, TokenMatch};
 use valuefn::lm::hf::{HfBody, HfConfig, PretrainedLm, QHeadInit};
 use valuefn::lm::{
@@ -94,6 +96,11 @@ struct Args {
     /// No per-update lines.
     #[arg(long)]
     quiet: bool,
+    /// Save the fine-tuning stage (PPO + KL) into this folder every 10 updates and continue
+    /// the run saved there, if any: a run killed midway picks up where it was saved, bit for
+    /// bit. The stages before it run again (they are seeded).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
 }
 
 /// Episodes per PPO rollout.
@@ -252,22 +259,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..TokenCurve::default()
         },
     );
-    if args.steps > 0 {
-        train_on_policy(
-            &run(args.steps),
-            &mut ppo,
-            &mut rollouts,
-            None,
-            &mut hooks,
-            &device,
-        )?;
+    match (&args.checkpoint, args.steps) {
+        (_, 0) => {}
+        (None, _) => {
+            train_on_policy(
+                &run(args.steps),
+                &mut ppo,
+                &mut rollouts,
+                None,
+                &mut hooks,
+                &device,
+            )?;
+        }
+        (Some(dir), _) => {
+            let resume =
+                ResumeConfig::new(dir.display().to_string()).with_every(10 * EPISODES as u64);
+            let report = train_on_policy_resumable(
+                &run(args.steps),
+                &resume,
+                &mut ppo,
+                &mut rollouts,
+                None,
+                &mut hooks,
+                &device,
+            )?;
+            println!(
+                "fine-tuning checkpoint: {} ({} updates)",
+                dir.display(),
+                report.updates
+            );
+        }
     }
     let (kl, tuned_curve) = hooks;
-    let kl = kl.inner.last().map_or(0.0, |stats| stats.mean_kl);
+    // The last rollout's KL (none when a finished run was only read back from its checkpoint).
+    let kl = kl.inner.last().map_or_else(
+        || "not measured in this call".to_string(),
+        |stats| format!("{:.4} per token", stats.mean_kl),
+    );
     let tuned = (score(ppo.model(), &train)?, score(ppo.model(), &held_out)?);
     println!(
         "PPO + KL ({} updates, {} tokens, {:.1} s): training {:.3}, held-out {:.3}, \
-         KL to the loaded model {kl:.4} per token",
+         KL to the loaded model {kl}",
         args.steps,
         tuned_curve.tokens,
         clock.elapsed().as_secs_f64(),
@@ -315,6 +347,19 @@ struct EveryTenth<H> {
     stage: &'static str,
     what: fn(&H, &ActorCriticStats) -> String,
     quiet: bool,
+}
+
+/// What a resumable run saves of it: the inner hook's state.
+impl<H: Snapshot> Snapshot for EveryTenth<H> {
+    type Snapshot = H::Snapshot;
+
+    fn snapshot(&self) -> H::Snapshot {
+        self.inner.snapshot()
+    }
+
+    fn restore(&mut self, snapshot: H::Snapshot) -> valuefn::Result<()> {
+        self.inner.restore(snapshot)
+    }
 }
 
 impl<H: RolloutHooks<Model, Collector>> RolloutHooks<Model, Collector> for EveryTenth<H> {

@@ -7,6 +7,7 @@ use valuefn::algo::TrainRun;
 use valuefn::algo::actor_critic::{
     ActorCritic, ActorCriticStats, RolloutHooks, RolloutSource, UpdateRecord,
 };
+use valuefn::env::Snapshot;
 use valuefn::lm::{TokenEpisode, TokenPositions, TokenRollout};
 use valuefn::policy::ActorCriticModel;
 
@@ -45,5 +46,19 @@ where
         let update = self.first + self.points.len() + 1;
         self.points.push((update, per_token(&rollout.episodes)));
         Ok(false)
+    }
+}
+
+/// A resumable run saves the curve so far (points and tokens) with its checkpoint.
+impl Snapshot for TokenCurve {
+    type Snapshot = (Vec<(usize, f64)>, usize);
+
+    fn snapshot(&self) -> Self::Snapshot {
+        (self.points.clone(), self.tokens)
+    }
+
+    fn restore(&mut self, (points, tokens): Self::Snapshot) -> valuefn::Result<()> {
+        (self.points, self.tokens) = (points, tokens);
+        Ok(())
     }
 }
