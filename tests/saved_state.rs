@@ -879,7 +879,8 @@ fn a_token_run_of_the_on_policy_loop_resumes_bit_identically() {
         TokenModel::new(body.init(&device).unwrap(), seed, &device)
     };
     let reference = model(3);
-    let config = RunConfig::new(96)
+    // 12 rollouts of 8 episodes: the last one takes the run past its total, to 96.
+    let config = RunConfig::new(92)
         .with_eval_every(32)
         .with_progress_bar(false);
     let kl = KlPenaltyConfig::new()
@@ -945,6 +946,10 @@ fn a_token_run_of_the_on_policy_loop_resumes_bit_identically() {
     assert_eq!(logits(&resumed_a2c), logits(&straight_a2c));
     let best = |r: &Run| logits_of(r.best_model.as_ref().unwrap(), &env, &device);
     assert_eq!(best(&resumed), best(&straight));
+    // The finished run, called again: its report, nothing trained.
+    let (again, again_a2c, _) = job(13, Some(resume.clone())).unwrap();
+    assert_same_run(&straight, &again, "finished token run read back");
+    assert_eq!(logits(&again_a2c), logits(&straight_a2c));
 
     // The finished run's checkpoint, resumed with another config or without the KL hook:
     // refused before the updater, the collector or the hooks change.
@@ -977,9 +982,105 @@ fn a_token_run_of_the_on_policy_loop_resumes_bit_identically() {
         &device,
     );
     assert!(matches!(refused, Err(Error::Decode { .. })), "{refused:?}");
+    // A collector of another size refuses its saved state; hooks that refuse theirs leave the
+    // collector, already restored, as it was.
+    let mut small = TokenCollector::new(&env, 4, 0).unwrap();
+    let small_before = small.snapshot();
+    let refused = train_on_policy_resumable(
+        &config, &resume, &mut a2c, &mut small, None, &mut hooks, &device,
+    );
+    assert!(
+        matches!(refused, Err(Error::ShapeMismatch { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(small.snapshot(), small_before);
+    let refused = train_on_policy_resumable(
+        &config,
+        &resume,
+        &mut a2c,
+        &mut collector,
+        None,
+        &mut Refusing,
+        &device,
+    );
+    assert!(matches!(refused, Err(Error::Decode { .. })), "{refused:?}");
     assert_eq!(logits(&a2c), before);
     assert_eq!(collector.snapshot(), collector_before);
     assert_eq!(hooks.0.penalty().beta(), 0.5);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Hooks of the saved hooks' shape that refuse any state.
+struct Refusing;
+
+impl Snapshot for Refusing {
+    type Snapshot = (valuefn::algo::actor_critic::KlPenaltySnapshot, ());
+
+    fn snapshot(&self) -> Self::Snapshot {
+        (
+            valuefn::algo::actor_critic::KlPenaltySnapshot { beta: 0.0 },
+            (),
+        )
+    }
+
+    fn restore(&mut self, _: Self::Snapshot) -> valuefn::Result<()> {
+        Err(Error::Decode {
+            what: "test hooks",
+            message: "refused".into(),
+        })
+    }
+}
+
+impl<M, S> valuefn::algo::actor_critic::RolloutHooks<M, S> for Refusing
+where
+    M: burn::module::Module + valuefn::policy::ActorCriticModel,
+    M::Input: valuefn::batch::BatchRows,
+    S: valuefn::algo::actor_critic::RolloutSource<M>,
+{
+}
+
+/// A hook that stops a resumable run stops it for good: the checkpoint says so, and the next
+/// call returns the same report without training.
+#[test]
+fn a_resumable_run_stopped_by_a_hook_stays_stopped() {
+    use valuefn::algo::RunConfig;
+    use valuefn::algo::actor_critic::{
+        ActorCritic, ActorCriticConfig, AfterUpdate, train_on_policy_resumable,
+    };
+    use valuefn::lm::{GruBodyConfig, TokenCollector, TokenModel, TokenRollout};
+    use valuefn::text::SequenceOp;
+
+    let device = valuefn::device::default_device().autodiff();
+    let (env, _, _) = common::text_tasks::sequence_envs(SequenceOp::Reverse);
+    let vocab = env.action_space().n();
+    let dir = temp_dir("on-policy-stopped");
+    let resume = ResumeConfig::new(dir.display().to_string()).with_every(100);
+    let job = |seed: u64| {
+        let body = GruBodyConfig::new(vocab).with_hidden(8).with_seed(seed);
+        let model = TokenModel::new(body.init(&device).unwrap(), seed, &device);
+        let mut a2c = ActorCritic::new(ActorCriticConfig::new(), model).unwrap();
+        let mut collector = TokenCollector::new(&env, 4, seed).unwrap();
+        let mut hooks = AfterUpdate(
+            |_: &TokenRollout, _: &_, run: &valuefn::algo::TrainRun<_, _>| Ok(run.updates() == 3),
+        );
+        let config = RunConfig::new(400).with_progress_bar(false);
+        let report = train_on_policy_resumable(
+            &config,
+            &resume,
+            &mut a2c,
+            &mut collector,
+            None,
+            &mut hooks,
+            &device,
+        )
+        .unwrap();
+        (report, logits_of(a2c.model(), &env, &device))
+    };
+    let (stopped, logits) = job(1);
+    assert_eq!((stopped.updates, stopped.steps), (3, 12));
+    let (again, again_logits) = job(2);
+    assert_same_run(&stopped, &again, "stopped run read back");
+    assert_eq!(again_logits, logits);
     std::fs::remove_dir_all(&dir).ok();
 }
 

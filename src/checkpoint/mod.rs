@@ -4,8 +4,9 @@
 //! Every checkpoint the crate writes ([`crate::algo::dqn::Dqn::save`],
 //! [`crate::algo::actor_critic::ActorCritic::save`], [`crate::algo::ilql::Ilql::save`],
 //! [`crate::lm::TokenModel::save`], and the whole runs of
-//! [`crate::algo::dqn::train_dqn_resumable`] and
-//! [`crate::algo::actor_critic::train_actor_critic_resumable`]) is a folder with one manifest,
+//! [`crate::algo::dqn::train_dqn_resumable`],
+//! [`crate::algo::actor_critic::train_actor_critic_resumable`] and
+//! [`crate::algo::actor_critic::train_on_policy_resumable`]) is a folder with one manifest,
 //! `checkpoint.json`, and the files it lists. A save never overwrites a file the current manifest names:
 //!
 //! 1. each file is written under a new generation number (`online.3.bpk` beside the previous

@@ -10,7 +10,10 @@ use crate::error::{Error, Result};
 /// [`crate::lm::TokenCollector`]) whose complete state (the episode in progress, step counters,
 /// its random generator) can be taken out and put back. After `restore(snapshot())`, every later `reset`
 /// and `step` returns what the original would have returned. Resumable training loops such
-/// as [`crate::algo::dqn::train_dqn_resumable`] ask for it.
+/// as [`crate::algo::dqn::train_dqn_resumable`] ask for it;
+/// [`crate::algo::actor_critic::train_on_policy_resumable`] asks it of its hooks as well
+/// (a KL penalty's `beta`), which is why `()` (nothing to save), `&mut T` and pairs `(A, B)`
+/// (restored all or none) have it.
 ///
 /// # Example
 ///

@@ -295,7 +295,7 @@ impl<R> KlPenaltyHook<'_, R> {
 }
 
 /// What a resumable run saves of the hook: its penalty's `beta` (the reference is the
-/// caller's; the last rollout's statistics start empty again).
+/// caller's; [`KlPenaltyHook::last`] is what this process measured, and stays).
 impl<R> Snapshot for KlPenaltyHook<'_, R> {
     type Snapshot = KlPenaltySnapshot;
 
@@ -304,9 +304,7 @@ impl<R> Snapshot for KlPenaltyHook<'_, R> {
     }
 
     fn restore(&mut self, snapshot: KlPenaltySnapshot) -> Result<()> {
-        self.penalty.restore(snapshot)?;
-        self.last = None;
-        Ok(())
+        self.penalty.restore(snapshot)
     }
 }
 

@@ -162,20 +162,59 @@ where
     M: Module + ActorCriticModel,
     M::Input: BatchRows,
 {
-    let mut writer = CheckpointWriter::begin(dir, KIND)?;
-    updater.write_into(&mut writer)?;
-    if let Some(best) = state.run.best_model() {
-        writer.module("best.bpk", best)?;
-    }
-    writer.json(
-        "run.json",
+    write_checkpoint(
+        dir,
+        KIND,
+        updater,
+        &state.run,
         &SavedActorCriticLoop {
             version: VERSION,
             config: config.clone(),
             common: SavedLoop::of(envs, &state.observations, &state.rng, &state.run),
         },
-    )?;
+    )
+}
+
+/// Writes an actor-critic run's checkpoint: the updater's files, the best evaluated model
+/// and the loop's own state (`run.json`).
+fn write_checkpoint<M, T>(
+    dir: &Path,
+    kind: &str,
+    updater: &ActorCritic<M>,
+    run: &TrainRun<M, UpdateRecord>,
+    saved: &T,
+) -> Result<()>
+where
+    M: Module + ActorCriticModel,
+    M::Input: BatchRows,
+    T: Serialize,
+{
+    let mut writer = CheckpointWriter::begin(dir, kind)?;
+    updater.write_into(&mut writer)?;
+    if let Some(best) = run.best_model() {
+        writer.module("best.bpk", best)?;
+    }
+    writer.json("run.json", saved)?;
     writer.commit()
+}
+
+/// Reads the updater (on `template`'s architecture) and the best evaluated model of a
+/// checkpoint; changes nothing.
+fn read_updater<M>(
+    reader: &CheckpointReader,
+    template: &ActorCritic<M>,
+) -> Result<(ActorCritic<M>, Option<M>)>
+where
+    M: Module + ActorCriticModel,
+    M::Input: BatchRows,
+{
+    let loaded = ActorCritic::read_from(reader, template.model().clone())?;
+    let best = if reader.has("best.bpk") {
+        Some(reader.module("best.bpk", loaded.model().valid())?)
+    } else {
+        None
+    };
+    Ok((loaded, best))
 }
 
 /// The run saved in `dir`, or `None` when `dir` holds no checkpoint yet. Everything is read
@@ -208,12 +247,7 @@ where
     check_same_config(&saved.config, config, |c| {
         c.clone().with_progress_bar(false).with_metrics_path(None)
     })?;
-    let loaded = ActorCritic::read_from(&reader, updater.model().clone())?;
-    let best = if reader.has("best.bpk") {
-        Some(reader.module("best.bpk", loaded.model().valid())?)
-    } else {
-        None
-    };
+    let (loaded, best) = read_updater(&reader, updater)?;
     let restored = saved.common.restore(
         envs,
         best,
@@ -239,6 +273,8 @@ struct SavedOnPolicyRun<S, H> {
     source: S,
     hooks: H,
     run: SavedRun<UpdateRecord>,
+    /// A hook stopped the run: it has ended, short of its steps.
+    stopped: bool,
 }
 
 /// [`train_on_policy`](super::train_on_policy), saving the whole run into `resume.dir` after
@@ -262,15 +298,18 @@ struct SavedOnPolicyRun<S, H> {
 /// to bring back as it was: the evaluation closure, a KL hook's reference model, the state a
 /// closure hook keeps. Hooks without a [`Snapshot`] (a [`crate::lm::QFromReplay`], which would
 /// have to save its replay memory) cannot run here. When a hook stops the run, the run is saved
-/// and returned; calling again continues it.
+/// as stopped and returned; calling again returns its report without training further, as for
+/// a run that reached its steps.
 ///
 /// # Errors
 ///
 /// Those of [`train_on_policy`](super::train_on_policy); [`crate::Error::InvalidConfig`] for a
 /// bad `resume` or a `config` other than the saved one; [`crate::Error::Checkpoint`] and
 /// [`crate::Error::Decode`] for a checkpoint that is incomplete, corrupt, or does not fit the
-/// model, the source or the hooks (nothing is changed then); [`crate::Error::Io`] when a
-/// checkpoint cannot be written.
+/// model, the source or the hooks, and the source's and the hooks' own refusals of their saved
+/// state ([`crate::Error::ShapeMismatch`] for a collector of another size,
+/// [`crate::Error::NonFinite`] for a `beta` that is not finite, ...): nothing is changed then;
+/// [`crate::Error::Io`] when a checkpoint cannot be written.
 ///
 /// # Example
 ///
@@ -323,59 +362,51 @@ where
     config.validate()?;
     resume.validate()?;
     let dir = Path::new(&resume.dir);
-    let mut run = match load_on_policy(dir, config, updater, source, hooks)? {
-        Some(run) => run,
-        None => TrainRun::from_config(config)?,
+    let (mut run, mut stopped) = match load_on_policy(dir, config, updater, source, hooks)? {
+        Some(loaded) => loaded,
+        None => (TrainRun::from_config(config)?, false),
     };
     let mut schedule = SaveSchedule::new(resume, run.steps());
-    if schedule.runs(&run) {
-        loop {
-            let stopped = round(
-                &mut run,
-                updater,
-                source,
-                match evaluate {
-                    Some(ref mut evaluate) => Some(&mut **evaluate),
-                    None => None,
-                },
-                hooks,
-                device,
-            )?;
-            let done = run.done() || stopped;
-            let stop = schedule.saved_at(run.steps(), done, || {
-                let saved = SavedOnPolicyRun {
-                    version: VERSION,
-                    config: config.clone(),
-                    source: source.snapshot(),
-                    hooks: hooks.snapshot(),
-                    run: run.saved(),
-                };
-                let mut writer = CheckpointWriter::begin(dir, ON_POLICY_KIND)?;
-                updater.write_into(&mut writer)?;
-                if let Some(best) = run.best_model() {
-                    writer.module("best.bpk", best)?;
-                }
-                writer.json("run.json", &saved)?;
-                writer.commit()
-            })?;
-            if stop || done {
-                break;
-            }
+    while !stopped && schedule.runs(&run) {
+        stopped = round(
+            &mut run,
+            updater,
+            source,
+            match evaluate {
+                Some(ref mut evaluate) => Some(&mut **evaluate),
+                None => None,
+            },
+            hooks,
+            device,
+        )?;
+        let paused = schedule.saved_at(run.steps(), run.done() || stopped, || {
+            let saved = SavedOnPolicyRun {
+                version: VERSION,
+                config: config.clone(),
+                source: source.snapshot(),
+                hooks: hooks.snapshot(),
+                run: run.saved(),
+                stopped,
+            };
+            write_checkpoint(dir, ON_POLICY_KIND, updater, &run, &saved)
+        })?;
+        if paused {
+            break;
         }
     }
     run.finish()
 }
 
-/// The run saved in `dir` by [`train_on_policy_resumable`], or `None` when `dir` holds no
-/// checkpoint yet. Everything is read and checked before `updater`, `source` and `hooks`
-/// change; a source or hooks that refuse their state are put back as they were.
+/// The run saved in `dir` by [`train_on_policy_resumable`] and whether a hook stopped it, or
+/// `None` when `dir` holds no checkpoint yet. Everything is read and checked before `updater`,
+/// `source` and `hooks` change; when any of them refuses its state, all are as they were.
 fn load_on_policy<M, S, H>(
     dir: &Path,
     config: &RunConfig,
     updater: &mut ActorCritic<M>,
     source: &mut S,
     hooks: &mut H,
-) -> Result<Option<TrainRun<M, UpdateRecord>>>
+) -> Result<Option<(TrainRun<M, UpdateRecord>, bool)>>
 where
     M: Module + ActorCriticModel,
     M::Input: BatchRows,
@@ -395,33 +426,25 @@ where
     check_same_config(&saved.config, config, |c| {
         c.clone().with_progress_bar(false).with_metrics_path(None)
     })?;
-    let loaded = ActorCritic::read_from(&reader, updater.model().clone())?;
-    let best = if reader.has("best.bpk") {
-        Some(reader.module("best.bpk", loaded.model().valid())?)
-    } else {
-        None
-    };
-    let source_before = source.snapshot();
-    source.restore(saved.source)?;
-    let hooks_before = hooks.snapshot();
-    let restored = hooks.restore(saved.hooks).and_then(|()| {
-        TrainRun::resume(
-            saved.run,
-            best,
-            config.eval_every,
-            config.progress_bar,
-            config.metrics_path.as_deref(),
-        )
-    });
-    match restored {
+    let (loaded, best) = read_updater(&reader, updater)?;
+    // The source and the hooks as one pair: restored all or none.
+    let mut parts = (&mut *source, &mut *hooks);
+    let before = parts.snapshot();
+    parts.restore((saved.source, saved.hooks))?;
+    match TrainRun::resume(
+        saved.run,
+        best,
+        config.eval_every,
+        config.progress_bar,
+        config.metrics_path.as_deref(),
+    ) {
         Ok(run) => {
             *updater = loaded;
-            Ok(Some(run))
+            Ok(Some((run, saved.stopped)))
         }
         Err(error) => {
             // Their own earlier states are ones they can be in.
-            hooks.restore(hooks_before)?;
-            source.restore(source_before)?;
+            parts.restore(before)?;
             Err(error)
         }
     }
