@@ -121,12 +121,9 @@ fn an_a2c_update_of_a_token_model_runs_its_trunk_once() {
             .map(|e| e.rewards.len())
             .max()
             .unwrap();
-        // One cached step per token after the first (plus one when the last rows were cut by
-        // the time limit, for the value of their final state).
-        assert!(
-            steps == longest - 1 || steps == longest,
-            "{steps} steps for {longest}"
-        );
+        // One cached step per token after the first (no episode bootstraps past its end, so
+        // no final state is scored).
+        assert_eq!(steps, longest - 1, "{steps} steps for {longest}");
         let scores = rollout
             .batch
             .scores
@@ -441,8 +438,8 @@ where
             (scores.log_probs[i] - log_probs[i]).abs() < 1e-4,
             "log pi at {i}"
         );
-        // V(s') of a step the row played on from (the end's is checked by the bootstrap tests
-        // of truncated rows).
+        // V(s') of a step the row played on from (at its last step the episode ends: never
+        // read).
         if mask.get(i + rows) == Some(&true) {
             assert!(
                 (scores.next_values[i] - next[i]).abs() < 1e-4,

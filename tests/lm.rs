@@ -482,6 +482,63 @@ fn token_positions_read_each_prefix_from_one_pass() {
     }
 }
 
+/// Found in review: an episode that reaches `max_new_tokens` ended the MDP in the exact model
+/// but bootstrapped from `V` of a state no step is ever taken from. It terminates: the last
+/// step's advantage is `r - V(s)` and its return `r` (GAE, `gamma` 1), and the rollout plays no
+/// extra step to score the final state.
+#[test]
+fn an_episode_that_reaches_max_new_tokens_does_not_bootstrap() {
+    use valuefn::env::text::{Stop, TextEnvConfig, TextGenerationEnv, TokenMatch};
+    use valuefn::lm::TokenCollector;
+    let device = valuefn::device::default_device();
+    let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
+    let pair = |p: &str, t: &str| TokenTask::encode(&TextPair::new(p, t), &tokenizer).unwrap();
+    // Targets longer than the horizon of 3: only <eos> or the horizon ends an episode.
+    let env = TextGenerationEnv::new(
+        vec![pair("a", "abcab"), pair("b", "cabca")],
+        tokenizer.vocabulary(),
+        TokenMatch,
+        &TextEnvConfig::new()
+            .with_stop(Stop::Eos)
+            .with_max_new_tokens(3),
+    )
+    .unwrap();
+    let train = device.clone().autodiff();
+    let body = GruBodyConfig::new(env.vocab_size())
+        .with_hidden(16)
+        .with_seed(1);
+    let model = TokenModel::new(body.init(&train).unwrap(), 2, &train);
+    let a2c = ActorCritic::new(ActorCriticConfig::new().with_gamma(1.0), model).unwrap();
+    let rollout = TokenCollector::new(&env, 16, 5)
+        .unwrap()
+        .collect(a2c.model(), &device)
+        .unwrap();
+    let batch = &rollout.batch;
+    let [steps, rows] = batch.rollout.shape();
+    let mask = batch.mask.clone().unwrap();
+    let scores = batch.scores.clone().unwrap();
+    let rewards = batch.rollout.rewards();
+    let advantages = a2c.advantages(batch).unwrap();
+    let (adv, ret) = (
+        to_vec_f32(advantages.advantages.reshape([steps * rows])),
+        to_vec_f32(advantages.returns.reshape([steps * rows])),
+    );
+    let mut cut = 0;
+    for (row, episode) in rollout.episodes.iter().enumerate() {
+        assert!(episode.terminated, "every played episode ends its MDP");
+        let last = (0..steps).rev().find(|&t| mask[t * rows + row]).unwrap();
+        let i = last * rows + row;
+        assert!(
+            (adv[i] - (rewards[i] - scores.values[i])).abs() < 1e-5,
+            "row {row}"
+        );
+        assert!((ret[i] - rewards[i]).abs() < 1e-5, "row {row}");
+        cut += usize::from(episode.rewards.len() == 3);
+    }
+    assert!(cut > 0, "some episodes reach the horizon");
+    assert!(steps <= 3, "no step past the horizon");
+}
+
 #[test]
 fn token_rollouts_lay_out_lockstep_episodes_for_actor_critic() {
     use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};

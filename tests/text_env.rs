@@ -91,7 +91,8 @@ fn eos_termination_and_truncation_at_max_new_tokens() {
         out,
         vec![(1.0, false, false), (1.0, false, false), (1.0, true, false)]
     );
-    // Without <eos>, the episode is cut (truncated, not terminated) after 4 tokens.
+    // Without <eos>, the episode ends after 4 tokens: `max_new_tokens` is part of the state,
+    // so reaching it terminates (no learner bootstraps past it; nothing truncates).
     env.reset(None);
     let mut last = None;
     for t in [4, 5, 4, 4] {
@@ -100,7 +101,7 @@ fn eos_termination_and_truncation_at_max_new_tokens() {
     let last = last.unwrap();
     assert_eq!(
         (last.reward, last.terminated, last.truncated),
-        (0.0, false, true)
+        (0.0, true, false)
     );
     assert_eq!(last.observation.generated, vec![4, 5, 4, 4]);
     assert!(env.step(4).is_err());
@@ -613,13 +614,14 @@ fn the_index_map_goes_both_ways() {
             let a = rand::RngExt::random_range(&mut rng, 0..vocab.len());
             let (x, y) = (plain.step(a).unwrap(), indexed.step(a).unwrap());
             assert_eq!(y.observation, text_mdp.index_of(&x.observation).unwrap());
-            // The indexed env steps like the enumerated MDP: the cut at max_new_tokens is a
-            // terminal transition there.
+            // The indexed env steps like the environment and the enumerated MDP: reaching
+            // max_new_tokens is a terminal transition in all three.
             assert_eq!(
-                (x.reward, x.done(), false),
+                (x.reward, x.terminated, x.truncated),
                 (y.reward, y.terminated, y.truncated)
             );
-            seen_cut |= x.truncated;
+            assert!(!x.truncated);
+            seen_cut |= x.terminated && x.observation.generated.len() == 3 && a != EOS;
             if x.done() {
                 break;
             }
@@ -729,5 +731,57 @@ fn indexed_refuses_environments_it_cannot_index() {
     assert!(matches!(
         env.replica().reset_to_task(1),
         Err(Error::InvalidConfig { .. })
+    ));
+}
+
+/// A vocabulary of `size` ids with the given `<eos>`.
+struct Ids {
+    size: usize,
+    eos: Option<TokenId>,
+}
+
+impl valuefn::text::TokenVocabulary for Ids {
+    fn vocab_size(&self) -> usize {
+        self.size
+    }
+
+    fn eos_id(&self) -> Option<TokenId> {
+        self.eos
+    }
+}
+
+/// Found in review: a vocabulary without `<eos>` grows every branch to the horizon (the size
+/// guard counted as if `<eos>` ended one branch per level: 61 states for 2^31 and a panic in
+/// debug builds); an `<eos>` outside the vocabulary and an empty prompt are refused.
+#[test]
+fn text_mdps_without_eos_are_sized_right_and_bad_vocabularies_are_refused() {
+    let config = TextEnvConfig::new().with_stop(Stop::TargetLength);
+    let env = |size: usize, eos: Option<TokenId>, target: usize| {
+        let task = TokenTask::new(vec![0], vec![1; target]).unwrap();
+        TextGenerationEnv::new(
+            vec![task],
+            &Ids { size, eos },
+            TokenMatch,
+            &config.clone().with_max_new_tokens(target),
+        )
+    };
+    // Without <eos>: 1 + 2 + 4 + 8 prefixes for a horizon of 3 over 2 ids.
+    let small = TextMdp::enumerate(&env(2, None, 3).unwrap(), &TextMdpConfig::new()).unwrap();
+    assert_eq!(small.num_states(), 15);
+    // With <eos> (id 0) ending a branch: 1 + 2 + 2 + 2.
+    let ended = TextMdp::enumerate(&env(2, Some(0), 3).unwrap(), &TextMdpConfig::new());
+    assert_eq!(ended.unwrap().num_states(), 7);
+    let huge = TextMdp::enumerate(&env(2, None, 30).unwrap(), &TextMdpConfig::new());
+    assert!(
+        matches!(huge, Err(Error::TooManyStates { states, .. }) if states == (1u128 << 31) - 1),
+        "{huge:?}"
+    );
+    assert!(matches!(
+        env(2, Some(2), 3),
+        Err(Error::InvalidConfig { .. })
+    ));
+    assert!(matches!(
+        TokenTask::new(vec![], vec![1]),
+        Err(Error::Empty { .. })
     ));
 }

@@ -88,8 +88,8 @@ pub struct TrainMetrics<S> {
     /// Mean return of an evaluation at this step.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub eval_return: Option<f64>,
-    /// Environment steps per second of wall-clock time so far (the one field that differs
-    /// between two runs with the same seed).
+    /// Steps per second of wall-clock time so far, in this process (a resumed run counts the
+    /// steps since its resume); the one field that differs between two runs with the same seed.
     pub steps_per_second: f64,
 }
 
@@ -116,7 +116,8 @@ pub struct TrainReport<M, S> {
     pub gradient_steps: u64,
     /// Wall-clock seconds spent in updates (sampling from replay included).
     pub train_seconds: f64,
-    /// Wall-clock seconds.
+    /// Wall-clock seconds of this call (a resumed run's count starts at its resume, where
+    /// `train_seconds` covers the whole run).
     pub seconds: f64,
 }
 
@@ -156,6 +157,8 @@ pub struct TrainRun<M, S> {
     log: MetricsLog,
     progress: ProgressBar,
     start: Instant,
+    /// Steps already taken when this process's clock started (those of a resumed run).
+    steps_at_start: u64,
     episode_returns: Vec<f64>,
     episode_lengths: Vec<u64>,
     report: TrainReport<M, S>,
@@ -181,6 +184,7 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
             log: MetricsLog::open(metrics_path)?,
             progress: progress_bar(progress, total_steps),
             start: Instant::now(),
+            steps_at_start: 0,
             episode_returns: Vec::new(),
             episode_lengths: Vec::new(),
             report: TrainReport {
@@ -243,7 +247,7 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
             episode_length: None,
             update: None,
             eval_return: None,
-            steps_per_second: self.report.steps as f64
+            steps_per_second: (self.report.steps - self.steps_at_start) as f64
                 / self.start.elapsed().as_secs_f64().max(1e-9),
         }
     }
@@ -254,7 +258,8 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
     ///
     /// # Errors
     ///
-    /// [`crate::Error::Io`] when the metrics file cannot be written.
+    /// [`crate::Error::ShapeMismatch`] when the three slices differ in length (nothing is
+    /// counted then); [`crate::Error::Io`] when the metrics file cannot be written.
     pub fn steps_taken(
         &mut self,
         rewards: &[f64],
@@ -262,6 +267,18 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
         truncated: &[bool],
         epsilon: Option<f64>,
     ) -> Result<()> {
+        for (what, len) in [
+            ("terminated flags (one per reward)", terminated.len()),
+            ("truncated flags (one per reward)", truncated.len()),
+        ] {
+            if len != rewards.len() {
+                return Err(Error::ShapeMismatch {
+                    what,
+                    expected: vec![rewards.len()],
+                    actual: vec![len],
+                });
+            }
+        }
         if self.episode_returns.len() < rewards.len() {
             self.episode_returns.resize(rewards.len(), 0.0);
             self.episode_lengths.resize(rewards.len(), 0);
@@ -327,8 +344,16 @@ impl<M: Module, S: Serialize + Clone> TrainRun<M, S> {
     ///
     /// # Errors
     ///
+    /// [`crate::Error::NonFinite`] for a mean that is NaN or infinite (it could never be
+    /// beaten, nor saved in a checkpoint's JSON): nothing is recorded then;
     /// [`crate::Error::Io`] when the metrics file cannot be written.
     pub fn evaluated(&mut self, mean_return: f64, model: &M) -> Result<()> {
+        if !mean_return.is_finite() {
+            return Err(Error::NonFinite {
+                what: "evaluation mean return",
+                value: mean_return,
+            });
+        }
         let step = self.report.steps;
         self.report.evaluations.push((step, mean_return));
         if self.report.best.is_none_or(|(_, best)| mean_return > best) {
@@ -414,8 +439,8 @@ impl<M: Module, S: Serialize + DeserializeOwned + Clone> TrainRun<M, S> {
         progress: bool,
         metrics_path: Option<&str>,
     ) -> Result<Self> {
-        // A run's last rollout may take it past its total (a collector of 8 episodes in a run
-        // of 92): a finished run, not a corrupt one.
+        // (`steps` past `total_steps` is not checked: a run's last rollout may take it past its
+        // total, 96 episodes of a run of 92 in rollouts of 8, and that is a finished run.)
         if saved.running_returns.len() != saved.running_lengths.len()
             || saved.best.is_some() != best_model.is_some()
         {
@@ -431,6 +456,7 @@ impl<M: Module, S: Serialize + DeserializeOwned + Clone> TrainRun<M, S> {
             });
         }
         let mut run = Self::new(saved.total_steps, eval_every, progress, metrics_path)?;
+        run.steps_at_start = saved.steps;
         run.schedule.next = saved.next_evaluation;
         run.episode_returns = saved.running_returns;
         run.episode_lengths = saved.running_lengths;
@@ -452,5 +478,42 @@ impl<M: Module, S: Serialize + DeserializeOwned + Clone> TrainRun<M, S> {
         };
         run.advance(0);
         Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::MlpConfig;
+
+    /// A non-finite evaluation and flags of another length than the rewards are refused, and
+    /// nothing of them is recorded.
+    #[test]
+    fn bad_evaluations_and_step_flags_are_refused_before_anything_is_recorded() {
+        let device = crate::device::default_device();
+        let model = MlpConfig::new(2, 1).init(&device).unwrap();
+        let mut run: TrainRun<_, ()> = TrainRun::new(10, 0, false, None).unwrap();
+        run.evaluated(1.0, &model).unwrap();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(matches!(
+                run.evaluated(bad, &model),
+                Err(Error::NonFinite { .. })
+            ));
+        }
+        assert!(matches!(
+            run.steps_taken(&[1.0, 2.0], &[false], &[false, false], None),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            run.steps_taken(&[1.0], &[true], &[], None),
+            Err(Error::ShapeMismatch { .. })
+        ));
+        run.steps_taken(&[1.0, 2.0], &[false, true], &[false, false], None)
+            .unwrap();
+        let report = run.finish().unwrap();
+        assert_eq!(report.evaluations, vec![(0, 1.0)]);
+        assert_eq!(report.best, Some((0, 1.0)));
+        assert_eq!(report.episode_returns, vec![2.0]);
+        assert_eq!(report.metrics.len(), 2);
     }
 }

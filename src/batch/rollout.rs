@@ -17,8 +17,9 @@ use crate::returns::Rollout;
 /// `mask` marks the transitions that happened when copies ran episodes in lockstep and some
 /// finished early (a token rollout, where each row is one episode): steps after a row's end
 /// are padding, left out of the losses, the statistics and the advantage normalisation. Give
-/// the padding any valid inputs and a terminated flag on the row's last real step (so no
-/// estimate reads past it). `None`: every transition counts.
+/// the padding any valid inputs and an end flag on the row's last real step (terminated, or
+/// truncated with its final observation; the recursions stop at either, so no estimate
+/// reads into the padding). `None`: every transition counts.
 #[derive(Debug, Clone)]
 pub struct RolloutBatch<I> {
     /// States before each step, `T * B` rows.

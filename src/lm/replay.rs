@@ -39,9 +39,10 @@ impl StoredStep {
 /// not a copy of its prefix. A sample is a [`TransitionBatch`] of [`TokenPositions`] (in a
 /// [`SampledBatch`], with each row's slot): the
 /// sequences the sampled steps reference, padded once, with the state at `position` and the
-/// next state at `position + 1`, so the model reads both from one pass per sequence. A
-/// terminated step does not bootstrap; every other step (including one cut by
-/// `max_new_tokens`) bootstraps with discount `gamma`. When full, the oldest steps go first.
+/// next state at `position + 1`, so the model reads both from one pass per sequence. The last
+/// step of a terminated episode does not bootstrap (every episode a
+/// [`crate::lm::TokenCollector`] plays ends so, `max_new_tokens` included); every other step
+/// bootstraps with discount `gamma`. When full, the oldest steps go first.
 ///
 /// # Example
 ///

@@ -29,25 +29,23 @@ struct Played {
     prompts: Vec<usize>,
     /// Each row's final sequence (prompt and generated tokens).
     states: Vec<TokenState>,
-    /// Per step `t` and row `b` (time-major): the token, reward, terminated, truncated,
-    /// and whether the row was still playing.
+    /// Per step `t` and row `b` (time-major): the token, reward, whether the episode ended
+    /// there (a text environment never truncates: its horizon is part of the state), and
+    /// whether the row was still playing.
     actions: Vec<TokenId>,
     rewards: Vec<f64>,
     terminated: Vec<bool>,
-    truncated: Vec<bool>,
     mask: Vec<bool>,
     steps: usize,
     /// What a [`ValueDecoder`] said, when the player had one.
     scores: Option<PlayedScores>,
 }
 
-/// `V(s_t)` and `log pi(a_t | s_t)` per step and row (time-major), and `V` of each row's final
-/// state (0 when it terminated: never read).
+/// `V(s_t)` and `log pi(a_t | s_t)` per step and row (time-major).
 #[derive(Default)]
 struct PlayedScores {
     values: Vec<f32>,
     log_probs: Vec<f32>,
-    final_values: Vec<f32>,
 }
 
 /// How [`play`] reads a model: logits, and values when it has them.
@@ -121,8 +119,7 @@ fn read_step(logits: Tensor<2>, values: Option<Tensor<1>>) -> (Vec<f32>, Option<
 /// Plays one episode per environment of `envs` (already reset) with `model`: prefill the
 /// prompts, then one cached step per token; a row that finished is fed `<pad>` while the
 /// others go on. With a [`Scored`] player, also keeps the values and the log-probabilities of
-/// the sampled tokens, and the value of each truncated row's final state (one more cached step
-/// when the last rows stop by truncation).
+/// the sampled tokens. (No episode bootstraps past its end, so no final state is scored.)
 fn play<P: Player, R: TextReward>(
     model: &P,
     envs: &mut [TextGenerationEnv<R>],
@@ -141,39 +138,20 @@ fn play<P: Player, R: TextReward>(
         actions: Vec::new(),
         rewards: Vec::new(),
         terminated: Vec::new(),
-        truncated: Vec::new(),
         mask: Vec::new(),
         steps: 0,
-        scores: values.as_ref().map(|_| PlayedScores {
-            final_values: vec![0.0; rows],
-            ..PlayedScores::default()
-        }),
+        scores: values.as_ref().map(|_| PlayedScores::default()),
     };
     let mut playing = vec![true; rows];
-    // Rows that ended on the previous step and whose final value the next step gives.
-    let mut ended: Vec<usize> = Vec::new();
     let mut scratch = Vec::with_capacity(vocab);
     loop {
         let (read, step_values) = read_step(logits, values);
-        if let (Some(scores), Some(step_values)) = (played.scores.as_mut(), &step_values) {
-            for &row in &ended {
-                if played.truncated[played.truncated.len() - rows + row] {
-                    scores.final_values[row] = step_values[row];
-                }
-            }
-        }
-        ended.clear();
-        if !playing.contains(&true) {
-            // Only reached for the extra step that reads truncated rows' final values.
-            return Ok(played);
-        }
         let mut next = vec![Vocabulary::PAD; rows];
         for (row, logits) in read.chunks(vocab).enumerate() {
             if !playing[row] {
                 played.actions.push(Vocabulary::PAD);
                 played.rewards.push(0.0);
                 played.terminated.push(true);
-                played.truncated.push(false);
                 played.mask.push(false);
                 if let Some(scores) = played.scores.as_mut() {
                     scores.values.push(0.0);
@@ -190,19 +168,13 @@ fn play<P: Player, R: TextReward>(
             played.states[row].generated.push(token);
             played.actions.push(token);
             played.rewards.push(step.reward);
-            played.terminated.push(step.terminated);
-            played.truncated.push(step.truncated);
+            played.terminated.push(step.done());
             played.mask.push(true);
-            playing[row] = !(step.terminated || step.truncated);
-            if !playing[row] {
-                ended.push(row);
-            }
+            playing[row] = !step.done();
             next[row] = token;
         }
         played.steps += 1;
-        let last_step = &played.truncated[played.truncated.len() - rows..];
-        let needs_final = played.scores.is_some() && ended.iter().any(|&row| last_step[row]);
-        if !playing.contains(&true) && !needs_final {
+        if !playing.contains(&true) {
             return Ok(played);
         }
         (logits, values) = model.next(&next, &mut decoding)?;
@@ -231,8 +203,10 @@ pub struct TokenEpisode {
     pub prompt_len: usize,
     /// The reward of each generated token.
     pub rewards: Vec<f64>,
-    /// Whether the episode terminated (`<eos>` or the target's length) rather than being cut
-    /// at `max_new_tokens`.
+    /// Whether the episode ended at its last token: always, for an episode of a
+    /// [`TextGenerationEnv`] (`<eos>`, the target's length and `max_new_tokens` all end its
+    /// MDP). `false` marks one stopped short of its end by something else (a dataset's
+    /// budget), which a [`crate::lm::TokenReplay`] bootstraps past.
     pub terminated: bool,
 }
 
@@ -324,8 +298,9 @@ impl AsMut<RolloutBatch<TokenPositions>> for TokenRollout {
 /// The states of the returned batch are [`TokenPositions`] in the episodes' final sequences:
 /// step `t` of an episode is the prefix ending at its prompt's last token plus `t`, its next
 /// state one position further, so [`crate::algo::actor_critic::ActorCritic`] scores all the
-/// states (and next states) of an episode with one pass of the body. A terminated step does
-/// not bootstrap; a truncated one (at `max_new_tokens`) bootstraps from the final sequence.
+/// states (and next states) of an episode with one pass of the body. No episode bootstraps
+/// past its last step: the environment's `max_new_tokens` is part of its state, an end of the
+/// MDP (as TRL's PPO treats a completion cut there).
 ///
 /// Copy `i` draws its tasks from its own generator, seeded with `seed + i`.
 ///
@@ -637,15 +612,14 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
     let tokens = played.mask.iter().filter(|&&m| m).count();
     let rewards = played.rewards.iter().map(|&r| r as f32).collect();
     let scores = played.scores.map(|scores| {
-        // V(s') is the next step's V(s) while the row plays on, the final state's value at its
-        // last step, and never read on padding.
+        // V(s') is the next step's V(s) while the row plays on; at its last step (terminal)
+        // and on padding it is never read.
         let next_values = (0..steps * rows)
             .map(|i| {
                 let (t, row) = (i / rows, i % rows);
                 match (played.mask[i], played.mask.get(i + rows)) {
                     (true, Some(true)) => scores.values[(t + 1) * rows + row],
-                    (true, _) => scores.final_values[row],
-                    (false, _) => 0.0,
+                    _ => 0.0,
                 }
             })
             .collect();
@@ -665,7 +639,7 @@ fn rollout_batch(played: Played, device: &Device) -> Result<TokenRollout> {
                 rows,
                 rewards,
                 played.terminated,
-                played.truncated,
+                vec![false; steps * rows],
                 device,
             )?,
             mask: Some(played.mask),
@@ -689,9 +663,10 @@ pub struct TaskEvaluation {
 }
 
 /// How many positions of `task`'s episode a per-token reward can pay for: the target's tokens,
-/// and under [`Stop::Eos`] the `<eos>` after them, within `max_new_tokens`.
+/// and under [`Stop::Eos`] the `<eos>` after them (when the vocabulary has one), within
+/// `max_new_tokens`.
 fn payable_tokens<R>(env: &TextGenerationEnv<R>, task: &TokenTask) -> usize {
-    let eos = usize::from(env.config().stop == Stop::Eos);
+    let eos = usize::from(env.config().stop == Stop::Eos && env.eos_id().is_some());
     (task.target().len() + eos).min(env.config().max_new_tokens)
 }
 

@@ -47,9 +47,15 @@ impl TokenTask {
     ///
     /// # Errors
     ///
-    /// [`Error::Empty`] for an empty target. (A target that holds its environment's `<eos>`
-    /// is refused by [`crate::env::text::TextGenerationEnv::new`], which knows that id.)
+    /// [`Error::Empty`] for an empty prompt (a model reads at least one token before its
+    /// first choice) or target. (A target that holds its environment's `<eos>` is refused by
+    /// [`crate::env::text::TextGenerationEnv::new`], which knows that id.)
     pub fn new(prompt: Vec<TokenId>, target: Vec<TokenId>) -> Result<Self> {
+        if prompt.is_empty() {
+            return Err(Error::Empty {
+                what: "task prompt",
+            });
+        }
         if target.is_empty() {
             return Err(Error::Empty {
                 what: "task target",

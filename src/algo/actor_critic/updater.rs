@@ -35,8 +35,10 @@ pub struct ActorCriticStats {
     pub approx_kl: f64,
     /// Fraction of ratios outside the clip range (0 for A2C).
     pub clip_fraction: f64,
-    /// How much of the value targets' variance the critic explained before the update
-    /// ([`crate::algo::actor_critic::explained_variance`]).
+    /// How much of the value targets' variance the batch's `V(s)` explained before the update
+    /// ([`crate::algo::actor_critic::explained_variance`]): the critic's own values, unless
+    /// the batch's scores were replaced (Monte Carlo values, a sampler's), whose fit it then
+    /// measures.
     pub explained_variance: f64,
     /// Mean global gradient norm before clipping (`None` when clipping is off).
     pub grad_norm: Option<f64>,

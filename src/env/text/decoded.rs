@@ -43,7 +43,7 @@ impl<T: TextDecoder + ?Sized> TextDecoder for Arc<T> {
     }
 }
 
-/// A reward on text: at the step that ends an episode (terminated or truncated), `score` of
+/// A reward on text: at the step that ends an episode, `score` of
 /// the decoded completion (without the final `<eos>`) and the decoded target; 0 at every
 /// other step. Share the tokenizer across environment copies with an [`Arc`].
 ///

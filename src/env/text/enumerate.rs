@@ -55,9 +55,8 @@ struct PromptTree {
 /// Memory grows with states x actions (one transition list per pair), so
 /// `TextMdpConfig::max_states` also bounds `states * actions` at 64 times itself.
 ///
-/// Episodes cut at `max_new_tokens` are *truncated* in the environment, but here the time
-/// left is part of the state, so the cut is a real end (a terminal transition), and
-/// [`IndexedTextEnv`] reports it as terminated so learners do not bootstrap past it.
+/// An episode that reaches `max_new_tokens` ends with a terminal transition, as the
+/// environment reports it: the tokens left are part of the state.
 ///
 /// # Example
 ///
@@ -115,8 +114,11 @@ impl TextMdp {
     ) -> Result<Self> {
         let groups = group_by_prompt(env)?;
         let num_actions = env.vocab_size();
+        // `<eos>` ends a branch only when the vocabulary has it (an environment's `eos_id` is
+        // always one of its actions).
+        let ending = usize::from(env.eos_id().is_some());
         let count = groups.iter().fold(0u128, |sum, g| {
-            sum.saturating_add(tree_size(g.horizon, num_actions))
+            sum.saturating_add(tree_size(g.horizon, num_actions, ending))
         });
         // Each state holds one transition list per action: bound the pairs too.
         let pairs = count.saturating_mul(num_actions as u128);
@@ -314,9 +316,8 @@ fn outcomes<R: TextReward>(
     let mut rewards: Vec<(f64, usize)> = Vec::new();
     let mut done = false;
     for task in &group.tasks {
-        let (terminated, truncated) = env.ends(task, state.generated.len(), token);
         // Equal horizons within a group make `done` the same for every target.
-        done = terminated || truncated;
+        done = env.ends(task, state.generated.len(), token);
         let reward = env.reward_fn().reward(&TokenStep {
             prompt: &state.prompt,
             generated: &state.generated,
@@ -349,15 +350,17 @@ fn outcomes<R: TextReward>(
     Ok((transitions, done))
 }
 
-/// Number of prefixes of a prompt with `horizon` and `num_actions` tokens, `<eos>` ending a
-/// branch: `sum_d live(d-1) * A` with `live(d) = (A - 1)^d` below the horizon.
-fn tree_size(horizon: usize, num_actions: usize) -> u128 {
+/// Number of prefixes of a prompt with `horizon` and `num_actions` tokens, `ending` of which
+/// (`<eos>`: 1, or 0 without one) end a branch: `sum_d live(d-1) * A` with
+/// `live(d) = (A - ending)^d` below the horizon.
+fn tree_size(horizon: usize, num_actions: usize, ending: usize) -> u128 {
     let a = num_actions as u128;
+    let continuing = a - ending as u128;
     let (mut live, mut total) = (1u128, 1u128);
     for depth in 1..=horizon {
         total = total.saturating_add(live.saturating_mul(a));
         live = if depth < horizon {
-            live.saturating_mul(a - 1)
+            live.saturating_mul(continuing)
         } else {
             0
         };
@@ -374,8 +377,9 @@ fn tree_size(horizon: usize, num_actions: usize) -> u128 {
 /// bridge that lets tabular learners (which read `usize` states) learn `Q` over prefixes.
 /// Built by [`TextMdp::indexed`], which checks that every observation has an index.
 ///
-/// It steps exactly like the [`TextMdp`] it indexes: an episode cut at `max_new_tokens` ends
-/// with `terminated = true` (the MDP's terminal transition), not `truncated`.
+/// It steps exactly like the environment, and so like the [`TextMdp`] it indexes (an episode
+/// that reaches `max_new_tokens` ends with `terminated = true`, the MDP's terminal
+/// transition).
 ///
 /// # Example
 ///
@@ -441,9 +445,8 @@ impl<R: TextReward> Environment for IndexedTextEnv<'_, R> {
         self.index(&state)
     }
 
-    /// Steps the text environment; a cut at `max_new_tokens` is reported as *terminated*
-    /// here, because in the enumerated MDP the tokens left are part of the state and the cut is
-    /// a terminal transition: learners must not bootstrap from the last prefix.
+    /// Steps the text environment (which never truncates: an episode that reaches
+    /// `max_new_tokens` terminates, as in the enumerated MDP).
     fn step(&mut self, token: TokenId) -> Result<Step<usize>> {
         let step = self.env.step(token)?;
         Ok(Step {

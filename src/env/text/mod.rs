@@ -4,7 +4,10 @@
 //! token id; reward = a [`TextReward`] of the step ([`TokenMatch`] by default: 1 when the
 //! token equals the target's token at that position). An episode *terminates* when the agent
 //! emits `<eos>`, or (with [`Stop::TargetLength`]) once it has generated as many tokens as the
-//! target has; it is *truncated* after `max_new_tokens` tokens.
+//! target has, and at the latest after `max_new_tokens` tokens: the tokens generated are part
+//! of the state, so that horizon is an end of the MDP (as in its exact model, [`TextMdp`], and
+//! as TRL's PPO treats a completion cut there), not a time limit to bootstrap past. For a budget
+//! that should bootstrap, wrap the environment in [`crate::env::TimeLimit`], which truncates.
 //!
 //! - [`TextGenerationEnv`]: one episode at a time, an [`Environment`].
 //! - [`BatchedTextEnv`]: many episodes in lockstep (their states become the padded token-id and
@@ -54,8 +57,8 @@ pub enum Stop {
 /// Settings of a [`TextGenerationEnv`].
 #[derive(Config, Debug, PartialEq)]
 pub struct TextEnvConfig {
-    /// Episodes are truncated after this many generated tokens (at least 1, at most
-    /// [`TokenSequences::MAX_LEN`], 2^20).
+    /// Episodes end (terminate) after this many generated tokens at the latest (at least 1,
+    /// at most [`TokenSequences::MAX_LEN`], 2^20).
     #[config(default = 16)]
     pub max_new_tokens: usize,
     /// What terminates an episode besides `<eos>`.
@@ -95,10 +98,9 @@ impl TextEnvConfig {
 pub struct StepOutcome {
     /// The reward.
     pub reward: f64,
-    /// Whether the episode would terminate.
+    /// Whether the episode would end (`<eos>`, the target's length under
+    /// [`Stop::TargetLength`], or `max_new_tokens`): the text environment never truncates.
     pub terminated: bool,
-    /// Whether it would be truncated.
-    pub truncated: bool,
 }
 
 /// One episode in progress: which task, and the state.
@@ -154,8 +156,9 @@ impl<R: TextReward> TextGenerationEnv<R> {
     /// # Errors
     ///
     /// [`Error::Empty`] for no tasks or an empty vocabulary; [`Error::InvalidAction`] for a
-    /// task id outside the vocabulary; [`Error::InvalidConfig`] for a bad config or a target
-    /// that holds `<eos>` (the end of a target is implicit); [`Error::TooLarge`] for a prompt
+    /// task id outside the vocabulary; [`Error::InvalidConfig`] for a bad config, an `<eos>`
+    /// outside the vocabulary or a target that holds `<eos>` (the end of a target is
+    /// implicit); [`Error::TooLarge`] for a prompt
     /// longer than [`TokenSequences::MAX_LEN`].
     pub fn new(
         tasks: Vec<TokenTask>,
@@ -169,6 +172,16 @@ impl<R: TextReward> TextGenerationEnv<R> {
         }
         let (size, eos) = (vocabulary.vocab_size(), vocabulary.eos_id());
         let action_space = Discrete::new(size).map_err(|_| Error::Empty { what: "vocabulary" })?;
+        if let Some(eos) = eos
+            && eos >= size
+        {
+            // An `<eos>` the policy can never emit would never end an episode.
+            return Err(Error::config(
+                "vocabulary eos_id",
+                "an id of the vocabulary",
+                format!("{eos} with {size} ids"),
+            ));
+        }
         for task in &tasks {
             for &id in task.prompt().iter().chain(task.target().iter()) {
                 action_space.check_action(id)?;
@@ -244,13 +257,13 @@ impl<R: TextReward> TextGenerationEnv<R> {
         let episode = self.episode.as_ref().ok_or(Error::EpisodeFinished)?;
         let token = self.action_space.check_action(token)?;
         let task = &self.tasks[episode.task];
-        let (terminated, truncated) = self.ends(task, episode.state.generated.len(), token);
+        let terminated = self.ends(task, episode.state.generated.len(), token);
         let reward = self.reward.reward(&TokenStep {
             prompt: task.prompt(),
             generated: &episode.state.generated,
             token,
             target: task.target(),
-            done: terminated || truncated,
+            done: terminated,
             eos: self.eos,
         });
         if !reward.is_finite() {
@@ -259,21 +272,16 @@ impl<R: TextReward> TextGenerationEnv<R> {
                 value: reward,
             });
         }
-        Ok(StepOutcome {
-            reward,
-            terminated,
-            truncated,
-        })
+        Ok(StepOutcome { reward, terminated })
     }
 
-    /// Whether emitting `token` after `generated` tokens of `task` ends the episode:
-    /// `(terminated, truncated)`.
-    fn ends(&self, task: &TokenTask, generated: usize, token: TokenId) -> (bool, bool) {
+    /// Whether emitting `token` after `generated` tokens of `task` ends the episode: `<eos>`,
+    /// the target's length under [`Stop::TargetLength`], or the horizon `max_new_tokens`.
+    fn ends(&self, task: &TokenTask, generated: usize, token: TokenId) -> bool {
         let length = generated + 1;
-        let terminated = Some(token) == self.eos
-            || (self.config.stop == Stop::TargetLength && length >= task.target().len());
-        let truncated = !terminated && length >= self.config.max_new_tokens;
-        (terminated, truncated)
+        Some(token) == self.eos
+            || (self.config.stop == Stop::TargetLength && length >= task.target().len())
+            || length >= self.config.max_new_tokens
     }
 }
 
@@ -346,22 +354,18 @@ impl<R: TextReward> Environment for TextGenerationEnv<R> {
     }
 
     fn step(&mut self, token: TokenId) -> Result<Step<TokenState>> {
-        let StepOutcome {
-            reward,
-            terminated,
-            truncated,
-        } = self.outcome(token)?;
+        let StepOutcome { reward, terminated } = self.outcome(token)?;
         let mut episode = self.episode.take().expect("checked above");
         episode.state.generated.push(token);
         let observation = episode.state.clone();
-        if !(terminated || truncated) {
+        if !terminated {
             self.episode = Some(episode);
         }
         Ok(Step {
             observation,
             reward,
             terminated,
-            truncated,
+            truncated: false,
         })
     }
 }

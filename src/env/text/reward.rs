@@ -19,7 +19,8 @@ pub struct TokenStep<'a> {
     pub token: TokenId,
     /// The episode's target ids (without `<eos>`).
     pub target: &'a [TokenId],
-    /// Whether the episode ends with this step (terminated or truncated): rewards that score
+    /// Whether the episode ends with this step (`<eos>`, the target length, or
+    /// `max_new_tokens`): rewards that score
     /// a whole output pay out here.
     pub done: bool,
     /// The environment's end-of-sequence id ([`crate::text::Vocabulary::EOS`] for the crate's

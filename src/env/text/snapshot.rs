@@ -55,8 +55,7 @@ impl<R: TextReward> Snapshot for TextGenerationEnv<R> {
                 };
                 for (position, &token) in generated.iter().enumerate() {
                     self.action_space.check_action(token)?;
-                    let (terminated, truncated) = self.ends(spec, position, token);
-                    if terminated || truncated {
+                    if self.ends(spec, position, token) {
                         return Err(Error::config(
                             "generated",
                             "tokens of an episode still in progress",
