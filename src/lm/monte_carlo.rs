@@ -55,7 +55,9 @@ impl MonteCarloValues {
 /// (temperature 1) to the episode's end, and `V̂(s_t)` the mean of their discounted returns.
 /// Unbiased for `V^pi(s_t)` of the model's policy, at the cost of `samples` continuations per
 /// state (`tokens` says how many tokens that was). All continuations of a rollout are played
-/// in one lockstep batch with cached decoding; each prefix is prefilled once per continuation.
+/// in one lockstep batch with cached decoding (each prefix prefilled once per continuation),
+/// or one batch per depth when a batch of all depths would outgrow the model's context (a
+/// continuation that ends early is fed padding while the others play on).
 ///
 /// `rollouts` must be the collector that played `rollout` (it knows each row's task); the
 /// continuations are drawn from a generator seeded with `seed`.
@@ -136,14 +138,15 @@ pub fn monte_carlo_values<D: TokenDecoder, R: TextReward + Clone>(
         samples,
         TokenCollector::<R>::MAX_EPISODES,
     )?;
-    let mut envs = Vec::with_capacity(rows);
-    let mut starts = Vec::with_capacity(rows);
+    // Each continuation as (depth, tokens it may still play, copy positioned there, its
+    // state), in the estimates' order.
+    let mut continuations = Vec::with_capacity(rows);
     for (episode, &task) in episodes.iter().zip(tasks) {
+        let horizon = env.config().horizon(&env.tasks()[task]);
         for t in 0..episode.completion().len() {
             for _ in 0..samples {
                 let (env, start) = positioned(env, task, &episode.completion()[..t])?;
-                envs.push(env);
-                starts.push(start);
+                continuations.push((t, horizon.saturating_sub(t), env, start));
             }
         }
     }
@@ -153,7 +156,41 @@ pub fn monte_carlo_values<D: TokenDecoder, R: TextReward + Clone>(
         top_k: None,
         top_p: None,
     };
-    let played = continue_episodes(model, &mut envs, starts, sampling, &mut rng, device)?;
+    // One lockstep batch, unless its rows would outgrow the model's context: a row that
+    // started deep ends early but is fed padding while the rows from the start play on, so its
+    // cache grows to its start plus the longest continuation's tokens but the last. Then one
+    // batch per depth, whose rows all end within the context `TokenCollector::collect` checked.
+    let longest_start = continuations.iter().map(|c| c.3.len()).max().unwrap_or(0);
+    let longest_play = continuations.iter().map(|c| c.1).max().unwrap_or(0);
+    let one_batch = model
+        .max_len()
+        .is_none_or(|limit| longest_start + longest_play.saturating_sub(1) <= limit);
+    let deepest = continuations.iter().map(|c| c.0).max().unwrap_or(0);
+    let batches: Vec<Vec<usize>> = if one_batch {
+        vec![(0..rows).collect()]
+    } else {
+        (0..=deepest)
+            .map(|d| (0..rows).filter(|&i| continuations[i].0 == d).collect())
+            .collect()
+    };
+    let mut slots: Vec<Option<crate::lm::TokenEpisode>> = vec![None; rows];
+    let mut continuations: Vec<Option<_>> = continuations.into_iter().map(Some).collect();
+    for batch in batches.iter().filter(|b| !b.is_empty()) {
+        let (mut envs, starts): (Vec<_>, Vec<_>) = batch
+            .iter()
+            .filter_map(|&i| {
+                continuations[i]
+                    .take()
+                    .map(|(_, _, env, start)| (env, start))
+            })
+            .unzip();
+        let ended = continue_episodes(model, &mut envs, starts, sampling, &mut rng, device)?;
+        for (&i, episode) in batch.iter().zip(ended) {
+            slots[i] = Some(episode);
+        }
+    }
+    // In the estimates' order (by episode, then depth, then sample); every slot was played.
+    let played: Vec<crate::lm::TokenEpisode> = slots.into_iter().flatten().collect();
     let tokens = played.iter().map(|e| e.rewards.len()).sum();
     let mut estimates = played.chunks(samples).map(|group| {
         let total: f64 = group
