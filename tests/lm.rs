@@ -1165,3 +1165,56 @@ fn actor_critic_learns_copy_and_reverse_from_scratch() {
         assert!(score >= 0.9, "{op:?}: {score:.3}");
     }
 }
+
+/// Found in review: a model whose vocabulary is larger than the environment's (an embedding
+/// table rounded up past the tokenizer, as Qwen2's) drew ids the environment refused, at
+/// random mid-rollout. Only the environment's ids are drawn now; a model that cannot emit some
+/// of them is refused up front.
+#[test]
+fn rollouts_draw_only_the_environments_ids() {
+    use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+    use valuefn::lm::{TokenCollector, evaluate_tasks};
+    let device = valuefn::device::default_device();
+    let tokenizer = CharTokenizer::fit(["abc"]).unwrap();
+    let pair = |p: &str, t: &str| TokenTask::encode(&TextPair::new(p, t), &tokenizer).unwrap();
+    let env = TextGenerationEnv::new(
+        vec![pair("ab", "ba"), pair("c", "abc")],
+        tokenizer.vocabulary(),
+        TokenMatch,
+        &TextEnvConfig::new(),
+    )
+    .unwrap();
+    let actions = env.vocab_size();
+    let model = |vocab: usize| {
+        let body = GruBodyConfig::new(vocab).with_hidden(8).with_seed(4);
+        TokenModel::new(body.init(&device).unwrap(), 1, &device)
+    };
+    // 200 extra ids: most of a random model's probability is outside the environment's.
+    let wide = model(actions + 200);
+    let mut rollouts = TokenCollector::new(&env, 32, 0).unwrap();
+    for _ in 0..3 {
+        let rollout = rollouts.collect(&wide, &device).unwrap();
+        assert!(
+            rollout
+                .episodes
+                .iter()
+                .flat_map(|e| e.completion().iter())
+                .all(|&id| id < actions)
+        );
+    }
+    let sampled = Sampling::Sample {
+        temperature: 1.0,
+        top_k: None,
+        top_p: None,
+    };
+    assert!(evaluate_tasks(&wide, &env, sampled, 0, &device).is_ok());
+    let narrow = model(actions - 1);
+    assert!(matches!(
+        rollouts.collect(&narrow, &device),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        evaluate_tasks(&narrow, &env, Sampling::Greedy, 0, &device),
+        Err(Error::ShapeMismatch { .. })
+    ));
+}

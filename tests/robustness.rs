@@ -2799,9 +2799,9 @@ fn token_state_probes(s: &mut Sweep, d: &burn::tensor::Device, ids: &TokenRows<'
     );
     s.err(
         "TokenCollector::collect",
-        "a model of another vocabulary",
-        is!(Error::InvalidAction { .. }),
-        "token ids",
+        "a model of a smaller vocabulary",
+        is!(Error::ShapeMismatch { .. }),
+        "model vocabulary",
         || {
             let model = TokenModel::new(GruBodyConfig::new(3).init(d)?, 0, d);
             TokenCollector::new(&env()?, 2, 0)?.collect(&model, d)

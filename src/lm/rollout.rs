@@ -120,6 +120,11 @@ fn read_step(logits: Tensor<2>, values: Option<Tensor<1>>) -> (Vec<f32>, Option<
 /// prompts, then one cached step per token; a row that finished is fed `<pad>` while the
 /// others go on. With a [`Scored`] player, also keeps the values and the log-probabilities of
 /// the sampled tokens. (No episode bootstraps past its end, so no final state is scored.)
+///
+/// Tokens are drawn from the environment's ids only: a model whose vocabulary is larger (an
+/// embedding table rounded up past its tokenizer's ids, as Qwen2's is) never emits an id the
+/// environment would refuse; the log-probabilities kept are the model's (over all its ids), as
+/// the learners compute them.
 fn play<P: Player, R: TextReward>(
     model: &P,
     envs: &mut [TextGenerationEnv<R>],
@@ -130,6 +135,8 @@ fn play<P: Player, R: TextReward>(
 ) -> Result<Played> {
     let rows = envs.len();
     let vocab = model.decoder_vocab();
+    let actions = envs.first().map_or(vocab, TextGenerationEnv::vocab_size);
+    check_vocabularies(vocab, actions)?;
     let (mut logits, mut values, mut decoding) =
         model.begin(&PaddedTokens.encode(&starts, device)?)?;
     let mut played = Played {
@@ -159,7 +166,7 @@ fn play<P: Player, R: TextReward>(
                 }
                 continue;
             }
-            let token = choose(logits, sampling, rng, &mut scratch);
+            let token = choose(&logits[..actions], sampling, rng, &mut scratch);
             let step = envs[row].step(token)?;
             if let (Some(scores), Some(step_values)) = (played.scores.as_mut(), &step_values) {
                 scores.values.push(step_values[row]);
@@ -179,6 +186,19 @@ fn play<P: Player, R: TextReward>(
         }
         (logits, values) = model.next(&next, &mut decoding)?;
     }
+}
+
+/// Refuses a model whose vocabulary does not cover the environment's ids (it could never emit
+/// some actions, and its Q head would have no value for them).
+fn check_vocabularies(model: usize, environment: usize) -> Result<()> {
+    if model < environment {
+        return Err(Error::ShapeMismatch {
+            what: "model vocabulary (at least the environment's ids)",
+            expected: vec![environment],
+            actual: vec![model],
+        });
+    }
+    Ok(())
 }
 
 /// Plays `envs` (each already in the episode `starts` gives its state of) to their ends with
@@ -237,13 +257,14 @@ impl TokenEpisode {
 }
 
 /// Lockstep rows all grow to the longest episode, so the body's context must hold the longest
-/// prompt plus the longest possible episode of the environment's tasks. Checked before anything
-/// is played (and whatever tasks were drawn), so a context that is too short is an error up
-/// front, every time.
+/// prompt plus the longest possible episode of the environment's tasks; and the model must
+/// have a logit for every id of the environment. Checked before anything is played (and
+/// whatever tasks were drawn), so a context that is too short is an error up front, every time.
 fn check_context<D: TokenDecoder, R: TextReward>(
     model: &D,
     env: &TextGenerationEnv<R>,
 ) -> Result<()> {
+    check_vocabularies(model.vocab_size(), env.vocab_size())?;
     let Some(limit) = model.max_len() else {
         return Ok(());
     };
@@ -494,7 +515,9 @@ impl<R: TextReward + Clone> TokenCollector<R> {
     /// # Errors
     ///
     /// [`Error::TooLarge`] when the body's context cannot hold the longest prompt plus the
-    /// longest episode of the environment's tasks (checked before anything is played); as
+    /// longest episode of the environment's tasks, [`Error::ShapeMismatch`] for a model whose
+    /// vocabulary does not cover the environment's ids (both checked before anything is
+    /// played; a larger vocabulary is fine: only the environment's ids are drawn); as
     /// [`TokenModel::prefill`] and [`TokenModel::step`] (ids outside the model's vocabulary) and
     /// [`TextGenerationEnv::outcome`] (a reward that is not finite). Episodes interrupted by an
     /// error are abandoned; the next call starts new ones.
