@@ -1218,3 +1218,31 @@ fn rollouts_draw_only_the_environments_ids() {
         Err(Error::ShapeMismatch { .. })
     ));
 }
+
+/// `TokenReplay::push_all` stores all the episodes or none (the Q-from-replay hook pushes a
+/// rollout's episodes with it).
+#[test]
+fn a_token_replay_stores_a_batch_of_episodes_all_or_none() {
+    use valuefn::lm::{TokenEpisode, TokenReplay};
+    let episode = |rewards: Vec<f64>| TokenEpisode {
+        tokens: vec![1, 4, 5],
+        prompt_len: 1,
+        rewards,
+        terminated: true,
+    };
+    let mut replay = TokenReplay::new(100, 1.0).unwrap();
+    replay.push_all(&[episode(vec![1.0, 0.0])]).unwrap();
+    for bad in [vec![1.0], vec![0.0, f64::NAN]] {
+        let refused = replay.push_all(&[
+            episode(vec![0.0, 1.0]),
+            episode(bad),
+            episode(vec![1.0, 1.0]),
+        ]);
+        assert!(refused.is_err());
+        assert_eq!(replay.len(), 2, "nothing of the refused batch is stored");
+    }
+    replay
+        .push_all(&[episode(vec![0.0, 1.0]), episode(vec![1.0, 1.0])])
+        .unwrap();
+    assert_eq!(replay.len(), 6);
+}

@@ -136,9 +136,7 @@ where
         _: &TrainRun<M, UpdateRecord>,
         device: &Device,
     ) -> Result<bool> {
-        for episode in &rollout.episodes {
-            self.replay.push(episode)?;
-        }
+        self.replay.push_all(&rollout.episodes)?;
         for _ in 0..self.updates_per_rollout {
             let batch = self
                 .replay

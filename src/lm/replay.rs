@@ -102,6 +102,38 @@ impl TokenReplay {
     }
 }
 
+/// `episode`'s rewards as stored, after checking that it fits a replay: one finite reward per
+/// generated token, after a non-empty prompt.
+fn checked_rewards(episode: &TokenEpisode) -> Result<Vec<f32>> {
+    let generated = episode.tokens.len().checked_sub(episode.prompt_len);
+    if episode.prompt_len == 0 || generated != Some(episode.rewards.len()) {
+        return Err(Error::ShapeMismatch {
+            what: "token episode (one reward per generated token after a non-empty prompt)",
+            expected: vec![generated.unwrap_or(0)],
+            actual: vec![episode.rewards.len()],
+        });
+    }
+    episode
+        .rewards
+        .iter()
+        .map(|&r| check_finite_f32("token episode reward", r))
+        .collect()
+}
+
+impl TokenReplay {
+    /// Stores every step of every episode of `episodes`, all or none.
+    ///
+    /// # Errors
+    ///
+    /// As [`Replay::push`] for the first episode that does not fit; nothing is stored then.
+    pub fn push_all(&mut self, episodes: &[TokenEpisode]) -> Result<()> {
+        for episode in episodes {
+            checked_rewards(episode)?;
+        }
+        episodes.iter().try_for_each(|episode| self.push(episode))
+    }
+}
+
 impl Replay for TokenReplay {
     type Item<'a> = &'a TokenEpisode;
     type Input = TokenPositions;
@@ -114,19 +146,7 @@ impl Replay for TokenReplay {
     /// prompt is empty); [`Error::NonFinite`] for a reward that is NaN or infinite. Nothing is
     /// stored on error.
     fn push(&mut self, episode: &TokenEpisode) -> Result<()> {
-        let generated = episode.tokens.len().checked_sub(episode.prompt_len);
-        if episode.prompt_len == 0 || generated != Some(episode.rewards.len()) {
-            return Err(Error::ShapeMismatch {
-                what: "token episode (one reward per generated token after a non-empty prompt)",
-                expected: vec![generated.unwrap_or(0)],
-                actual: vec![episode.rewards.len()],
-            });
-        }
-        let rewards = episode
-            .rewards
-            .iter()
-            .map(|&r| check_finite_f32("token episode reward", r))
-            .collect::<Result<Vec<f32>>>()?;
+        let rewards = checked_rewards(episode)?;
         let sequence = Arc::new(episode.state());
         let last = rewards.len().saturating_sub(1);
         for (t, reward) in rewards.into_iter().enumerate() {
