@@ -1246,3 +1246,37 @@ fn a_token_replay_stores_a_batch_of_episodes_all_or_none() {
         .unwrap();
     assert_eq!(replay.len(), 6);
 }
+
+/// `evaluate_tasks` plays more than 256 tasks in batches of 256: greedy episodes equal those
+/// of evaluating the batches' tasks on their own.
+#[test]
+fn a_long_task_list_is_evaluated_in_batches_with_the_same_episodes() {
+    use valuefn::env::text::{TextEnvConfig, TextGenerationEnv, TokenMatch};
+    use valuefn::lm::evaluate_tasks;
+    let device = valuefn::device::default_device();
+    let (env, _, tasks) = sequence_envs(valuefn::text::SequenceOp::Copy);
+    assert!(tasks.len() > 256, "{} tasks", tasks.len());
+    let model = TokenModel::new(
+        GruBodyConfig::new(env.vocab_size())
+            .with_hidden(16)
+            .with_seed(3)
+            .init(&device)
+            .unwrap(),
+        4,
+        &device,
+    );
+    let all = evaluate_tasks(&model, &env, Sampling::Greedy, 0, &device).unwrap();
+    let tokenizer = CharTokenizer::fit(["abcd="]).unwrap();
+    let config = TextEnvConfig::new().with_max_new_tokens(4);
+    let part = |tasks: &[TokenTask]| {
+        let env =
+            TextGenerationEnv::new(tasks.to_vec(), tokenizer.vocabulary(), TokenMatch, &config)
+                .unwrap();
+        evaluate_tasks(&model, &env, Sampling::Greedy, 0, &device)
+            .unwrap()
+            .episodes
+    };
+    let mut parts = part(&tasks[..256]);
+    parts.extend(part(&tasks[256..]));
+    assert_eq!(all.episodes, parts);
+}
