@@ -3,13 +3,15 @@
 //! learner's ([`SavedLoop`]: the environments, their observations, the loop's random generator
 //! and the run's bookkeeping).
 
+use std::path::Path;
+
 use burn::config::Config;
 use burn::module::Module;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::algo::run::{SavedRun, TrainRun};
-use crate::checkpoint::{ChaCha12Rng, RngState};
+use crate::checkpoint::{ChaCha12Rng, CheckpointReader, MANIFEST, RngState};
 use crate::env::{Environment, Snapshot, SyncVecEnv};
 use crate::error::{Error, Result};
 
@@ -200,6 +202,25 @@ where
             }
         }
     }
+}
+
+/// The checkpoint of a resumable run in `dir` (of `kind`) and its `run.json` (`what`, at
+/// `version`), or `None` when `dir` has never held a complete save: a folder without a
+/// manifest (a first save that crashed leaves only uncommitted files) starts afresh; a manifest
+/// that cannot be read is an error.
+pub(crate) fn open_saved_run<T: DeserializeOwned>(
+    dir: &Path,
+    kind: &str,
+    what: &'static str,
+    version_of: impl Fn(&T) -> u32,
+    version: u32,
+) -> Result<Option<(CheckpointReader, T)>> {
+    if !dir.join(MANIFEST).exists() {
+        return Ok(None);
+    }
+    let reader = CheckpointReader::open(dir, kind)?;
+    let saved = reader.header("run.json", what, version_of, version)?;
+    Ok(Some((reader, saved)))
 }
 
 /// Checks that a resumed run's config is the saved one, apart from the fields that only

@@ -335,17 +335,7 @@ where
 {
     let mut run = TrainRun::from_config(config)?;
     while !run.done() {
-        if round(
-            &mut run,
-            updater,
-            source,
-            match evaluate {
-                Some(ref mut evaluate) => Some(&mut **evaluate),
-                None => None,
-            },
-            hooks,
-            device,
-        )? {
+        if round(&mut run, updater, source, &mut evaluate, hooks, device)? {
             break;
         }
     }
@@ -358,7 +348,7 @@ pub(super) fn round<M, S, H>(
     run: &mut TrainRun<M, UpdateRecord>,
     updater: &mut ActorCritic<M>,
     source: &mut S,
-    evaluate: Option<Evaluate<'_, M>>,
+    evaluate: &mut Option<Evaluate<'_, M>>,
     hooks: &mut H,
     device: &Device,
 ) -> Result<bool>
@@ -385,7 +375,7 @@ where
         started.elapsed().as_secs_f64(),
         None,
     )?;
-    if let Some(evaluate) = evaluate
+    if let Some(evaluate) = evaluate.as_mut()
         && run.evaluation_due(run.done())
     {
         let mean = evaluate(updater.model())?;

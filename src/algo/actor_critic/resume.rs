@@ -16,9 +16,11 @@ use crate::algo::actor_critic::{
     ActorCritic, ActorCriticReport, ActorCriticTrainConfig, BatchRows, Evaluate, RolloutHooks,
     RolloutSource, UpdateRecord,
 };
-use crate::algo::resume::{ResumeConfig, SaveSchedule, SavedLoop, check_same_config};
+use crate::algo::resume::{
+    ResumeConfig, SaveSchedule, SavedLoop, check_same_config, open_saved_run,
+};
 use crate::algo::run::{RunConfig, SavedRun, TrainRun};
-use crate::checkpoint::{CheckpointReader, CheckpointWriter, MANIFEST};
+use crate::checkpoint::{CheckpointReader, CheckpointWriter};
 use crate::encode::ObservationEncoder;
 use crate::env::{Environment, Snapshot, SyncVecEnv};
 use crate::error::Result;
@@ -232,18 +234,18 @@ where
     M: Module + ActorCriticModel,
     M::Input: BatchRows,
 {
-    // As for DQN: no manifest means no complete save yet.
-    if !dir.join(MANIFEST).exists() {
+    let Some((reader, saved)) = open_saved_run(
+        dir,
+        KIND,
+        "actor-critic training checkpoint",
+        |saved: &SavedActorCriticLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot>| {
+            saved.version
+        },
+        VERSION,
+    )?
+    else {
         return Ok(None);
-    }
-    let reader = CheckpointReader::open(dir, KIND)?;
-    let saved: SavedActorCriticLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot> = reader
-        .header(
-            "run.json",
-            "actor-critic training checkpoint",
-            |saved: &SavedActorCriticLoop<_, _>| saved.version,
-            VERSION,
-        )?;
+    };
     check_same_config(&saved.config, config, |c| {
         c.clone().with_progress_bar(false).with_metrics_path(None)
     })?;
@@ -368,17 +370,7 @@ where
     };
     let mut schedule = SaveSchedule::new(resume, run.steps());
     while !stopped && schedule.runs(&run) {
-        stopped = round(
-            &mut run,
-            updater,
-            source,
-            match evaluate {
-                Some(ref mut evaluate) => Some(&mut **evaluate),
-                None => None,
-            },
-            hooks,
-            device,
-        )?;
+        stopped = round(&mut run, updater, source, &mut evaluate, hooks, device)?;
         let paused = schedule.saved_at(run.steps(), run.done() || stopped, || {
             let saved = SavedOnPolicyRun {
                 version: VERSION,
@@ -413,16 +405,16 @@ where
     S: Snapshot,
     H: Snapshot,
 {
-    if !dir.join(MANIFEST).exists() {
-        return Ok(None);
-    }
-    let reader = CheckpointReader::open(dir, ON_POLICY_KIND)?;
-    let saved: SavedOnPolicyRun<S::Snapshot, H::Snapshot> = reader.header(
-        "run.json",
+    let Some((reader, saved)) = open_saved_run(
+        dir,
+        ON_POLICY_KIND,
         "on-policy training checkpoint",
-        |saved: &SavedOnPolicyRun<_, _>| saved.version,
+        |saved: &SavedOnPolicyRun<S::Snapshot, H::Snapshot>| saved.version,
         VERSION,
-    )?;
+    )?
+    else {
+        return Ok(None);
+    };
     check_same_config(&saved.config, config, |c| {
         c.clone().with_progress_bar(false).with_metrics_path(None)
     })?;

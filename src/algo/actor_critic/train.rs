@@ -331,12 +331,12 @@ impl<M: Module, O: Clone> ActorCriticLoop<M, O> {
                 rng: &mut self.rng,
                 observations: &mut self.observations,
             };
-            let evaluate = evaluate.as_mut().map(|f| f as Evaluate<'_, M>);
+            let mut evaluate = evaluate.as_mut().map(|f| f as Evaluate<'_, M>);
             round(
                 &mut self.run,
                 updater,
                 &mut source,
-                evaluate,
+                &mut evaluate,
                 &mut (),
                 device,
             )?;

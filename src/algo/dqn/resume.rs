@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::algo::dqn::train::{DqnLoop, Memory, empty_memory};
 use crate::algo::dqn::{Dqn, DqnReport, DqnTrainConfig, DqnUpdate};
-use crate::algo::resume::{ResumeConfig, SaveSchedule, SavedLoop, check_same_config};
-use crate::checkpoint::{CheckpointReader, CheckpointWriter, ColumnReader, ColumnWriter, MANIFEST};
+use crate::algo::resume::{
+    ResumeConfig, SaveSchedule, SavedLoop, check_same_config, open_saved_run,
+};
+use crate::checkpoint::{CheckpointWriter, ColumnReader, ColumnWriter};
 use crate::encode::FeatureEncoder;
 use crate::env::{Environment, Snapshot, SyncVecEnv};
 use crate::error::Result;
@@ -200,19 +202,16 @@ where
     Enc: FeatureEncoder<E::Observation>,
     Q: Module + QFunction<Input = Tensor<2>>,
 {
-    // A folder without a manifest has never held a complete save (a first save that crashed
-    // leaves only uncommitted files): start afresh. A manifest that cannot be read is an error.
-    if !dir.join(MANIFEST).exists() {
+    let Some((reader, saved)) = open_saved_run(
+        dir,
+        KIND,
+        "DQN training checkpoint",
+        |saved: &SavedDqnLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot>| saved.version,
+        VERSION,
+    )?
+    else {
         return Ok(None);
-    }
-    let reader = CheckpointReader::open(dir, KIND)?;
-    let saved: SavedDqnLoop<E::Observation, <SyncVecEnv<E> as Snapshot>::Snapshot> = reader
-        .header(
-            "run.json",
-            "DQN training checkpoint",
-            |saved: &SavedDqnLoop<_, _>| saved.version,
-            VERSION,
-        )?;
+    };
     check_same_config(&saved.config, config, |c| {
         c.clone().with_progress_bar(false).with_metrics_path(None)
     })?;
